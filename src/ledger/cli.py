@@ -1,0 +1,281 @@
+"""``ledger``: a thin command line over :class:`ledger.application.Ledger`.
+
+Exit codes: 0 success, 1 verification failed, 2 bad input or usage (and
+settings), 3 the database failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .application import Ledger
+from .errors import (
+    ConfigError,
+    InputError,
+    KeyError_,
+    LedgerError,
+    PolicyError,
+    StorageError,
+    VerificationError,
+)
+from .events import ERASURE_GROUNDS
+from .policy import bundled_policy, load_policy
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
+
+
+def _url(args: argparse.Namespace) -> str:
+    return str(args.db or os.environ.get("LEDGER_DATABASE_URL") or "sqlite:///ledger.db")
+
+
+def _name(args: argparse.Namespace) -> str:
+    return str(args.ledger or os.environ.get("LEDGER_NAME") or "main")
+
+
+def _open(args: argparse.Namespace) -> Ledger:
+    return Ledger.open(_url(args), _name(args))
+
+
+def _actor(args: argparse.Namespace) -> str:
+    if getattr(args, "actor", None):
+        return str(args.actor)
+    if os.environ.get("LEDGER_ACTOR"):
+        return os.environ["LEDGER_ACTOR"]
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _print_json(obj: Any, out: TextIO = sys.stdout) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+# -- commands ----------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    ledger, what = Ledger.init(_url(args), _name(args))
+    ledger.close()
+    print(what)
+    return EXIT_OK
+
+
+def _read_lines(source: str) -> Iterator[tuple[int, str]]:
+    if source == "-":
+        stream: TextIO = sys.stdin
+    else:
+        try:
+            stream = Path(source).open(encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise InputError("FILE", f"cannot be read ({exc.strerror})") from None
+    try:
+        for number, text in enumerate(stream, start=1):
+            if text.strip():
+                yield number, text
+    except UnicodeDecodeError:
+        raise InputError("FILE", "must be UTF-8 text") from None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def cmd_append(args: argparse.Namespace) -> int:
+    numbers: list[int] = []
+    raws: list[object] = []
+    for number, text in _read_lines(args.file):
+        try:
+            raws.append(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise InputError("event", f"is not valid JSON ({exc.msg} at column {exc.colno})",
+                             line=number) from None
+        numbers.append(number)
+    with _open(args) as ledger:
+        try:
+            receipts = ledger.append(raws, default_actor=_actor(args))
+        except InputError as exc:
+            raise exc.at_line(numbers[exc.line - 1]) if exc.line else exc from None
+    for r in receipts:
+        _print_json(r.as_dict())
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    progress: Callable[[int], None] | None = None
+    if sys.stderr.isatty() and not args.json:
+        def progress(n: int) -> None:
+            sys.stderr.write(f"\rverified {n:,} entries…")
+            sys.stderr.flush()
+    with _open(args) as ledger:
+        result = ledger.verify(on_progress=progress)
+    if progress is not None:
+        sys.stderr.write("\r\033[K")
+    if args.json:
+        _print_json(result.as_dict())
+    elif result:
+        print(f"OK: {result.entries} entries, head {result.head}")
+    else:
+        print(f"FAILED at seq {result.first_bad_seq}: {result.reason} "
+              f"({result.entries} entries verified before it)")
+    return EXIT_OK if result else EXIT_FAILED
+
+
+def _human(e: dict[str, Any]) -> str:
+    subject = f" subject={e['subject'][:12]}…" if e["subject"] else ""
+    data = json.dumps(e["data"], ensure_ascii=False, separators=(", ", ": "))
+    return (f"#{e['seq']} {e['occurred_at']} {e['type']}{subject} actor={e['actor']}\n"
+            f"    {data}\n    recorded {e['recorded_at']} hash {e['hash']}")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _open(args) as ledger:
+        entry = ledger.show(args.seq)
+    if entry is None:
+        raise InputError("SEQ", f"no entry {args.seq} in this ledger")
+    if args.json:
+        _print_json(entry)
+    else:
+        print(_human(entry))
+    return EXIT_OK
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    with _open(args) as ledger:
+        for entry in ledger.log(args.subject, start=args.start, types=args.type or ()):
+            if args.json:
+                _print_json(entry)
+            else:
+                print(_human(entry))
+    return EXIT_OK
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    with _open(args) as ledger:
+        r = ledger.erase(args.subject, ground=args.ground, request_id=args.request_id,
+                         actor=_actor(args))
+    _print_json(r.as_dict())
+    return EXIT_OK
+
+
+def cmd_policy_show(args: argparse.Namespace) -> int:
+    policy = load_policy(Path(args.file)) if args.file else bundled_policy()
+    if args.json:
+        _print_json(policy.to_json())
+        return EXIT_OK
+    print(f"{policy.id} version {policy.version} (in force from "
+          f"{policy.effective_at:%Y-%m-%d}), controller {policy.controller.name}")
+    print(f"minimum age {policy.minimum_age}; breaches notified within "
+          f"{policy.breach_notification_hours} h; rights answered within "
+          f"{policy.rights_response_months} month(s) (+{policy.rights_extension_months})")
+    print("purposes:")
+    for p in policy.purposes:
+        retention = f", kept {p.retention}" if p.retention else ""
+        print(f"  {p.id:28} {p.legal_basis:20} {', '.join(p.categories)}{retention}")
+    print("categories:")
+    for c in policy.categories:
+        retention = f", kept {c.retention}" if c.retention else ""
+        print(f"  {c.id:28} {', '.join(c.fields)}{retention}")
+    print("recipients:")
+    for r in policy.recipients:
+        print(f"  {r.id:28} {r.kind:12} {r.country}")
+    print("transfers outside the EEA: " + (", ".join(f"{t.recipient} ({t.country})"
+                                                    for t in policy.transfers) or "none"))
+    return EXIT_OK
+
+
+def cmd_policy_publish(args: argparse.Namespace) -> int:
+    policy = load_policy(Path(args.file)) if args.file != "bundled" else bundled_policy()
+    with _open(args) as ledger:
+        r = ledger.publish_policy(policy, actor=_actor(args))
+    _print_json(r.as_dict())
+    return EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", help="sqlite:///path or postgresql://… "
+                        "(default: $LEDGER_DATABASE_URL, else sqlite:///ledger.db)")
+    common.add_argument("--ledger", metavar="NAME",
+                        help="ledger name within the database (default: $LEDGER_NAME or main)")
+    parser = argparse.ArgumentParser(
+        prog="ledger", parents=[common],
+        description="Hash-chained, crypto-shredded ledger of personal-data processing.",
+        epilog="Exit codes: 0 ok, 1 verification failed, 2 bad input or usage, "
+               "3 database error. Docs: README.md, docs/.")
+    parser.add_argument("--version", action="version", version=f"ledger {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str,
+            p: Any = sub) -> argparse.ArgumentParser:
+        sp: argparse.ArgumentParser = p.add_parser(name, parents=[common], help=help_,
+                                                   description=help_)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    add("init", cmd_init, "create the schema and the master key (idempotent)")
+    sp = add("append", cmd_append, "append events from JSON Lines, all or nothing")
+    sp.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    sp.add_argument("--actor", help="who appends, when an event names none")
+    sp = add("verify", cmd_verify, "verify the whole chain")
+    sp.add_argument("--json", action="store_true")
+    sp = add("show", cmd_show, "show one entry, decrypted where keys allow")
+    sp.add_argument("seq", type=int, metavar="SEQ")
+    sp.add_argument("--json", action="store_true")
+    sp = add("log", cmd_log, "list entries, decrypted where keys allow")
+    sp.add_argument("--subject", metavar="REF", help="a subject's identifier (or "
+                    "pseudonym:<hex>)")
+    sp.add_argument("--type", action="append", metavar="TYPE", help="only this type "
+                    "(repeatable)")
+    sp.add_argument("--from", dest="start", type=int, default=1, metavar="SEQ")
+    sp.add_argument("--json", action="store_true")
+    sp = add("erase", cmd_erase, "erase a subject: record SubjectErased, destroy their keys")
+    sp.add_argument("subject", metavar="SUBJECT")
+    sp.add_argument("--ground", default="no_longer_necessary", choices=ERASURE_GROUNDS)
+    sp.add_argument("--request-id", metavar="REF")
+    sp.add_argument("--actor")
+    policy = add("policy", lambda a: EXIT_USAGE, "show or publish the privacy policy")
+    psub = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    sp = add("show", cmd_policy_show, "show a policy (default: the bundled XP² cloud one)",
+             psub)
+    sp.add_argument("file", nargs="?", metavar="FILE")
+    sp.add_argument("--json", action="store_true")
+    sp = add("publish", cmd_policy_publish, "record PolicyPublished for a TOML policy "
+             "('bundled' for the bundled one)", psub)
+    sp.add_argument("file", metavar="FILE")
+    sp.add_argument("--actor")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.fn(args)
+    except (InputError, PolicyError, ConfigError, KeyError_) as exc:
+        print(f"ledger: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except VerificationError as exc:
+        print(f"ledger: verification failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except StorageError as exc:
+        print(f"ledger: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except LedgerError as exc:  # pragma: no cover - every subclass is handled above
+        print(f"ledger: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

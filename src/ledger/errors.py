@@ -1,0 +1,101 @@
+"""Every error the ledger raises, in one tree.
+
+    LedgerError                     base of everything below; never raised itself
+    ├── InputError                  bad input: names the event (line), the field and the rule
+    │   └── RuleViolation           a valid event that a rule of the policy or the law refuses
+    ├── PolicyError                 a policy file that is malformed or incomplete
+    ├── ConfigError                 missing or wrong settings: database URL, keys, schema
+    ├── KeyError_                   a key that cannot be found, unwrapped or that does not match
+    ├── StorageError                the database failed; translated from driver errors
+    └── VerificationError           the chain (or a proof) does not verify
+
+Messages never contain personal values: only field names, rules, sequence
+numbers, event ids and pseudonyms.  The CLI maps ``InputError``,
+``PolicyError`` and ``ConfigError`` to exit code 2 and ``VerificationError``
+to exit code 1.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "KeyError_",
+    "LedgerError",
+    "PolicyError",
+    "RuleViolation",
+    "StorageError",
+    "VerificationError",
+]
+
+
+class LedgerError(Exception):
+    """Base of every error of the ledger."""
+
+
+class InputError(LedgerError):
+    """An event (or a command argument) that breaks a rule of its format.
+
+    ``line`` is the 1-based line of a JSON Lines batch (or the index in a
+    list), ``field`` a dotted path such as ``data.purpose``, ``rule`` a short
+    sentence naming what is required.  None of them holds a personal value.
+    """
+
+    def __init__(self, field: str, rule: str, *, line: int | None = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.line = line
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.field}: {self.rule}"
+
+    def at_line(self, line: int) -> InputError:
+        """The same error, located at ``line`` of a batch."""
+        err = type(self)(self.field, self.rule, line=line)
+        err.__cause__ = self.__cause__
+        return err
+
+    def as_dict(self) -> dict[str, object]:
+        return {"line": self.line, "field": self.field, "rule": self.rule,
+                "kind": "rule" if isinstance(self, RuleViolation) else "input"}
+
+
+class RuleViolation(InputError):
+    """A well-formed event that the policy or the subject's history refuses."""
+
+
+class PolicyError(LedgerError):
+    """A policy document that does not follow the policy format."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"policy {field}: {rule}")
+
+
+class ConfigError(LedgerError):
+    """Settings that keep the ledger from opening: URL, key files, schema."""
+
+
+class KeyError_(LedgerError):  # noqa: N801 - trailing underscore: not the builtin KeyError
+    """A key is missing, does not unwrap, or belongs to another ledger."""
+
+
+class StorageError(LedgerError):
+    """The database refused or failed an operation."""
+
+
+class VerificationError(LedgerError):
+    """The ledger, a bundle or a proof does not verify.
+
+    ``seq`` is the first sequence number found bad (``None`` when the failure
+    is not tied to one entry) and ``reason`` says which check failed.
+    """
+
+    def __init__(self, reason: str, *, seq: int | None = None) -> None:
+        self.reason = reason
+        self.seq = seq
+        where = f"seq {seq}: " if seq is not None else ""
+        super().__init__(f"{where}{reason}")

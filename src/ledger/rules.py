@@ -1,0 +1,364 @@
+"""Rules that need the policy in force or a stream's own history.
+
+A *stream* is the history a rule may look at: a subject's events (keyed by
+pseudonym), one breach's events (``breach/<id>``) or the policies
+(``policy``).  The append transaction loads each stream a batch touches,
+under the append lock, folds it into a state object, checks each draft in
+batch order and folds the accepted draft in before the next one, so a batch
+may give consent and collect under it.
+
+Time rules are bitemporal: "consent in force" means in force at the draft's
+``occurred_at``, from the events that occurred at or before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .canonical import format_time, parse_time
+from .errors import RuleViolation
+from .events import Draft
+from .policy import Policy, add_period, is_outside_eea
+
+__all__ = ["BreachState", "PolicyBook", "Recorded", "SubjectState", "check_draft",
+           "stream_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The part of a stored (or accepted) event the rules read."""
+
+    seq: int
+    event_id: str
+    type: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+def stream_of(type_: str, subject: str | None, payload: dict[str, Any]) -> str | None:
+    """The stream an event belongs to (its history key), or None."""
+    if subject is not None:
+        return subject
+    if type_.startswith("Breach"):
+        return f"breach/{payload['breach_id']}"
+    if type_ == "PolicyPublished":
+        return "policy"
+    return None
+
+
+class PolicyBook:
+    """Every published policy; answers "which one was in force at T"."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[datetime, int, Policy]] = []
+
+    def add(self, seq: int, policy: Policy) -> None:
+        self.published.append((policy.effective_at, seq, policy))
+        self.published.sort(key=lambda p: (p[0], p[1]))
+
+    def in_force(self, at: datetime) -> Policy | None:
+        current = None
+        for effective_at, _, policy in self.published:
+            if effective_at <= at:
+                current = policy
+        return current
+
+    def version(self, version: str) -> Policy | None:
+        for _, _, policy in self.published:
+            if policy.version == version:
+                return policy
+        return None
+
+
+@dataclass
+class SubjectState:
+    """A subject's history, folded."""
+
+    consents: dict[str, list[tuple[datetime, int, str]]] = field(default_factory=dict)
+    collections: dict[str, str] = field(default_factory=dict)  # event_id -> category
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    holds: set[str] = field(default_factory=set)
+    restrictions: dict[str, list[str] | None] = field(default_factory=dict)
+    shredded: dict[str, int] = field(default_factory=dict)  # category -> seq
+    erased_seq: int | None = None
+    events: int = 0
+    events_since_erasure: int = 0
+
+    def apply(self, r: Recorded) -> None:
+        p = r.payload
+        self.events += 1
+        self.events_since_erasure += 1
+        if r.type in ("ConsentGiven", "ConsentWithdrawn", "ConsentRefused"):
+            state = {"ConsentGiven": "granted", "ConsentWithdrawn": "withdrawn",
+                     "ConsentRefused": "refused"}[r.type]
+            self.consents.setdefault(p["purpose"], []).append((r.occurred_at, r.seq, state))
+        elif r.type == "DataCollected":
+            self.collections[r.event_id] = p["category"]
+            self.shredded.pop(p["category"], None)
+        elif r.type == "RightsRequestReceived":
+            self.requests[p["request_id"]] = {"received_at": r.occurred_at,
+                                              "extended": False, "closed": None}
+        elif r.type == "RightsRequestExtended":
+            self.requests[p["request_id"]]["extended"] = True
+        elif r.type in ("RightsRequestFulfilled", "RightsRequestRefused"):
+            self.requests[p["request_id"]]["closed"] = r.seq
+        elif r.type == "LegalHoldPlaced":
+            self.holds.add(p["hold_id"])
+        elif r.type == "LegalHoldReleased":
+            self.holds.discard(p["hold_id"])
+        elif r.type == "ProcessingRestricted":
+            self.restrictions[p["restriction_id"]] = p.get("purposes")
+        elif r.type == "RestrictionLifted":
+            self.restrictions.pop(p["restriction_id"], None)
+        elif r.type == "DataAnonymised":
+            for category in p["categories"]:
+                self.shredded[category] = r.seq
+        elif r.type == "SubjectErased":
+            self.erased_seq = r.seq
+            self.events_since_erasure = 0
+            for category in set(self.collections.values()):
+                self.shredded[category] = r.seq
+
+    def consent_at(self, purpose: str, at: datetime) -> str:
+        """granted, withdrawn, refused or none: the latest choice that occurred by ``at``."""
+        state = "none"
+        best: tuple[datetime, int] | None = None
+        for occurred_at, seq, s in self.consents.get(purpose, []):
+            if occurred_at <= at and (best is None or (occurred_at, seq) > best):
+                best, state = (occurred_at, seq), s
+        return state
+
+
+@dataclass
+class BreachState:
+    detected: dict[str, Any] | None = None
+    notified: bool = False
+
+    def apply(self, r: Recorded) -> None:
+        if r.type == "BreachDetected":
+            self.detected = r.payload
+        elif r.type == "BreachNotified":
+            self.notified = True
+
+
+def _fail(field_: str, rule: str) -> RuleViolation:
+    return RuleViolation(field_, rule)
+
+
+def _policy_for(d: Draft, book: PolicyBook, payload: dict[str, Any]) -> Policy:
+    policy = book.in_force(d.occurred_at)
+    if policy is None:
+        raise _fail("occurred_at", "no policy was in force at this time: publish one first "
+                                   "(ledger policy publish)")
+    cited = payload.get("policy_version")
+    if cited is None:
+        payload["policy_version"] = policy.version
+    elif cited != policy.version:
+        raise _fail("data.policy_version", f"must cite the policy in force at occurred_at "
+                                           f"({policy.version})")
+    return policy
+
+
+def _purpose(policy: Policy, purpose_id: str, where: str = "data.purpose") -> Any:
+    purpose = policy.purpose(purpose_id)
+    if purpose is None:
+        raise _fail(where, f"is not a purpose of policy {policy.version}")
+    return purpose
+
+
+def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
+                subject: SubjectState | None, breach: BreachState | None) -> None:
+    """Check ``d`` against the policy and its stream; complete ``payload`` in place.
+
+    ``payload`` is the draft's stored data before sealing; the rules may add
+    derived members (the policy version in force, transfer flags, the breach
+    discovery time).
+    """
+    t = d.type
+    ev = d.event
+    if t == "PolicyPublished":
+        return
+    if t in ("ConsentGiven", "ConsentRefused"):
+        policy = _policy_for(d, book, payload)
+        purpose = _purpose(policy, payload["purpose"])
+        if not purpose.consent_required:
+            raise _fail("data.purpose", f"has legal basis {purpose.legal_basis}: consent is "
+                                        "not how it is processed")
+        if t == "ConsentGiven":
+            age = getattr(ev, "age", None)
+            guardian = getattr(ev, "guardian", None)
+            if age is not None and age < policy.minimum_age and guardian is None:
+                raise _fail("data.guardian", f"is required: below {policy.minimum_age} a "
+                                             "guardian must authorise (Art. 8(1))")
+            joint_age = policy.joint_consent_age
+            if (age is not None and joint_age is not None and age < joint_age
+                    and guardian is not None and not guardian.get("joint")):
+                raise _fail("data.guardian.joint", f"must be true: below {joint_age} consent "
+                                                   "is given jointly (loi 78-17 art. 45)")
+        return
+    if t == "ConsentWithdrawn":
+        assert subject is not None
+        if subject.consent_at(payload["purpose"], d.occurred_at) != "granted":
+            raise _fail("data.purpose", "has no consent in force at occurred_at to withdraw")
+        return
+    if t == "DataCollected":
+        assert subject is not None
+        policy = _policy_for(d, book, payload)
+        category = policy.category(payload["category"])
+        if category is None:
+            raise _fail("data.category", f"is not a data category of policy {policy.version}")
+        purpose = _purpose(policy, payload["purpose"])
+        if category.id not in purpose.categories:
+            raise _fail("data.category", f"is not collected for purpose {purpose.id} in "
+                                         f"policy {policy.version}")
+        _check_fields(payload["values"], category.fields, category.id)
+        if purpose.consent_required and \
+                subject.consent_at(purpose.id, d.occurred_at) != "granted":
+            raise _fail("data.purpose", "is consent-based and the subject's consent was not "
+                                        "in force at occurred_at")
+        for rid, purposes in subject.restrictions.items():
+            if purposes is None or purpose.id in purposes:
+                raise _fail("data.purpose", f"processing is restricted ({rid}): only "
+                                            "storage is allowed (Art. 18)")
+        return
+    if t == "DataRectified":
+        assert subject is not None
+        cid = payload["collection_id"]
+        if cid not in subject.collections:
+            raise _fail("data.collection_id", "is not a DataCollected of this subject")
+        category_id = subject.collections[cid]
+        if category_id in subject.shredded:
+            raise _fail("data.collection_id", f"its data was erased or anonymised at seq "
+                                              f"{subject.shredded[category_id]}")
+        policy = book.in_force(d.occurred_at)
+        category = policy.category(category_id) if policy else None
+        if category is not None:
+            _check_fields(payload["values"], category.fields, category.id)
+        return
+    if t.startswith("RightsRequest"):
+        assert subject is not None
+        _check_request(d, payload, subject, book)
+        return
+    if t in ("SubjectErased", "DataAnonymised"):
+        assert subject is not None
+        if subject.holds:
+            raise _fail("type", f"a legal hold is active ({', '.join(sorted(subject.holds))})"
+                                ": erasure is blocked until it is released")
+        if subject.events == 0:
+            raise _fail("subject", "has no recorded history in this ledger")
+        if t == "SubjectErased" and subject.erased_seq is not None \
+                and subject.events_since_erasure == 0:
+            raise _fail("subject", f"was already erased at seq {subject.erased_seq}")
+        if t == "DataAnonymised":
+            policy = book.in_force(d.occurred_at)
+            for i, c in enumerate(payload["categories"]):
+                if policy is not None and policy.category(c) is None:
+                    raise _fail(f"data.categories[{i}]", "is not a data category of the "
+                                                         "policy in force")
+        return
+    if t == "LegalHoldPlaced":
+        assert subject is not None
+        if payload["hold_id"] in subject.holds:
+            raise _fail("data.hold_id", "is already an active hold of this subject")
+        return
+    if t == "LegalHoldReleased":
+        assert subject is not None
+        if payload["hold_id"] not in subject.holds:
+            raise _fail("data.hold_id", "is not an active hold of this subject")
+        return
+    if t == "ProcessingRestricted":
+        assert subject is not None
+        if payload["restriction_id"] in subject.restrictions:
+            raise _fail("data.restriction_id", "is already an active restriction")
+        policy = book.in_force(d.occurred_at)
+        for i, p in enumerate(payload.get("purposes") or []):
+            if policy is not None and policy.purpose(p) is None:
+                raise _fail(f"data.purposes[{i}]", "is not a purpose of the policy in force")
+        return
+    if t == "RestrictionLifted":
+        assert subject is not None
+        if payload["restriction_id"] not in subject.restrictions:
+            raise _fail("data.restriction_id", "is not an active restriction of this subject")
+        return
+    if t == "ObjectionRecorded":
+        policy = _policy_for(d, book, {"policy_version": None})
+        purpose = _purpose(policy, payload["purpose"])
+        if purpose.legal_basis not in ("legitimate_interests", "public_task"):
+            raise _fail("data.purpose", f"has legal basis {purpose.legal_basis}: Art. 21 "
+                                        "objection applies to legitimate interests or public "
+                                        "task (withdraw consent instead)")
+        return
+    if t == "DataDisclosed":
+        policy = _policy_for(d, book, {"policy_version": None})
+        _purpose(policy, payload["purpose"])
+        for i, c in enumerate(payload["categories"]):
+            if policy.category(c) is None:
+                raise _fail(f"data.categories[{i}]", "is not a data category of the policy")
+        payload["outside_eea"] = is_outside_eea(payload["country"])
+        payload["recipient_in_policy"] = policy.recipient(payload["recipient"]) is not None
+        return
+    if t.startswith("Breach"):
+        assert breach is not None
+        _check_breach(d, payload, breach, book)
+        return
+    raise AssertionError(t)  # pragma: no cover
+
+
+def _check_fields(values: dict[str, Any], allowed: tuple[str, ...], category: str) -> None:
+    for name in values:
+        if name not in allowed:
+            raise _fail(f"data.values.{name}", f"is not a field of category {category} "
+                                               f"({', '.join(allowed)})")
+
+
+def _check_request(d: Draft, payload: dict[str, Any], subject: SubjectState,
+                   book: PolicyBook) -> None:
+    rid = payload["request_id"]
+    request = subject.requests.get(rid)
+    if d.type == "RightsRequestReceived":
+        if request is not None:
+            raise _fail("data.request_id", "is already a request of this subject")
+        return
+    if request is None:
+        raise _fail("data.request_id", "is not a request received from this subject")
+    if request["closed"] is not None:
+        raise _fail("data.request_id", f"was already answered at seq {request['closed']}")
+    if d.occurred_at < request["received_at"]:
+        raise _fail("occurred_at", "is earlier than the request's receipt")
+    if d.type == "RightsRequestExtended":
+        if request["extended"]:
+            raise _fail("data.request_id", "was already extended")
+        policy = book.in_force(request["received_at"])
+        months = policy.rights_response_months if policy else 1
+        limit = add_period(request["received_at"], f"P{months}M")
+        if d.occurred_at > limit:
+            raise _fail("occurred_at", f"an extension must be decided within {months} "
+                                       "month(s) of receipt (Art. 12(3))")
+
+
+def _check_breach(d: Draft, payload: dict[str, Any], breach: BreachState,
+                  book: PolicyBook) -> None:
+    if d.type == "BreachDetected":
+        if breach.detected is not None:
+            raise _fail("data.breach_id", "is already a detected breach")
+        if "discovered_at" not in payload:
+            payload["discovered_at"] = format_time(d.occurred_at)
+        return
+    if breach.detected is None:
+        raise _fail("data.breach_id", "is not a detected breach (record BreachDetected "
+                                      "first)")
+    discovered = parse_time(breach.detected["discovered_at"])
+    if d.occurred_at < discovered:
+        raise _fail("occurred_at", "is earlier than the breach's discovery")
+    if d.type == "BreachNotified":
+        if breach.notified and not payload.get("supplementary"):
+            raise _fail("data.supplementary", "must be true: the authority was already "
+                                              "notified (Art. 33(4) phased information)")
+        policy = book.in_force(discovered)
+        hours = policy.breach_notification_hours if policy else 72
+        late = (d.occurred_at - discovered).total_seconds() > hours * 3600
+        if late and not breach.notified and not payload.get("reason_for_delay"):
+            raise _fail("data.reason_for_delay", f"is required: notified more than {hours} "
+                                                 "hours after discovery (Art. 33(1))")

@@ -1,0 +1,50 @@
+"""Storage: one code path, two databases.
+
+``open_store(url, ledger_id)`` returns a recorder — eventsourcing's
+application recorder for SQLite or PostgreSQL, extended with
+:class:`~ledger.storage.chained.ChainedRecorder` — chosen by the URL:
+
+* ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a bare path;
+* ``postgresql://user:password@host:port/dbname?schema=name``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from .common import AppendTx, KeyRow, StoredRow
+
+if TYPE_CHECKING:
+    from .postgres import PostgresLedgerRecorder
+    from .sqlite import SQLiteLedgerRecorder
+
+    Store = SQLiteLedgerRecorder | PostgresLedgerRecorder
+
+__all__ = ["AppendTx", "KeyRow", "StoredRow", "open_store", "sqlite_path"]
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of an SQLite URL, or None for another database."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    if "://" not in url:
+        return url
+    return None
+
+
+def open_store(url: str, ledger_id: uuid.UUID) -> Store:
+    path = sqlite_path(url)
+    if path is not None:
+        if not path or path == ":memory:":
+            raise ConfigError("LEDGER_DATABASE_URL: an SQLite ledger needs a file path")
+        if not Path(path).parent.exists():
+            raise ConfigError(f"LEDGER_DATABASE_URL: folder {Path(path).parent} does not exist")
+        from .sqlite import open_sqlite
+        return open_sqlite(path, ledger_id)
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgres import open_postgres
+        return open_postgres(url, ledger_id)
+    raise ConfigError("LEDGER_DATABASE_URL: must start with sqlite:/// or postgresql://")

@@ -1,0 +1,109 @@
+"""The chained-append behaviour both recorders share (a mixin over eventsourcing's recorders).
+
+A recorder supplies two context managers: ``_write_tx`` (a transaction that
+holds the ledger's append lock from its first statement) and ``_read_tx``.
+Everything else — reading the head, the idempotency look-up, the keys, the
+insert — is the same SQL on both databases, in :class:`AppendTx`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from eventsourcing.persistence import StoredEvent
+
+from ..errors import StorageError
+from .common import AppendTx, Cursorish, StoredRow, Tables
+
+__all__ = ["ChainedRecorder"]
+
+T = TypeVar("T")
+
+
+class ChainedRecorder:
+    """Append through :meth:`append` only: it assigns ``seq`` under the lock."""
+
+    tables: Tables
+    param: str
+    ledger_oid: Any
+    ledger_key: str
+    url_for_humans: str
+
+    def _write_tx(self) -> AbstractContextManager[Cursorish]:
+        raise NotImplementedError
+
+    def _read_tx(self) -> AbstractContextManager[Cursorish]:
+        raise NotImplementedError
+
+    def _tx(self, cursor: Cursorish) -> AppendTx:
+        return AppendTx(cursor, ledger_id=self.ledger_oid, ledger_key=self.ledger_key,
+                        tables=self.tables, param=self.param)
+
+    def append(self, fn: Callable[[AppendTx], T]) -> T:
+        """Run ``fn`` inside one write transaction under the append lock; commit."""
+        with self._write_tx() as c:
+            return fn(self._tx(c))
+
+    def read(self, fn: Callable[[AppendTx], T]) -> T:
+        with self._read_tx() as c:
+            return fn(self._tx(c))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        """Refused: an unchained insert would break the ledger (use :meth:`append`)."""
+        raise StorageError("the ledger's event table is appended to through Ledger.append only")
+
+    def iter_rows(self, start: int = 1, stop: int | None = None,
+                  page: int = 20000) -> Iterator[tuple[int, str, bytes]]:
+        """``(seq, hash, state)`` in seq order, page by page, for the verifier."""
+        sql = (f"SELECT originator_version, hash, state FROM {self.tables.events} "
+               "WHERE originator_id=? AND originator_version>=? ORDER BY originator_version "
+               "LIMIT ?")
+        if self.param != "?":
+            sql = sql.replace("?", self.param)
+        pos = start
+        while stop is None or pos <= stop:
+            with self._read_tx() as c:
+                c.execute(sql, (self.ledger_oid, pos, page))
+                rows = c.fetchall()
+            if not rows:
+                return
+            for r in rows:
+                seq = int(r[0] if not isinstance(r, dict) else r["originator_version"])
+                if stop is not None and seq > stop:
+                    return
+                if isinstance(r, dict):
+                    yield seq, r["hash"], bytes(r["state"])
+                else:
+                    yield seq, r[1], bytes(r[2])
+            last = rows[-1]
+            pos = int(last["originator_version"]) + 1
+
+    def entries(self, *, start: int = 1, stream: str | None = None,
+                types: Sequence[str] = (), page: int = 5000) -> Iterator[StoredRow]:
+        """Stored rows in seq order, optionally one stream's or some types' only."""
+        where = "originator_id=? AND originator_version>=?"
+        extra: list[Any] = []
+        if stream is not None:
+            where += " AND stream=?"
+            extra.append(stream)
+        if types:
+            where += f" AND topic IN ({','.join('?' * len(types))})"
+            extra.extend(types)
+        sql = ("SELECT originator_version AS seq, event_id, topic, stream, state, hash "
+               f"FROM {self.tables.events} WHERE {where} ORDER BY originator_version LIMIT ?")
+        if self.param != "?":
+            sql = sql.replace("?", self.param)
+        pos = start
+        while True:
+            with self._read_tx() as c:
+                c.execute(sql, (self.ledger_oid, pos, *extra, page))
+                rows = c.fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield StoredRow(int(r["seq"]), str(r["event_id"]), r["topic"], r["stream"],
+                                bytes(r["state"]), r["hash"])
+            pos = int(rows[-1]["seq"]) + 1

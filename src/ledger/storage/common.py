@@ -1,0 +1,215 @@
+"""What both databases share: the tables, and the operations of an append.
+
+The event table *is* eventsourcing's application table, extended:
+
+    originator_id       the ledger's id (one chain per ledger id)
+    originator_version  seq: 1, 2, 3… — the library's primary key
+                        (originator_id, originator_version) makes a fork or a
+                        reused seq impossible at the database level
+    topic               the event type
+    state               the entry's canonical bytes (RFC 8785), exactly what is hashed
+    event_id            idempotency key, unique per ledger
+    hash                SHA-256 of state, lowercase hex
+    stream              index of the history a rule may read (subject pseudonym,
+                        breach/<id>, policy); derived from the entry
+
+Every statement is written once with ``?`` placeholders; the PostgreSQL
+recorder swaps them for ``%s``.  The SQL text holds fixed identifiers only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["AppendTx", "HeadRow", "KeyRow", "StoredRow", "Tables"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """Table names, qualified by a PostgreSQL schema when there is one."""
+
+    schema: str | None = None
+
+    def q(self, name: str) -> str:
+        return f'"{self.schema}".{name}' if self.schema else name
+
+    @property
+    def events(self) -> str:
+        return self.q("ledger_events")
+
+    @property
+    def meta(self) -> str:
+        return self.q("ledger_meta")
+
+    @property
+    def keys(self) -> str:
+        return self.q("ledger_subject_keys")
+
+    @property
+    def shredded(self) -> str:
+        return self.q("ledger_shredded_keys")
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    seq: int
+    hash: str
+    state: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    seq: int
+    event_id: str
+    type: str
+    stream: str | None
+    state: bytes
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    subject: str
+    scope: str
+    epoch: int
+    wrapped: bytes | None  # None: destroyed (a tombstone)
+
+
+class Cursorish(Protocol):
+    def execute(self, *args: Any, **kwargs: Any) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def executemany(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class AppendTx:
+    """The operations of one append, inside the transaction that holds the lock."""
+
+    def __init__(self, cursor: Cursorish, *, ledger_id: Any, ledger_key: str,
+                 tables: Tables, param: str) -> None:
+        self.c = cursor
+        self.lid = ledger_id          # as the originator_id column wants it
+        self.lkey = ledger_key        # ledger id as text, for the key tables
+        self.t = tables
+        self.p = param
+
+    def _sql(self, text: str) -> str:
+        return text if self.p == "?" else text.replace("?", self.p)
+
+    def _in(self, n: int) -> str:
+        return ",".join("?" * n)
+
+    def head(self) -> HeadRow | None:
+        self.c.execute(self._sql(
+            f"SELECT originator_version AS seq, hash, state FROM {self.t.events} "
+            "WHERE originator_id=? ORDER BY originator_version DESC LIMIT 1"), (self.lid,))
+        row = self.c.fetchone()
+        if row is None:
+            return None
+        return HeadRow(int(row["seq"]), row["hash"], bytes(row["state"]))
+
+    def find_event_ids(self, event_ids: Sequence[str]) -> dict[str, StoredRow]:
+        found: dict[str, StoredRow] = {}
+        for chunk in _chunks(list(dict.fromkeys(event_ids))):
+            self.c.execute(self._sql(
+                "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
+                f"FROM {self.t.events} WHERE originator_id=? AND event_id IN "
+                f"({self._in(len(chunk))})"), (self.lid, *chunk))
+            for row in self.c.fetchall():
+                found[row["event_id"]] = _stored(row)
+        return found
+
+    def streams(self, streams: Sequence[str]) -> list[StoredRow]:
+        rows: list[StoredRow] = []
+        for chunk in _chunks(list(dict.fromkeys(streams))):
+            self.c.execute(self._sql(
+                "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
+                f"FROM {self.t.events} WHERE originator_id=? AND stream IN "
+                f"({self._in(len(chunk))}) ORDER BY originator_version"), (self.lid, *chunk))
+            rows.extend(_stored(r) for r in self.c.fetchall())
+        rows.sort(key=lambda r: r.seq)
+        return rows
+
+    def last_seq_of_type(self, type_: str) -> int:
+        self.c.execute(self._sql(
+            f"SELECT MAX(originator_version) AS m FROM {self.t.events} "
+            "WHERE originator_id=? AND topic=?"), (self.lid, type_))
+        row = self.c.fetchone()
+        return int(row["m"]) if row is not None and row["m"] is not None else 0
+
+    def keys(self, subjects: Sequence[str]) -> list[KeyRow]:
+        out: list[KeyRow] = []
+        for chunk in _chunks(list(dict.fromkeys(subjects))):
+            marks = self._in(len(chunk))
+            self.c.execute(self._sql(
+                f"SELECT subject, scope, epoch, wrapped FROM {self.t.keys} "
+                f"WHERE ledger_id=? AND subject IN ({marks})"), (self.lkey, *chunk))
+            out.extend(KeyRow(r["subject"], r["scope"], int(r["epoch"]), bytes(r["wrapped"]))
+                       for r in self.c.fetchall())
+            self.c.execute(self._sql(
+                f"SELECT subject, scope, epoch FROM {self.t.shredded} "
+                f"WHERE ledger_id=? AND subject IN ({marks})"), (self.lkey, *chunk))
+            out.extend(KeyRow(r["subject"], r["scope"], int(r["epoch"]), None)
+                       for r in self.c.fetchall())
+        return out
+
+    def put_key(self, subject: str, scope: str, epoch: int, wrapped: bytes) -> None:
+        self.c.execute(self._sql(
+            f"INSERT INTO {self.t.keys} (ledger_id, subject, scope, epoch, wrapped) "
+            "VALUES (?,?,?,?,?)"), (self.lkey, subject, scope, epoch, wrapped))
+
+    def destroy_keys(self, subject: str, scopes: Iterable[str] | None, seq: int) -> None:
+        """Delete the data keys (all, or those of ``scopes``) and leave tombstones."""
+        keys = [k for k in self.keys([subject])
+                if k.wrapped is not None and (scopes is None or k.scope in set(scopes))]
+        for k in keys:
+            self.c.execute(self._sql(
+                f"DELETE FROM {self.t.keys} WHERE ledger_id=? AND subject=? AND scope=? "
+                "AND epoch=?"), (self.lkey, subject, k.scope, k.epoch))
+            self.c.execute(self._sql(
+                f"INSERT INTO {self.t.shredded} (ledger_id, subject, scope, epoch, seq) "
+                "VALUES (?,?,?,?,?)"), (self.lkey, subject, k.scope, k.epoch, seq))
+
+    def insert(self, rows: Sequence[StoredRow]) -> None:
+        self.c.executemany(self._sql(
+            f"INSERT INTO {self.t.events} (originator_id, originator_version, topic, state, "
+            "event_id, hash, stream) VALUES (?,?,?,?,?,?,?)"),
+            [(self.lid, r.seq, r.type, r.state, r.event_id, r.hash, r.stream)
+             for r in rows])
+
+
+def _stored(row: Any) -> StoredRow:
+    return StoredRow(int(row["seq"]), str(row["event_id"]), row["topic"], row["stream"],
+                     bytes(row["state"]), row["hash"])
+
+
+def event_index_sql(t: Tables) -> list[str]:
+    """The extra indexes of the event table (the table itself is the library's, extended)."""
+    return [
+        "CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_event_id "
+        f"ON {t.events} (originator_id, event_id)",
+        "CREATE INDEX IF NOT EXISTS ledger_events_stream "
+        f"ON {t.events} (originator_id, stream, originator_version)",
+        "CREATE INDEX IF NOT EXISTS ledger_events_topic "
+        f"ON {t.events} (originator_id, topic, originator_version)",
+    ]
+
+
+def key_tables_sql(t: Tables, *, blob: str) -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {t.meta} (ledger_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " key_fingerprint TEXT NOT NULL, format INTEGER NOT NULL, created_at TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {t.keys} (ledger_id TEXT NOT NULL, subject TEXT NOT NULL,"
+        f" scope TEXT NOT NULL, epoch INTEGER NOT NULL, wrapped {blob} NOT NULL,"
+        " PRIMARY KEY (ledger_id, subject, scope, epoch))",
+        f"CREATE TABLE IF NOT EXISTS {t.shredded} (ledger_id TEXT NOT NULL, subject TEXT NOT "
+        "NULL, scope TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (ledger_id, subject, scope, epoch))",
+    ]

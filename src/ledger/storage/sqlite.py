@@ -1,0 +1,129 @@
+"""SQLite: eventsourcing's application recorder, extended for the chain.
+
+* Writers start with ``BEGIN IMMEDIATE``: the write lock is taken before the
+  head is read, so two processes never compute the same ``seq`` (a plain
+  ``BEGIN`` upgrades later and fails with "database is locked").
+* Every connection sets ``secure_delete=ON`` (a destroyed key leaves no
+  bytes in the file), ``synchronous=FULL`` in WAL mode (an acknowledged append
+  survives a crash of the process or of the machine) and a long busy timeout.
+* Triggers refuse UPDATE and DELETE on the event table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+)
+
+from ..errors import StorageError
+from .chained import ChainedRecorder
+from .common import Tables, event_index_sql, key_tables_sql
+
+__all__ = ["SQLiteLedgerRecorder", "open_sqlite"]
+
+BUSY_TIMEOUT_S = 60
+
+
+class _Pool(SQLiteConnectionPool):
+    def _create_connection(self) -> SQLiteConnection:
+        conn = super()._create_connection()
+        raw = conn._sqlite_conn  # noqa: SLF001 - the library keeps it there
+        raw.execute("PRAGMA secure_delete=ON")
+        raw.execute("PRAGMA synchronous=FULL")
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        return conn
+
+
+class _Datastore(SQLiteDatastore):
+    def __init__(self, path: str) -> None:
+        super().__init__(path, lock_timeout=BUSY_TIMEOUT_S, originator_id_type="uuid")
+        self.pool.close()
+        self.pool = _Pool(db_name=path, lock_timeout=BUSY_TIMEOUT_S)
+
+
+class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
+    """The library's SQLite application recorder with the chain's columns."""
+
+    def __init__(self, datastore: SQLiteDatastore, ledger_id: uuid.UUID, path: str) -> None:
+        self.tables = Tables()
+        self.param = "?"
+        self.ledger_oid = ledger_id.hex  # how the library stores UUID originator ids
+        self.ledger_key = str(ledger_id)
+        self.url_for_humans = f"sqlite:///{path}"
+        self.path = path
+        super().__init__(datastore, events_table_name="ledger_events")
+
+    def construct_create_table_statements(self) -> list[str]:
+        t = self.tables
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t.events} ("
+            "originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, "
+            "topic TEXT NOT NULL, "
+            "state BLOB NOT NULL, "
+            "event_id TEXT NOT NULL, "
+            "hash TEXT NOT NULL, "
+            "stream TEXT, "
+            "PRIMARY KEY (originator_id, originator_version))",
+            *event_index_sql(t),
+            f"CREATE TRIGGER IF NOT EXISTS ledger_events_no_update BEFORE UPDATE ON {t.events} "
+            "BEGIN SELECT RAISE(ABORT, 'ledger_events is append-only'); END",
+            f"CREATE TRIGGER IF NOT EXISTS ledger_events_no_delete BEFORE DELETE ON {t.events} "
+            "BEGIN SELECT RAISE(ABORT, 'ledger_events is append-only'); END",
+            *key_tables_sql(t, blob="BLOB"),
+        ]
+
+    def schema_exists(self) -> bool:
+        with self._read_tx() as c:
+            c.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+                      "('ledger_events', 'ledger_meta', 'ledger_subject_keys')")
+            return bool(c.fetchone()[0] == 3)
+
+    @contextmanager
+    def _write_tx(self) -> Iterator[SQLiteCursor]:
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cursor.sqlite_cursor.close()
+
+    @contextmanager
+    def _read_tx(self) -> Iterator[SQLiteCursor]:
+        with self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("BEGIN")
+                yield cursor
+            finally:
+                conn.rollback()
+                cursor.sqlite_cursor.close()
+
+    def checkpoint_wal(self) -> None:
+        """Fold the write-ahead log into the file and truncate it (after an erasure)."""
+        with self.datastore.get_connection(commit=True) as conn:
+            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # noqa: SLF001
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+def open_sqlite(path: str, ledger_id: uuid.UUID) -> SQLiteLedgerRecorder:
+    try:
+        return SQLiteLedgerRecorder(_Datastore(path), ledger_id, path)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
