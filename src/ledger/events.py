@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from .canonical import check_domain, format_time
 from .errors import InputError
+from .policy import is_country_code
 
 __all__ = [
     "CATALOGUE",
@@ -44,7 +45,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
 _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\Z")
-_COUNTRY = re.compile(r"[A-Z]{2}\Z")
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -443,7 +443,7 @@ def _field(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
             raise InputError(where, "must be one of " + ", ".join(fs.choices))
         return value
     if kind == "country":
-        if not isinstance(value, str) or not _COUNTRY.match(value):
+        if not is_country_code(value):
             raise InputError(where, "must be an ISO 3166-1 alpha-2 code such as FR")
         return value
     if kind == "value":

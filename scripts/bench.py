@@ -1,0 +1,538 @@
+"""Throughput benchmark: the ledger against bare ``eventsourcing``, on SQLite and PostgreSQL.
+
+Run it through ``scripts/bench`` (it sets up the virtual environment first)::
+
+    scripts/bench                  # full run, a few minutes
+    scripts/bench --quick          # small sizes, under a minute (smoke test)
+    scripts/bench --only sqlite --profile
+    scripts/bench --json           # machine-readable results on stdout
+
+For each database it measures, in one run:
+
+* ledger appends per second, one event per ``Ledger.append`` call and 100 per call;
+* the same events appended through bare ``eventsourcing`` (its ``Application``
+  and one small ``Aggregate`` per subject, no chain, no sealing, no rules),
+  one event per ``save`` and 100 per ``save``, and the ratio ledger / bare;
+* entries verified per second by ``Ledger.verify()`` over a ledger of
+  ``--verify-entries`` entries, and, on SQLite, the ``ledger verify`` command
+  timed by the wall clock (process start-up included).
+
+Every measurement gets a fresh database: its own SQLite file in a temporary
+folder, its own PostgreSQL schema ``bench_<random>_<what>`` (all dropped at the
+end).  The workload is realistic: each event has a subject and personal values,
+so pseudonymisation, key creation and sealing really happen.  Per 100 events:
+50 ``ConsentGiven`` (with ``evidence`` and ``age``, personal) for new subjects
+and 50 ``DataCollected`` (4 personal values) for subjects whose consent was
+recorded in an earlier call.  Every event carries an ``event_id``, so the
+idempotency look-up runs as it does for a producer that retries.
+
+Speed is measured here, never asserted by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import eventsourcing
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from ledger.application import Ledger
+from ledger.policy import bundled_policy
+from ledger.storage.postgres import parse_postgres_url
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+BATCH = 100
+TARGET_RATIO = 0.75          # ledger batched appends / bare eventsourcing, per database
+TARGET_VERIFY_SQLITE = 150_000  # entries per second, `ledger verify` on SQLite
+CONSENT_AT = "2024-05-01T10:00:00+02:00"
+COLLECT_AT = "2024-05-01T10:05:00+02:00"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- workload -------------------------------------------------------------------------
+def _subject(run: str, n: int) -> str:
+    return f"candidate-{run}-{n:07d}@example.org"
+
+
+def _consent(run: str, n: int) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "ConsentGiven",
+        "subject": _subject(run, n),
+        "occurred_at": CONSENT_AT,
+        "actor": "careers-site",
+        "data": {"purpose": "recruitment", "method": "form", "age": 20 + n % 40,
+                 "evidence": f"form:careers/apply/v3#{n:07d} sha256:{uuid.uuid4().hex}"},
+    }
+
+
+def _collect(run: str, n: int) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "DataCollected",
+        "subject": _subject(run, n),
+        "occurred_at": COLLECT_AT,
+        "actor": "careers-site",
+        "data": {"category": "identification_contact", "purpose": "recruitment",
+                 "source": "subject",
+                 "values": {"email": _subject(run, n), "last_name": "Durand",
+                            "first_name": "Camille", "phone": f"+33 6 12 {n % 100:02d} 56 78"}},
+    }
+
+
+def workload(run: str, count: int, start: int = 0) -> list[dict[str, Any]]:
+    """``count`` events from position ``start`` of an endless, valid stream.
+
+    Stream: consents of subjects 0-49, consents 50-99, collections 0-49, consents
+    100-149, collections 50-99, …  A subject's collection always comes 50 events or
+    more after its consent, so any cut into calls is valid (at 100 per call the
+    consent is in an earlier call).
+    """
+    half = BATCH // 2
+    out: list[dict[str, Any]] = []
+    pos = start
+    while len(out) < count:
+        block, i = divmod(pos, half)
+        if block < 2:
+            out.append(_consent(run, pos))
+        elif block % 2 == 0:          # collections of the consents two blocks back
+            out.append(_collect(run, (block // 2 - 1) * half + i))
+        else:
+            out.append(_consent(run, (block // 2 + 1) * half + i))
+        pos += 1
+    return out
+
+
+def chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# -- the databases ------------------------------------------------------------------
+class Databases:
+    """Fresh databases of one kind, one per measurement, removed by :meth:`cleanup`."""
+
+    def __init__(self, kind: str, pg_url: str, tmp: Path, run: str) -> None:
+        self.kind = kind
+        self.pg_url = pg_url.split("?", maxsplit=1)[0]
+        self.tmp = tmp
+        self.run = run
+        self.schemas: list[str] = []
+
+    def _schema(self, what: str) -> str:
+        schema = f"bench_{self.run}_{what}"
+        with psycopg.connect(self.pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        self.schemas.append(schema)
+        return schema
+
+    def ledger_url(self, what: str) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.tmp / f'ledger-{what}.db'}"
+        return f"{self.pg_url}?schema={self._schema('l' + what)}"
+
+    def bare_env(self, what: str) -> dict[str, str]:
+        if self.kind == "sqlite":
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                    "SQLITE_DBNAME": str(self.tmp / f"bare-{what}.db")}
+        p = parse_postgres_url(self.pg_url)
+        return {"PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": p["dbname"], "POSTGRES_HOST": p["host"],
+                "POSTGRES_PORT": str(p["port"]), "POSTGRES_USER": p["user"],
+                "POSTGRES_PASSWORD": p["password"], "POSTGRES_SCHEMA": self._schema("b" + what),
+                # The ledger keeps the library's database-function insert path off:
+                # the bare application does too, so both insert with the same SQL shape.
+                "POSTGRES_ENABLE_DB_FUNCTIONS": "n"}
+
+    def cleanup(self) -> None:
+        if not self.schemas:
+            return
+        with psycopg.connect(self.pg_url, autocommit=True) as conn:
+            for schema in self.schemas:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        self.schemas = []
+
+
+# -- the ledger -----------------------------------------------------------------------
+def open_ledger(url: str, key_dir: Path) -> Ledger:
+    ledger, _ = Ledger.init(url, "bench", env={"LEDGER_KEY_DIR": str(key_dir)})
+    ledger.publish_policy(bundled_policy(), actor="bench")
+    return ledger
+
+
+def timed_appends(append: Callable[[list[dict[str, Any]]], object],
+                  events: list[dict[str, Any]], per_call: int, label: str) -> float:
+    """Events per second of ``append`` over ``events`` cut into calls of ``per_call``."""
+    calls = list(chunks(events, per_call))
+    step = max(1, len(calls) // 10)
+    started = time.perf_counter()
+    for i, call in enumerate(calls, start=1):
+        append(call)
+        if i % step == 0:
+            log(f"  {label}: {i * per_call:,}/{len(events):,} events")
+    elapsed = time.perf_counter() - started
+    return len(events) / elapsed
+
+
+def ledger_appends(url: str, key_dir: Path, run: str, count: int, *, per_call: int,
+                   label: str) -> tuple[float, Ledger]:
+    ledger = open_ledger(url, key_dir)
+    warm = workload(run, BATCH)              # a first call outside the clock
+    ledger.append(warm[:per_call])
+    events = workload(run, count, start=per_call)
+    rate = timed_appends(ledger.append, events, per_call, label)
+    return rate, ledger
+
+
+# -- bare eventsourcing ---------------------------------------------------------------
+class BareSubject(Aggregate):
+    """One aggregate per subject; each event carries the raw event as its payload."""
+
+    @event("Recorded")
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.count = 1
+
+    @event("Appended")
+    def append(self, record: dict[str, Any]) -> None:
+        self.count += 1
+
+
+class BareApp(Application[uuid.UUID]):
+    """The library's application, as it comes (no snapshots)."""
+
+
+class BareWriter:
+    """Turns the ledger's raw events into aggregate events and saves them."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.app = BareApp(env=env)
+        self.subjects: dict[str, BareSubject] = {}
+
+    def append(self, raws: list[dict[str, Any]]) -> None:
+        touched: dict[str, BareSubject] = {}
+        for raw in raws:
+            subject = raw["subject"]
+            agg = self.subjects.get(subject)
+            if agg is None:
+                agg = self.subjects[subject] = BareSubject(raw)
+            else:
+                agg.append(raw)
+            touched[subject] = agg
+        self.app.save(*touched.values())
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def bare_appends(env: dict[str, str], run: str, count: int, per_call: int,
+                 label: str) -> float:
+    writer = BareWriter(env)
+    try:
+        writer.append(workload(run, BATCH)[:per_call])
+        events = workload(run, count, start=per_call)
+        return timed_appends(writer.append, events, per_call, label)
+    finally:
+        writer.close()
+
+
+def sqlite_pragmas(path: str) -> dict[str, Any]:
+    """The bare file's journal mode, and the synchronous level a connection gets by default
+
+    (the library sets no ``synchronous`` pragma; the ledger sets FULL on every connection).
+    """
+    conn = sqlite3.connect(path)
+    try:
+        levels = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+        sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+        return {"journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+                "synchronous": levels.get(sync, str(sync))}
+    finally:
+        conn.close()
+
+
+# -- verification -----------------------------------------------------------------------
+def grow(ledger: Ledger, run: str, start: int, target: int, label: str) -> None:
+    """Append 100-event calls until the ledger holds ``target`` entries."""
+    have, _ = ledger.head()
+    pos = start
+    step = max(BATCH, (target // 10) // BATCH * BATCH)
+    while have < target:
+        n = min(BATCH, target - have)
+        ledger.append(workload(run, n, start=pos))
+        pos += n
+        have += n
+        if have % step < n or have == target:
+            log(f"  {label}: {have:,}/{target:,} entries")
+
+
+def timed_verify(ledger: Ledger) -> tuple[float, int]:
+    started = time.perf_counter()
+    result = ledger.verify()
+    elapsed = time.perf_counter() - started
+    if not result.ok:
+        raise SystemExit(f"verification failed: {result.reason} at {result.first_bad_seq}")
+    return result.entries / elapsed, result.entries
+
+
+def cli_verify(url: str, key_dir: Path) -> dict[str, Any]:
+    """``ledger verify`` in a subprocess, wall clock including the interpreter's start-up."""
+    command = [str(Path(sys.executable).parent / "ledger"), "--db", url, "--ledger", "bench",
+               "verify", "--json"]
+    env = {**os.environ, "LEDGER_KEY_DIR": str(key_dir)}
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"ledger verify failed ({done.returncode}): {done.stderr}{done.stdout}")
+    entries = json.loads(done.stdout)["entries"]
+    started = time.perf_counter()
+    subprocess.run([command[0], "--version"], capture_output=True, check=True)
+    startup = time.perf_counter() - started
+    return {"entries": entries, "seconds": elapsed, "per_s": entries / elapsed,
+            "startup_s": startup}
+
+
+# -- profiles -------------------------------------------------------------------------
+def profile(fn: Callable[[], object], top: int) -> str:
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def run_profiles(tmp: Path, run: str, events: int, verify_ledger: Ledger | None,
+                 top: int) -> dict[str, str]:
+    log("profile: ledger appends, 100 per call, SQLite")
+    url = f"sqlite:///{tmp / 'ledger-profile.db'}"
+    ledger = open_ledger(url, tmp / "keys-profile")
+    try:
+        ledger.append(workload(run + "p", BATCH))
+        calls = list(chunks(workload(run + "p", events, start=BATCH), BATCH))
+        out = {"append_100": profile(lambda: [ledger.append(c) for c in calls], top)}
+        log("profile: verify, SQLite")
+        target = verify_ledger or ledger
+        out["verify"] = profile(target.verify, top)
+    finally:
+        ledger.close()
+    return out
+
+
+# -- one database -----------------------------------------------------------------------
+def bench_database(kind: str, args: argparse.Namespace, tmp: Path, run: str) \
+        -> tuple[dict[str, Any], Ledger | None]:
+    dbs = Databases(kind, args.pg_url, tmp, run)
+    keys = tmp / f"keys-{kind}"
+    res: dict[str, Any] = {"database": kind}
+    verify_ledger: Ledger | None = None
+    try:
+        for per_call, count in ((1, args.single_events), (BATCH, args.events)):
+            tag = str(per_call)
+            log(f"{kind}: bare eventsourcing, {per_call} per call")
+            bare = bare_appends(dbs.bare_env(tag), run, count, per_call,
+                                f"{kind} bare x{per_call}")
+            log(f"{kind}: ledger, {per_call} per call")
+            url = dbs.ledger_url(tag)
+            led_rate, ledger = ledger_appends(url, keys, run, count, per_call=per_call,
+                                              label=f"{kind} ledger x{per_call}")
+            res[f"append_{per_call}"] = {"events": count, "ledger_per_s": led_rate,
+                                         "bare_per_s": bare, "ratio": led_rate / bare}
+            if per_call == BATCH:
+                log(f"{kind}: growing the ledger to {args.verify_entries:,} entries")
+                grow(ledger, run, per_call + count, args.verify_entries, f"{kind} build")
+                log(f"{kind}: verify")
+                rate, entries = timed_verify(ledger)
+                res["verify"] = {"entries": entries, "per_s": rate}
+                if kind == "sqlite":
+                    log(f"{kind}: `ledger verify` (subprocess)")
+                    res["cli_verify"] = cli_verify(url, keys)
+                    verify_ledger = ledger
+                    continue
+            ledger.close()
+        if kind == "sqlite":
+            res["bare_sqlite"] = sqlite_pragmas(dbs.bare_env("1")["SQLITE_DBNAME"])
+    except BaseException:
+        if verify_ledger is not None:
+            verify_ledger.close()
+        raise
+    finally:
+        dbs.cleanup()
+    return res, verify_ledger
+
+
+# -- output ---------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "cpu": model or platform.processor(),
+            "python": platform.python_version(), "eventsourcing": eventsourcing.__version__,
+            "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform()}
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def verdicts(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in results:
+        ratio = r["append_100"]["ratio"]
+        out.append({"target": f"{r['database']}: ledger 100/call >= {TARGET_RATIO:.0%} of bare",
+                    "value": f"{ratio:.0%}", "met": ratio >= TARGET_RATIO})
+        if r["database"] == "sqlite":
+            cli = r["cli_verify"]["per_s"]
+            out.append({"target": f"sqlite: `ledger verify` >= {TARGET_VERIFY_SQLITE:,} entries/s",
+                        "value": f"{cli:,.0f}/s (in-process {r['verify']['per_s']:,.0f}/s)",
+                        "met": cli >= TARGET_VERIFY_SQLITE})
+    return out
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = []
+    m = report["machine"]
+    lines.append(f"machine: {m['nproc']} CPU, {m['cpu']}; Python {m['python']}; "
+                 f"eventsourcing {m['eventsourcing']}; SQLite {m['sqlite']}")
+    head = f"{'database':<10} {'measure':<34} {'ledger':>12} {'bare es':>12} {'ratio':>7}"
+    lines += ["", head, "-" * len(head)]
+    for r in report["results"]:
+        db = r["database"]
+        for per_call in (1, BATCH):
+            a = r[f"append_{per_call}"]
+            what = f"appends/s, {per_call} per call ({a['events']:,} ev)"
+            lines.append(f"{db:<10} {what:<34} {a['ledger_per_s']:>12,.0f} "
+                         f"{a['bare_per_s']:>12,.0f} {a['ratio']:>7.0%}")
+        v = r["verify"]
+        lines.append(f"{db:<10} {'verify entries/s (' + format(v['entries'], ',') + ')':<34} "
+                     f"{v['per_s']:>12,.0f}")
+        if "cli_verify" in r:
+            c = r["cli_verify"]
+            lines.append(f"{db:<10} {'`ledger verify` entries/s, wall':<34} {c['per_s']:>12,.0f}"
+                         f"   ({c['seconds']:.2f} s incl. {c['startup_s']:.2f} s start-up)")
+    lines += ["", "targets:"]
+    for v in report["targets"]:
+        lines.append(f"  {v['target']}: {v['value']} -> {_met(v['met'])}")
+    for name, text in report.get("profiles", {}).items():
+        lines += ["", f"profile {name} (SQLite, cumulative):", text.rstrip()]
+    return "\n".join(lines)
+
+
+# -- main -----------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes (smoke run, under a minute)")
+    p.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
+    p.add_argument("--pg-url", default=os.environ.get("LEDGER_BENCH_PG_URL", DEFAULT_PG_URL),
+                   help=f"PostgreSQL server and database (default {DEFAULT_PG_URL}); a "
+                        "fresh schema is created and dropped")
+    p.add_argument("--events", type=int, help="events appended at 100 per call "
+                   "(default 20,000; --quick 1,000)")
+    p.add_argument("--single-events", type=int, help="events appended at 1 per call "
+                   "(default 2,000; --quick 200): every call is one committed transaction")
+    p.add_argument("--verify-entries", type=int, help="entries of the ledger verified "
+                   "(default 200,000; --quick 5,000)")
+    p.add_argument("--profile", action="store_true", help="also cProfile the 100-per-call "
+                   "append and verify on SQLite; print the top entries")
+    p.add_argument("--profile-events", type=int, default=5000,
+                   help="events appended under the profiler (default 5,000)")
+    p.add_argument("--top", type=int, default=15, help="profile lines shown (default 15)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.events = args.events or (1000 if quick else 20_000)
+    args.single_events = args.single_events or (200 if quick else 2000)
+    args.verify_entries = args.verify_entries or (5000 if quick else 200_000)
+    if args.quick:
+        args.profile_events = min(args.profile_events, 1000)
+    if min(args.events, args.single_events) < 1:
+        p.error("sizes must be positive")
+    args.verify_entries = max(args.verify_entries, args.events + 2 * BATCH)
+    return args
+
+
+def check_pg(url: str) -> None:
+    try:
+        with psycopg.connect(url.split("?", maxsplit=1)[0], connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        parts = urlsplit(url)
+        raise SystemExit(f"PostgreSQL unreachable at {parts.hostname}:{parts.port}: {exc} "
+                         "(use --only sqlite to skip it)") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    kinds = [args.only] if args.only else ["sqlite", "postgres"]
+    if "postgres" in kinds:
+        check_pg(args.pg_url)
+    run = uuid.uuid4().hex[:10]
+    tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "command": "scripts/bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "settings": {"events_100_per_call": args.events,
+                     "events_1_per_call": args.single_events,
+                     "verify_entries": args.verify_entries,
+                     "postgres_enable_db_functions": False,
+                     "sqlite_ledger": "WAL, synchronous=FULL, secure_delete=ON",
+                     "sqlite_bare": "library defaults (WAL; SQLite's default synchronous)"},
+        "results": [],
+    }
+    started = time.perf_counter()
+    verify_ledger: Ledger | None = None
+    try:
+        for kind in kinds:
+            res, led = bench_database(kind, args, tmp, run)
+            report["results"].append(res)
+            if led is not None:
+                verify_ledger = led
+        if args.profile:
+            report["profiles"] = run_profiles(tmp, run, args.profile_events, verify_ledger,
+                                              args.top)
+    finally:
+        if verify_ledger is not None:
+            verify_ledger.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    report["targets"] = verdicts(report["results"])
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(table(report))
+        print(f"\n({report['seconds']:.0f} s; {report['command']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
