@@ -47,11 +47,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import eventsourcing
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -278,14 +278,16 @@ def grow(ledger: Ledger, run: str, start: int, target: int, label: str) -> None:
     """Append 100-event calls until the ledger holds ``target`` entries."""
     have, _ = ledger.head()
     pos = start
-    step = max(BATCH, (target // 10) // BATCH * BATCH)
+    step = max(1, target // 10)
+    next_report = (have // step + 1) * step
     while have < target:
         n = min(BATCH, target - have)
         ledger.append(workload(run, n, start=pos))
         pos += n
         have += n
-        if have % step < n or have == target:
+        if have >= next_report or have == target:
             log(f"  {label}: {have:,}/{target:,} entries")
+            next_report += step
 
 
 def timed_verify(ledger: Ledger) -> tuple[float, int]:
@@ -299,17 +301,22 @@ def timed_verify(ledger: Ledger) -> tuple[float, int]:
 
 def cli_verify(url: str, key_dir: Path) -> dict[str, Any]:
     """``ledger verify`` in a subprocess, wall clock including the interpreter's start-up."""
-    command = [str(Path(sys.executable).parent / "ledger"), "--db", url, "--ledger", "bench",
-               "verify", "--json"]
+    # The options go after the command: given before it, ``--db`` is ignored (see
+    # docs/PERFORMANCE.md).  The working folder is the temporary one, so that a
+    # mistake can never touch a ledger.db of the repository.
+    command = [str(Path(sys.executable).parent / "ledger"), "verify", "--db", url,
+               "--ledger", "bench", "--json"]
     env = {**os.environ, "LEDGER_KEY_DIR": str(key_dir)}
     started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False,
+                          cwd=key_dir.parent)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"ledger verify failed ({done.returncode}): {done.stderr}{done.stdout}")
     entries = json.loads(done.stdout)["entries"]
     started = time.perf_counter()
-    subprocess.run([command[0], "--version"], capture_output=True, check=True)
+    subprocess.run([command[0], "--version"], capture_output=True, check=True,
+                   cwd=key_dir.parent)
     startup = time.perf_counter() - started
     return {"entries": entries, "seconds": elapsed, "per_s": entries / elapsed,
             "startup_s": startup}
@@ -395,7 +402,7 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     return {"nproc": os.cpu_count(), "cpu": model or platform.processor(),
-            "python": platform.python_version(), "eventsourcing": eventsourcing.__version__,
+            "python": platform.python_version(), "eventsourcing": metadata.version("eventsourcing"),
             "sqlite": sqlite3.sqlite_version,
             "platform": platform.platform()}
 

@@ -48,6 +48,7 @@ _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\Z")
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +397,8 @@ def _check_text(value: object, where: str, limit: int) -> str:
         raise InputError(where, f"must be at most {limit} characters")
     if _CONTROL.search(value):
         raise InputError(where, "must not contain control characters")
+    if _SURROGATE.search(value):
+        raise InputError(where, "must be valid Unicode (no lone surrogates)")
     return value
 
 
