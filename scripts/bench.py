@@ -41,6 +41,7 @@ import platform
 import pstats
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -352,45 +353,67 @@ def run_profiles(tmp: Path, run: str, events: int, verify_ledger: Ledger | None,
 
 
 # -- one database -----------------------------------------------------------------------
+def measure_appends(dbs: Databases, keys: Path, run: str, *, per_call: int, count: int,
+                    rounds: int) -> tuple[dict[str, Any], Ledger, str]:
+    """Bare then ledger, ``rounds`` times on fresh databases; the last ledger stays open."""
+    kind = dbs.kind
+    bare_rates, ledger_rates = [], []
+
+    def one_round(r: int) -> tuple[Ledger, str]:
+        tag = f"{per_call}r{r}"
+        log(f"{kind}: round {r}/{rounds}, {per_call} per call, bare eventsourcing")
+        bare_rates.append(bare_appends(dbs.bare_env(tag), run, count, per_call,
+                                       f"{kind} bare x{per_call}"))
+        log(f"{kind}: round {r}/{rounds}, {per_call} per call, ledger")
+        url = dbs.ledger_url(tag)
+        rate, ledger = ledger_appends(url, keys, run, count, per_call=per_call,
+                                      label=f"{kind} ledger x{per_call}")
+        ledger_rates.append(rate)
+        return ledger, url
+
+    for r in range(1, rounds):
+        one_round(r)[0].close()
+    ledger, url = one_round(rounds)
+    led, bare = statistics.median(ledger_rates), statistics.median(bare_rates)
+    return ({"events": count, "ledger_per_s": led, "bare_per_s": bare, "ratio": led / bare,
+             "ledger_rounds": ledger_rates, "bare_rounds": bare_rates}, ledger, url)
+
+
 def bench_database(kind: str, args: argparse.Namespace, tmp: Path, run: str) \
         -> tuple[dict[str, Any], Ledger | None]:
+    """Every measurement on one kind of database; the SQLite verify ledger stays open."""
     dbs = Databases(kind, args.pg_url, tmp, run)
     keys = tmp / f"keys-{kind}"
     res: dict[str, Any] = {"database": kind}
-    verify_ledger: Ledger | None = None
     try:
-        for per_call, count in ((1, args.single_events), (BATCH, args.events)):
-            tag = str(per_call)
-            log(f"{kind}: bare eventsourcing, {per_call} per call")
-            bare = bare_appends(dbs.bare_env(tag), run, count, per_call,
-                                f"{kind} bare x{per_call}")
-            log(f"{kind}: ledger, {per_call} per call")
-            url = dbs.ledger_url(tag)
-            led_rate, ledger = ledger_appends(url, keys, run, count, per_call=per_call,
-                                              label=f"{kind} ledger x{per_call}")
-            res[f"append_{per_call}"] = {"events": count, "ledger_per_s": led_rate,
-                                         "bare_per_s": bare, "ratio": led_rate / bare}
-            if per_call == BATCH:
-                log(f"{kind}: growing the ledger to {args.verify_entries:,} entries")
-                grow(ledger, run, per_call + count, args.verify_entries, f"{kind} build")
-                log(f"{kind}: verify")
+        res["append_1"], ledger, _ = measure_appends(
+            dbs, keys, run, per_call=1, count=args.single_events, rounds=args.rounds)
+        ledger.close()
+        res["append_100"], ledger, url = measure_appends(
+            dbs, keys, run, per_call=BATCH, count=args.events, rounds=args.rounds)
+        try:
+            log(f"{kind}: growing the last 100-per-call ledger to "
+                f"{args.verify_entries:,} entries")
+            grow(ledger, run, BATCH + args.events, args.verify_entries, f"{kind} build")
+            rates, entries = [], 0
+            for r in range(1, args.rounds + 1):
+                log(f"{kind}: verify, round {r}/{args.rounds}")
                 rate, entries = timed_verify(ledger)
-                res["verify"] = {"entries": entries, "per_s": rate}
-                if kind == "sqlite":
-                    log(f"{kind}: `ledger verify` (subprocess)")
-                    res["cli_verify"] = cli_verify(url, keys)
-                    verify_ledger = ledger
-                    continue
+                rates.append(rate)
+            res["verify"] = {"entries": entries, "per_s": statistics.median(rates),
+                             "rounds": rates}
+            if kind == "sqlite":
+                log(f"{kind}: `ledger verify` (subprocess)")
+                res["cli_verify"] = cli_verify(url, keys)
+                res["bare_sqlite"] = sqlite_pragmas(dbs.bare_env("1r1")["SQLITE_DBNAME"])
+                return res, ledger      # kept open for the profile of verify
+        except BaseException:
             ledger.close()
-        if kind == "sqlite":
-            res["bare_sqlite"] = sqlite_pragmas(dbs.bare_env("1")["SQLITE_DBNAME"])
-    except BaseException:
-        if verify_ledger is not None:
-            verify_ledger.close()
-        raise
+            raise
+        ledger.close()
     finally:
         dbs.cleanup()
-    return res, verify_ledger
+    return res, None
 
 
 # -- output ---------------------------------------------------------------------------
@@ -466,32 +489,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--events", type=int, help="events appended at 100 per call "
                    "(default 20,000; --quick 1,000)")
     p.add_argument("--single-events", type=int, help="events appended at 1 per call "
-                   "(default 2,000; --quick 200): every call is one committed transaction")
+                   "(default 5,000; --quick 200): every call is one committed transaction")
     p.add_argument("--verify-entries", type=int, help="entries of the ledger verified "
                    "(default 200,000; --quick 5,000)")
+    p.add_argument("--rounds", type=int, help="repetitions of each measurement, each on a "
+                   "fresh database; the median is reported (default 3; --quick 1)")
     p.add_argument("--profile", action="store_true", help="also cProfile the 100-per-call "
                    "append and verify on SQLite; print the top entries")
     p.add_argument("--profile-events", type=int, default=5000,
                    help="events appended under the profiler (default 5,000)")
     p.add_argument("--top", type=int, default=15, help="profile lines shown (default 15)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json-out", metavar="FILE", help="also write the results as JSON to FILE")
     args = p.parse_args(argv)
     quick = args.quick
     args.events = args.events or (1000 if quick else 20_000)
-    args.single_events = args.single_events or (200 if quick else 2000)
+    args.single_events = args.single_events or (200 if quick else 5000)
+    args.rounds = args.rounds or (1 if quick else 3)
     args.verify_entries = args.verify_entries or (5000 if quick else 200_000)
     if args.quick:
         args.profile_events = min(args.profile_events, 1000)
-    if min(args.events, args.single_events) < 1:
+    if min(args.events, args.single_events, args.rounds) < 1:
         p.error("sizes must be positive")
     args.verify_entries = max(args.verify_entries, args.events + 2 * BATCH)
     return args
 
 
-def check_pg(url: str) -> None:
+def check_pg(url: str) -> dict[str, str]:
+    """The server's version and durability settings; exits when it does not answer."""
     try:
         with psycopg.connect(url.split("?", maxsplit=1)[0], connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
+            return {name: str(conn.execute(f"SHOW {name}").fetchone()[0])
+                    for name in ("server_version", "fsync", "synchronous_commit")}
     except psycopg.Error as exc:
         parts = urlsplit(url)
         raise SystemExit(f"PostgreSQL unreachable at {parts.hostname}:{parts.port}: {exc} "
@@ -501,8 +530,7 @@ def check_pg(url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     kinds = [args.only] if args.only else ["sqlite", "postgres"]
-    if "postgres" in kinds:
-        check_pg(args.pg_url)
+    pg = check_pg(args.pg_url) if "postgres" in kinds else None
     run = uuid.uuid4().hex[:10]
     tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     report: dict[str, Any] = {
@@ -510,10 +538,11 @@ def main(argv: list[str] | None = None) -> int:
         "command": "scripts/bench " + " ".join(sys.argv[1:] if argv is None else argv),
         "settings": {"events_100_per_call": args.events,
                      "events_1_per_call": args.single_events,
-                     "verify_entries": args.verify_entries,
+                     "verify_entries": args.verify_entries, "rounds": args.rounds,
                      "postgres_enable_db_functions": False,
                      "sqlite_ledger": "WAL, synchronous=FULL, secure_delete=ON",
-                     "sqlite_bare": "library defaults (WAL; SQLite's default synchronous)"},
+                     "sqlite_bare": "library defaults (see results: bare_sqlite)",
+                     "postgres_server": pg},
         "results": [],
     }
     started = time.perf_counter()
@@ -533,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     report["targets"] = verdicts(report["results"])
     report["seconds"] = round(time.perf_counter() - started, 1)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -98,13 +98,15 @@ def banner(tag: str, visitor: str, time: str, accepted: tuple[str, ...]) -> list
                              {"purpose": purpose, "method": "banner"},
                              subject=visitor, actor="web:cookie-banner"))
     choices = {p.removeprefix("cookies_"): p in accepted for p in COOKIE_PURPOSES}
-    out.append(collect(f"{tag}/necessary", visitor, time, "tracker_strictly_necessary",
-                       "cookies_strictly_necessary", "cookie",
-                       {"session_id": f"s-{_sha256(tag)[:20]}", "cookie_choices": choices}))
+    out.append(collect(f"{tag}/necessary", visitor, time,
+                       category="tracker_strictly_necessary",
+                       purpose="cookies_strictly_necessary", source="cookie",
+                       values={"session_id": f"s-{_sha256(tag)[:20]}",
+                               "cookie_choices": choices}))
     return out
 
 
-def collect(name: str, subject: str, time: str, category: str, purpose: str, source: str,
+def collect(name: str, subject: str, time: str, *, category: str, purpose: str, source: str,
             values: dict[str, Any], actor: str = "web:tag-manager") -> dict[str, Any]:
     return event(name, "DataCollected", time,
                  {"category": category, "purpose": purpose, "source": source,
@@ -112,145 +114,143 @@ def collect(name: str, subject: str, time: str, category: str, purpose: str, sou
 
 
 def audience(tag: str, visitor: str, time: str, visits: int, path: list[str]) -> dict[str, Any]:
-    return collect(f"{tag}/audience", visitor, time, "tracker_audience", "cookies_audience",
-                   "cookie", {"visitor_id": visitor.removeprefix("visitor:")[:8],
-                              "visit_count": visits, "navigation_path": path})
+    return collect(f"{tag}/audience", visitor, time, category="tracker_audience",
+                   purpose="cookies_audience", source="cookie",
+                   values={"visitor_id": visitor.removeprefix("visitor:")[:8],
+                           "visit_count": visits, "navigation_path": path})
 
 
-def day() -> list[dict[str, Any]]:
-    """The events of the day, in chronological order."""
+def blocks() -> list[tuple[str, list[dict[str, Any]]]]:
+    """The day as (caption, events) blocks, in chronological order."""
     first, last = CANDIDATE_NAME
-    events: list[dict[str, Any]] = []
-    add = events.extend
+    out: list[tuple[str, list[dict[str, Any]]]] = []
 
-    # 08:12 a returning visitor accepts every cookie
-    add(banner("v1", VISITOR_ALL, "08:12:31", COOKIE_PURPOSES))
-    add([
-        collect("v1/functional", VISITOR_ALL, "08:12:32", "tracker_functional",
-                "cookies_functional", "cookie", {"preferences": {"langue": "fr",
-                                                                 "theme": "sombre"}}),
+    def add(caption: str, *events: dict[str, Any] | list[dict[str, Any]]) -> None:
+        flat: list[dict[str, Any]] = []
+        for e in events:
+            flat.extend(e if isinstance(e, list) else [e])
+        out.append((caption, flat))
+
+    add("08:12  a returning visitor accepts every cookie; trackers are set",
+        banner("v1", VISITOR_ALL, "08:12:31", COOKIE_PURPOSES),
+        collect("v1/functional", VISITOR_ALL, "08:12:32", category="tracker_functional",
+                purpose="cookies_functional", source="cookie",
+                values={"preferences": {"langue": "fr", "theme": "sombre"}}),
         audience("v1", VISITOR_ALL, "08:14:05", 3,
                  ["/", "/offres/cloud-prive", "/offres/infogerance", "/carrieres"]),
-        collect("v1/advertising", VISITOR_ALL, "08:14:06", "tracker_advertising",
-                "cookies_advertising", "cookie",
-                {"advertising_id": "ad-4e91c07b", "interests": ["cloud souverain",
-                                                                "infogérance"],
-                 "campaign_id": "LI-2026-Q1-SOUVERAIN"}),
-    ])
+        collect("v1/advertising", VISITOR_ALL, "08:14:06", category="tracker_advertising",
+                purpose="cookies_advertising", source="cookie",
+                values={"advertising_id": "ad-4e91c07b",
+                        "interests": ["cloud souverain", "infogérance"],
+                        "campaign_id": "LI-2026-Q1-SOUVERAIN"}))
 
-    # 08:47 the security team finds the CV bucket public: the 72-hour clock starts
-    add([event("breach-1/detected", "BreachDetected", "09:02", {
-        "breach_id": BREACH, "discovered_at": f"{DAY}T08:47:00+01:00",
-        "nature": ["confidentiality"], "risk": "high_risk",
-        "description": "A deployment on 2 March at 18:30 made the object-storage bucket "
-                       "holding applicants' CVs publicly listable; access logs show "
-                       "downloads from two unknown IP addresses. Closed at 08:55.",
-        **BREACH_ART33}, actor="secops:xp2cloud")])
+    add(f"08:47  breach {BREACH}: the applicants' CV bucket was public (72-hour clock starts)",
+        event("breach-1/detected", "BreachDetected", "09:02", {
+            "breach_id": BREACH, "discovered_at": f"{DAY}T08:47:00+01:00",
+            "nature": ["confidentiality"], "risk": "high_risk",
+            "description": "A deployment on 2 March at 18:30 made the object-storage bucket "
+                           "holding applicants' CVs publicly listable; access logs show "
+                           "downloads from two unknown IP addresses. Closed at 08:55.",
+            **BREACH_ART33}, actor="secops:xp2cloud"))
 
-    # 09:05 an existing customer asks for a copy of her data (Art. 15)
-    add([
+    add(f"09:05  Sophie Bernard, a customer, asks for a copy of her data ({ACCESS_REQUEST})",
         event("sophie/access-request", "RightsRequestReceived", "09:05", {
             "request_id": ACCESS_REQUEST, "right": "access", "channel": "email",
             "details": "Bonjour, en application de l'article 15 du RGPD, je souhaite "
                        "recevoir une copie de toutes les données me concernant. "
                        "Sophie Bernard"}, subject=CUSTOMER, actor="dpo:xp2cloud"),
-        collect("sophie/contact", CUSTOMER, "09:06", "identification_contact",
-                "rights_requests", "subject",
-                {"first_name": "Sophie", "last_name": "Bernard", "email": CUSTOMER,
-                 "postal_address": "12 rue des Lilas, 69003 Lyon"}, actor="dpo:xp2cloud"),
-    ])
+        collect("sophie/contact", CUSTOMER, "09:06", category="identification_contact",
+                purpose="rights_requests", source="subject",
+                values={"first_name": "Sophie", "last_name": "Bernard", "email": CUSTOMER,
+                        "postal_address": "12 rue des Lilas, 69003 Lyon"},
+                actor="dpo:xp2cloud"))
 
-    # 09:26 a visitor refuses everything: only the strictly necessary cookie
-    add(banner("v2", VISITOR_NONE, "09:26:10", ()))
+    add("09:26  a visitor refuses every cookie: only the strictly necessary one is set",
+        banner("v2", VISITOR_NONE, "09:26:10", ()))
 
-    # 09:41 a prospect fills in the contact form; sales get it
-    add([
-        collect("julien/contact", CONTACT, "09:41", "identification_contact",
-                "contact_requests", "subject",
-                {"first_name": "Julien", "last_name": "Moreau", "email": CONTACT,
-                 "phone": "+33 1 99 00 27 14"}, actor="web:contact-form"),
+    add("09:41  Julien Moreau sends the contact form; the sales team receives it",
+        collect("julien/contact", CONTACT, "09:41", category="identification_contact",
+                purpose="contact_requests", source="subject",
+                values={"first_name": "Julien", "last_name": "Moreau", "email": CONTACT,
+                        "phone": "+33 1 99 00 27 14"}, actor="web:contact-form"),
         event("julien/to-sales", "DataDisclosed", "09:42", {
             "recipient": "sales_team", "recipient_kind": "internal", "country": "FR",
             "categories": ["identification_contact"], "purpose": "contact_requests"},
-            subject=CONTACT, actor="web:contact-form"),
-    ])
+            subject=CONTACT, actor="web:contact-form"))
 
-    # 10:12 Camille applies for a DevOps position through the careers form
-    add([
+    add("10:12  Camille Durand applies for a DevOps job (consent, contact, CV; to the host)",
         event("camille/consent", "ConsentGiven", "10:12:41", {
             "purpose": "recruitment", "method": "form",
             "evidence": {"form": "xp2cloud.com/carrieres/postuler",
                          "checkbox_text_sha256": _sha256(CONSENT_TEXT),
                          "submission": "APP-2026-0188"}},
             subject=CANDIDATE, actor="web:careers-form"),
-        collect("camille/contact", CANDIDATE, "10:12:42", "identification_contact",
-                "recruitment", "subject",
-                {"first_name": first, "last_name": last, "email": CANDIDATE,
-                 "phone": "+33 6 39 98 42 17"}, actor="web:careers-form"),
-        collect("camille/application", CANDIDATE, "10:12:42", "application", "recruitment",
-                "subject",
-                {"position": "Ingénieur·e Cloud DevOps (CDI, Puteaux) - réf. XP2-DEVOPS-04",
-                 "cv": f"CV_{first}_{last}_2026.pdf",
-                 "cover_letter": f"Lettre_de_motivation_{first}_{last}.pdf"},
+        collect("camille/contact", CANDIDATE, "10:12:42", category="identification_contact",
+                purpose="recruitment", source="subject",
+                values={"first_name": first, "last_name": last, "email": CANDIDATE,
+                        "phone": "+33 6 39 98 42 17"}, actor="web:careers-form"),
+        collect("camille/application", CANDIDATE, "10:12:42", category="application",
+                purpose="recruitment", source="subject",
+                values={"position": "Ingénieur·e Cloud DevOps (CDI, Puteaux), "
+                                    "réf. XP2-DEVOPS-04",
+                        "cv": f"CV_{first}_{last}_2026.pdf",
+                        "cover_letter": f"Lettre_de_motivation_{first}_{last}.pdf"},
                 actor="web:careers-form"),
         event("camille/to-hosting", "DataDisclosed", "10:12:43", {
             "recipient": "hosting", "recipient_kind": "processor", "country": "FR",
             "categories": ["identification_contact", "application"],
-            "purpose": "recruitment"}, subject=CANDIDATE, actor="web:careers-form"),
-    ])
+            "purpose": "recruitment"}, subject=CANDIDATE, actor="web:careers-form"))
 
-    # 11:04 a visitor keeps functional and audience cookies only
-    add(banner("v3", VISITOR_PARTIAL, "11:04:52",
-               ("cookies_functional", "cookies_audience")))
-    add([
-        collect("v3/functional", VISITOR_PARTIAL, "11:04:53", "tracker_functional",
-                "cookies_functional", "cookie", {"preferences": {"langue": "en"}}),
-        audience("v3", VISITOR_PARTIAL, "11:07:20", 1, ["/en", "/en/offers", "/en/contact"]),
-    ])
+    add("11:04  a visitor keeps functional and audience cookies, refuses the others",
+        banner("v3", VISITOR_PARTIAL, "11:04:52", ("cookies_functional", "cookies_audience")),
+        collect("v3/functional", VISITOR_PARTIAL, "11:04:53", category="tracker_functional",
+                purpose="cookies_functional", source="cookie",
+                values={"preferences": {"langue": "en"}}),
+        audience("v3", VISITOR_PARTIAL, "11:07:20", 1, ["/en", "/en/offers", "/en/contact"]))
 
-    # 11:30 the hiring manager reviews Camille's application
-    add([event("camille/to-management", "DataDisclosed", "11:30", {
-        "recipient": "management", "recipient_kind": "internal", "country": "FR",
-        "categories": ["identification_contact", "application"], "purpose": "recruitment"},
-        subject=CANDIDATE, actor="rh:recrutement")])
+    add("11:30  the hiring manager reviews Camille's application",
+        event("camille/to-management", "DataDisclosed", "11:30", {
+            "recipient": "management", "recipient_kind": "internal", "country": "FR",
+            "categories": ["identification_contact", "application"],
+            "purpose": "recruitment"}, subject=CANDIDATE, actor="rh:recrutement"))
 
-    # 13:40 a short outage of the contact form: a breach, but no risk (not notified)
-    add([event("breach-2/detected", "BreachDetected", "13:40", {
-        "breach_id": MINOR_BREACH, "nature": ["availability"], "risk": "unlikely",
-        "description": "The contact form was unavailable for 25 minutes during a database "
-                       "failover; no data was lost or disclosed."}, actor="secops:xp2cloud")])
+    add(f"13:40  breach {MINOR_BREACH}: contact form down 25 min, no risk (not notified)",
+        event("breach-2/detected", "BreachDetected", "13:40", {
+            "breach_id": MINOR_BREACH, "nature": ["availability"], "risk": "unlikely",
+            "description": "The contact form was unavailable for 25 minutes during a "
+                           "database failover; no data was lost or disclosed."},
+            actor="secops:xp2cloud"))
 
-    # 14:30 Sophie's lawyer sends a formal notice on a billing dispute: legal hold
-    add([event("sophie/hold", "LegalHoldPlaced", "14:30", {
-        "hold_id": HOLD, "basis": "pre_litigation", "matter": "LITIGE-2026-011"},
-        subject=CUSTOMER, actor="juridique:xp2cloud")])
+    add(f"14:30  Sophie's lawyer sends a formal notice: legal hold {HOLD}",
+        event("sophie/hold", "LegalHoldPlaced", "14:30", {
+            "hold_id": HOLD, "basis": "pre_litigation", "matter": "LITIGE-2026-011"},
+            subject=CUSTOMER, actor="juridique:xp2cloud"))
 
-    # 15:32 the first visitor changes their mind about advertising cookies
-    add([event("v1/withdrawal", "ConsentWithdrawn", "15:32:18", {
-        "purpose": "cookies_advertising", "method": "settings"},
-        subject=VISITOR_ALL, actor="web:cookie-banner")])
+    add("15:32  the 08:12 visitor withdraws consent to advertising cookies",
+        event("v1/withdrawal", "ConsentWithdrawn", "15:32:18", {
+            "purpose": "cookies_advertising", "method": "settings"},
+            subject=VISITOR_ALL, actor="web:cookie-banner"))
 
-    # 16:05 a visitor on a phone accepts audience measurement only
-    add(banner("v4", VISITOR_AUDIENCE, "16:05:40", ("cookies_audience",)))
-    add([audience("v4", VISITOR_AUDIENCE, "16:06:02", 2, ["/", "/blog/cloud-souverain-2026"])])
+    add("16:05  a visitor on a phone accepts audience measurement only",
+        banner("v4", VISITOR_AUDIENCE, "16:05:40", ("cookies_audience",)),
+        audience("v4", VISITOR_AUDIENCE, "16:06:02", 2, ["/", "/blog/cloud-souverain-2026"]))
 
-    # 16:20 the CNIL is notified, 7.5 hours after discovery (Art. 33(3) items)
-    add([event("breach-1/notified", "BreachNotified", "16:20", {
-        "breach_id": BREACH, "authority": "CNIL", "reference": "CNIL-NOTIF-2026-0412",
-        **BREACH_ART33}, actor="dpo:xp2cloud")])
+    add(f"16:20  the CNIL is notified of {BREACH}, 7½ hours after discovery",
+        event("breach-1/notified", "BreachNotified", "16:20", {
+            "breach_id": BREACH, "authority": "CNIL", "reference": "CNIL-NOTIF-2026-0412",
+            **BREACH_ART33}, actor="dpo:xp2cloud"))
 
-    # 16:45 Sophie's access request is answered
-    add([event("sophie/access-answered", "RightsRequestFulfilled", "16:45", {
-        "request_id": ACCESS_REQUEST,
-        "summary": "Copy of the data sent as an encrypted PDF by email."},
-        subject=CUSTOMER, actor="dpo:xp2cloud")])
+    add(f"16:45  Sophie's access request {ACCESS_REQUEST} is answered",
+        event("sophie/access-answered", "RightsRequestFulfilled", "16:45", {
+            "request_id": ACCESS_REQUEST,
+            "summary": "Copy of the data sent as an encrypted PDF by email."},
+            subject=CUSTOMER, actor="dpo:xp2cloud"))
 
-    # 17:30 the 37 applicants are told about the breach (Art. 34: high risk)
-    add([event("breach-1/communicated", "BreachCommunicated", "17:30", {
-        "breach_id": BREACH, "method": "individual"}, actor="dpo:xp2cloud")])
+    add("17:30  the 37 applicants are told about the breach (Art. 34: high risk)",
+        event("breach-1/communicated", "BreachCommunicated", "17:30", {
+            "breach_id": BREACH, "method": "individual"}, actor="dpo:xp2cloud"))
 
-    # 17:52 Camille has accepted another offer: she withdraws and asks for erasure
-    add([
+    add(f"17:52  Camille withdraws her application and asks for erasure ({ERASURE_REQUEST})",
         event("camille/withdrawal", "ConsentWithdrawn", "17:52", {
             "purpose": "recruitment", "method": "email"},
             subject=CANDIDATE, actor="dpo:xp2cloud"),
@@ -258,8 +258,9 @@ def day() -> list[dict[str, Any]]:
             "request_id": ERASURE_REQUEST, "right": "erasure", "channel": "email",
             "details": f"Bonjour, j'ai accepté une autre offre. Merci de retirer ma "
                        f"candidature et d'effacer mes données. {first} {last}"},
-            subject=CANDIDATE, actor="dpo:xp2cloud"),
-        # 18:20 the DPO erases her: every data key of hers is destroyed
+            subject=CANDIDATE, actor="dpo:xp2cloud"))
+
+    add("18:20  the DPO erases Camille (her data keys are destroyed) and closes the request",
         event("camille/erased", "SubjectErased", "18:20", {
             "ground": "consent_withdrawn", "request_id": ERASURE_REQUEST},
             subject=CANDIDATE, actor="dpo:xp2cloud"),
@@ -267,9 +268,13 @@ def day() -> list[dict[str, Any]]:
             "request_id": ERASURE_REQUEST,
             "summary": "Application and contact data erased (keys destroyed); "
                        "confirmation sent by email."},
-            subject=CANDIDATE, actor="dpo:xp2cloud"),
-    ])
-    return events
+            subject=CANDIDATE, actor="dpo:xp2cloud"))
+    return out
+
+
+def day() -> list[dict[str, Any]]:
+    """The events of the day, in chronological order."""
+    return [e for _, events in blocks() for e in events]
 
 
 # (field the error must name, what the line tries, the line)
@@ -296,18 +301,27 @@ def _write(path: Path, events: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: demo_day.py OUT_DIR", file=sys.stderr)
+    verbose = "--timeline" in argv
+    args = [a for a in argv if a != "--timeline"]
+    if len(args) != 1:
+        print("usage: demo_day.py [--timeline] OUT_DIR", file=sys.stderr)
         return 2
-    out = Path(argv[0])
+    out = Path(args[0])
     out.mkdir(parents=True, exist_ok=True)
     events = day()
     times = [e["occurred_at"] for e in events]
-    assert times == sorted(times), "the day must be in chronological order"
+    if times != sorted(times):
+        raise SystemExit("demo_day.py: the day is not in chronological order")
     _write(out / "day.jsonl", events)
     _write(out / "refused.jsonl", [line for _, _, line in REFUSED])
-    print(f"wrote {len(events)} events to {out / 'day.jsonl'} and {len(REFUSED)} to "
-          f"{out / 'refused.jsonl'}")
+    with (out / "refused.txt").open("w", encoding="utf-8") as f:
+        for field_, why, _ in REFUSED:
+            f.write(f"{field_}\t{why}\n")
+    if verbose:
+        for caption, evs in blocks():
+            print(f"  {caption} [{len(evs)}]")
+    print(f"wrote {len(events)} events to {out / 'day.jsonl'}, {len(REFUSED)} to be refused "
+          f"to {out / 'refused.jsonl'}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ def test_chain_links_seq_and_hashes(ledger: Ledger) -> None:
     entries = stored(ledger)
     assert [e["seq"] for e in entries] == [1, 2, 3, 4]
     assert entries[0]["prev_hash"] == GENESIS_HASH
-    for prev, cur in zip(entries, entries[1:], strict=False):
+    for prev, cur in itertools.pairwise(entries):
         assert cur["prev_hash"] == prev["hash"]
     for r, e in zip(receipts, entries[1:], strict=True):
         assert r.hash == e["hash"]

@@ -17,9 +17,8 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.chain import Entry, entry_hash
-from tests.helpers import collect, consent
-
 from tests.conftest import PG_URL
+from tests.helpers import collect, consent
 
 N = 12  # entries in the ledger under attack (policy + 11 events)
 

@@ -33,7 +33,7 @@ from .keystore import create_master, load_master
 from .policy import Policy, policy_digest
 from .rules import BreachState, PolicyBook, Recorded, SubjectState, check_draft, stream_of
 from .sealing import KeyRing, is_sealed, new_data_key, parse_sealed
-from .storage import AppendTx, KeyRow, StoredRow, open_store
+from .storage import AppendTx, KeyRow, StoredRow, open_store, sqlite_path
 from .verify import VerificationResult, verify_rows
 
 __all__ = ["ERASED", "FORMAT_VERSION", "Ledger", "Receipt", "ledger_id_for"]
@@ -142,6 +142,10 @@ class Ledger:
             -> Ledger:
         env = os.environ if env is None else env
         lid = ledger_id_for(name)
+        path = sqlite_path(url)
+        if path is not None and not os.path.exists(path):  # noqa: PTH110
+            raise ConfigError(f"no ledger at {path}: run `ledger init` (or set "
+                              "LEDGER_DATABASE_URL / --db)")
         store = _guard(lambda: open_store(url, lid))
         if not _guard(store.schema_exists):
             store.close()
@@ -192,7 +196,7 @@ class Ledger:
     def append_drafts(self, drafts: Sequence[Draft]) -> list[Receipt]:
         pseudonyms = {d.subject: self.ring.pseudonym(d.subject)
                       for d in drafts if d.subject is not None}
-        receipts = _guard(lambda: self.store.append(
+        receipts: list[Receipt] = _guard(lambda: self.store.append(
             lambda tx: self._append_tx(tx, drafts, pseudonyms)))
         if any(d.type in ("SubjectErased", "DataAnonymised") for d in drafts):
             _guard(self.store.checkpoint_wal)
@@ -239,7 +243,8 @@ class Ledger:
         for line, d in enumerate(drafts, start=1):
             subject = pseudonyms.get(d.subject) if d.subject is not None else None
             if d.event_id in existing or d.event_id in seen:
-                receipts.append(self._replay(d, subject, existing, seen, line))
+                receipts.append(self._replay(d, subject, existing=existing, seen=seen,
+                                             line=line))
                 continue
             try:
                 payload = payload_of(d.event)
@@ -249,9 +254,10 @@ class Ledger:
                     if stream and stream.startswith("breach/") else None
                 if d.type == "PolicyPublished":
                     policy = self._check_policy(payload, book)
-                check_draft(d, payload, book=book, subject=sstate, breach=bstate)
+                check_draft(d, payload, book=book, subject=sstate or SubjectState(),
+                            breach=bstate)
                 if subject is not None:
-                    self._seal(tx, keys, d, subject, payload, sstate)
+                    self._seal(tx, keys, d, subject=subject, payload=payload, state=sstate)
             except InputError as exc:
                 raise exc.at_line(line) from None
             seq += 1
@@ -283,7 +289,7 @@ class Ledger:
             tx.insert(rows)
         return receipts
 
-    def _replay(self, d: Draft, subject: str | None, existing: dict[str, StoredRow],
+    def _replay(self, d: Draft, subject: str | None, *, existing: dict[str, StoredRow],
                 seen: dict[str, Receipt], line: int) -> Receipt:
         if d.event_id in seen:
             return seen[d.event_id]
@@ -311,7 +317,7 @@ class Ledger:
         payload["digest"] = digest
         return policy
 
-    def _seal(self, tx: AppendTx, keys: _Keys, d: Draft, subject: str,
+    def _seal(self, tx: AppendTx, keys: _Keys, d: Draft, *, subject: str,
               payload: dict[str, Any], state: SubjectState | None) -> None:
         """Replace every personal value of ``payload`` by its sealed form."""
         def seal(value: Any, scope: str, path: str) -> str:
@@ -337,7 +343,9 @@ class Ledger:
     # -- reading ------------------------------------------------------------------
     def verify(self, *, on_progress: Callable[[int], None] | None = None) \
             -> VerificationResult:
-        return _guard(lambda: verify_rows(self.store.iter_rows(), on_progress=on_progress))
+        result: VerificationResult = _guard(
+            lambda: verify_rows(self.store.iter_rows(), on_progress=on_progress))
+        return result
 
     def head(self) -> tuple[int, str]:
         h = _guard(lambda: self.store.read(lambda tx: tx.head()))
@@ -400,9 +408,8 @@ class Ledger:
 
 
 def _values_scope(d: Draft, payload: dict[str, Any], state: SubjectState | None) -> str:
-    if d.type == "DataCollected":
+    if d.type == "DataCollected" or state is None:
         return str(payload["category"])
-    assert state is not None
     return state.collections[payload["collection_id"]]
 
 
@@ -422,7 +429,7 @@ def _open_all(value: Any, keys: _Keys, subject: str | None, event_id: str, path:
 
 
 def _read_meta(tx: AppendTx, lid: str) -> dict[str, Any] | None:
-    tx.c.execute(tx._sql(f"SELECT name, key_fingerprint, format FROM {tx.t.meta} "  # noqa: SLF001
+    tx.c.execute(tx._sql(f"SELECT name, key_fingerprint, format FROM {tx.t.meta} "
                          "WHERE ledger_id=?"), (lid,))
     row = tx.c.fetchone()
     if row is None:
@@ -432,7 +439,7 @@ def _read_meta(tx: AppendTx, lid: str) -> dict[str, Any] | None:
 
 
 def _write_meta(tx: AppendTx, lid: str, name: str, fingerprint: str) -> None:
-    tx.c.execute(tx._sql(f"INSERT INTO {tx.t.meta} (ledger_id, name, key_fingerprint, "  # noqa: SLF001
+    tx.c.execute(tx._sql(f"INSERT INTO {tx.t.meta} (ledger_id, name, key_fingerprint, "
                          "format, created_at) VALUES (?,?,?,?,?)"),
                  (lid, name, fingerprint, FORMAT_VERSION, format_time(utcnow())))
 

@@ -80,7 +80,8 @@ def parse_rfc3339(text: object, where: str) -> datetime:
                                 "e.g. 2024-03-01T09:30:00+01:00")
     norm = text.upper().replace("Z", "+00:00")
     m = re.match(r"(.*?)(\.\d+)?([+-]\d{2}:\d{2})\Z", norm)
-    assert m is not None
+    if m is None:  # pragma: no cover - _RFC3339 matched already
+        raise InputError(where, "must be an RFC 3339 date-time with an offset")
     frac = (m.group(2) or ".0")[1:7].ljust(6, "0")
     try:
         return datetime.fromisoformat(f"{m.group(1)}.{frac}{m.group(3)}")
@@ -314,8 +315,9 @@ class DataDisclosed(Event):
 
 # -- breach -------------------------------------------------------------------------
 def _art33(item: str, kind: str = "text") -> Any:
-    bounds = {"lo": 0, "hi": 2**53 - 1} if kind == "int" else {}
-    return spec(kind, f"Art. 33(3)({item})", required=False, **bounds)
+    if kind == "int":
+        return spec(kind, f"Art. 33(3)({item})", required=False, lo=0, hi=2**53 - 1)
+    return spec(kind, f"Art. 33(3)({item})", required=False)
 
 
 @event("BreachDetected", "breach", "forbidden",

@@ -169,7 +169,7 @@ def _purpose(policy: Policy, purpose_id: str, where: str = "data.purpose") -> An
 
 
 def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
-                subject: SubjectState | None, breach: BreachState | None) -> None:
+                subject: SubjectState, breach: BreachState | None) -> None:
     """Check ``d`` against the policy and its stream; complete ``payload`` in place.
 
     ``payload`` is the draft's stored data before sealing; the rules may add
@@ -199,12 +199,10 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
                                                    "is given jointly (loi 78-17 art. 45)")
         return
     if t == "ConsentWithdrawn":
-        assert subject is not None
         if subject.consent_at(payload["purpose"], d.occurred_at) != "granted":
             raise _fail("data.purpose", "has no consent in force at occurred_at to withdraw")
         return
     if t == "DataCollected":
-        assert subject is not None
         policy = _policy_for(d, book, payload)
         category = policy.category(payload["category"])
         if category is None:
@@ -224,7 +222,6 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
                                             "storage is allowed (Art. 18)")
         return
     if t == "DataRectified":
-        assert subject is not None
         cid = payload["collection_id"]
         if cid not in subject.collections:
             raise _fail("data.collection_id", "is not a DataCollected of this subject")
@@ -232,17 +229,15 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
         if category_id in subject.shredded:
             raise _fail("data.collection_id", f"its data was erased or anonymised at seq "
                                               f"{subject.shredded[category_id]}")
-        policy = book.in_force(d.occurred_at)
-        category = policy.category(category_id) if policy else None
+        current = book.in_force(d.occurred_at)
+        category = current.category(category_id) if current else None
         if category is not None:
             _check_fields(payload["values"], category.fields, category.id)
         return
     if t.startswith("RightsRequest"):
-        assert subject is not None
         _check_request(d, payload, subject, book)
         return
     if t in ("SubjectErased", "DataAnonymised"):
-        assert subject is not None
         if subject.holds:
             raise _fail("type", f"a legal hold is active ({', '.join(sorted(subject.holds))})"
                                 ": erasure is blocked until it is released")
@@ -252,33 +247,29 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
                 and subject.events_since_erasure == 0:
             raise _fail("subject", f"was already erased at seq {subject.erased_seq}")
         if t == "DataAnonymised":
-            policy = book.in_force(d.occurred_at)
+            current = book.in_force(d.occurred_at)
             for i, c in enumerate(payload["categories"]):
-                if policy is not None and policy.category(c) is None:
+                if current is not None and current.category(c) is None:
                     raise _fail(f"data.categories[{i}]", "is not a data category of the "
                                                          "policy in force")
         return
     if t == "LegalHoldPlaced":
-        assert subject is not None
         if payload["hold_id"] in subject.holds:
             raise _fail("data.hold_id", "is already an active hold of this subject")
         return
     if t == "LegalHoldReleased":
-        assert subject is not None
         if payload["hold_id"] not in subject.holds:
             raise _fail("data.hold_id", "is not an active hold of this subject")
         return
     if t == "ProcessingRestricted":
-        assert subject is not None
         if payload["restriction_id"] in subject.restrictions:
             raise _fail("data.restriction_id", "is already an active restriction")
-        policy = book.in_force(d.occurred_at)
+        current = book.in_force(d.occurred_at)
         for i, p in enumerate(payload.get("purposes") or []):
-            if policy is not None and policy.purpose(p) is None:
+            if current is not None and current.purpose(p) is None:
                 raise _fail(f"data.purposes[{i}]", "is not a purpose of the policy in force")
         return
     if t == "RestrictionLifted":
-        assert subject is not None
         if payload["restriction_id"] not in subject.restrictions:
             raise _fail("data.restriction_id", "is not an active restriction of this subject")
         return
@@ -300,7 +291,6 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
         payload["recipient_in_policy"] = policy.recipient(payload["recipient"]) is not None
         return
     if t.startswith("Breach"):
-        assert breach is not None
         _check_breach(d, payload, breach, book)
         return
     raise AssertionError(t)  # pragma: no cover
@@ -338,8 +328,9 @@ def _check_request(d: Draft, payload: dict[str, Any], subject: SubjectState,
                                        "month(s) of receipt (Art. 12(3))")
 
 
-def _check_breach(d: Draft, payload: dict[str, Any], breach: BreachState,
+def _check_breach(d: Draft, payload: dict[str, Any], breach: BreachState | None,
                   book: PolicyBook) -> None:
+    breach = breach or BreachState()
     if d.type == "BreachDetected":
         if breach.detected is not None:
             raise _fail("data.breach_id", "is already a detected breach")

@@ -52,7 +52,7 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
         self.param = "%s"
         self.ledger_oid = ledger_id
         self.ledger_key = str(ledger_id)
-        self.url_for_humans = url.split("@")[-1]
+        self.url_for_humans = url.rsplit("@", maxsplit=1)[-1]
         super().__init__(datastore, events_table_name="ledger_events")
         t = self.tables
         statements = [

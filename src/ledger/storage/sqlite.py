@@ -36,7 +36,7 @@ BUSY_TIMEOUT_S = 60
 class _Pool(SQLiteConnectionPool):
     def _create_connection(self) -> SQLiteConnection:
         conn = super()._create_connection()
-        raw = conn._sqlite_conn  # noqa: SLF001 - the library keeps it there
+        raw = conn._sqlite_conn
         raw.execute("PRAGMA secure_delete=ON")
         raw.execute("PRAGMA synchronous=FULL")
         raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
@@ -116,7 +116,7 @@ class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
     def checkpoint_wal(self) -> None:
         """Fold the write-ahead log into the file and truncate it (after an erasure)."""
         with self.datastore.get_connection(commit=True) as conn:
-            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # noqa: SLF001
+            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self.datastore.close()

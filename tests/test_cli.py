@@ -1,0 +1,96 @@
+"""The ``ledger`` command as a user runs it: output, exit codes, error messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import collect, consent
+
+
+def run(cli_env: dict[str, str], *args: str, stdin: str | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=cli_env,
+                          input=stdin, capture_output=True, text=True, timeout=120,
+                          check=False, cwd=cwd)
+
+
+def jsonl(*events: object) -> str:
+    return "".join(json.dumps(e) + "\n" for e in events)
+
+
+def test_cli_round_trip(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert run(cli_env, "init").returncode == 0
+    again = run(cli_env, "init")
+    assert again.returncode == 0 and "already initialised" in again.stdout
+    assert run(cli_env, "policy", "publish", "bundled").returncode == 0
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(jsonl(consent("a@x.fr", evidence="form-1"), collect("a@x.fr")) + "\n")
+    out = run(cli_env, "append", str(batch))
+    assert out.returncode == 0, out.stderr
+    receipts = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["seq"] for r in receipts] == [2, 3]
+    assert set(receipts[0]) == {"seq", "event_id", "hash"}
+    # the same file again: idempotent only with event ids; here new ids are drawn
+    shown = run(cli_env, "show", "3", "--json")
+    entry = json.loads(shown.stdout)
+    assert entry["data"]["values"]["email"] == "a@x.fr"
+    assert entry["actor"] == "test"
+    log = run(cli_env, "log", "--subject", "a@x.fr", "--json")
+    assert [json.loads(line)["seq"] for line in log.stdout.splitlines()] == [2, 3]
+    human = run(cli_env, "log")
+    assert "#3" in human.stdout and "DataCollected" in human.stdout
+    verify = run(cli_env, "verify", "--json")
+    assert verify.returncode == 0
+    assert json.loads(verify.stdout) == {"ok": True, "entries": 3,
+                                         "head": receipts[-1]["hash"], "first_bad_seq": None,
+                                         "reason": None}
+    erased = run(cli_env, "erase", "a@x.fr", "--ground", "consent_withdrawn")
+    assert erased.returncode == 0, erased.stderr
+    after = json.loads(run(cli_env, "show", "3", "--json").stdout)
+    assert after["data"]["values"]["email"] == "[erased]"
+    assert run(cli_env, "verify").returncode == 0
+
+
+def test_cli_errors_name_line_field_and_rule(cli_env: dict[str, str]) -> None:
+    run(cli_env, "init")
+    run(cli_env, "policy", "publish", "bundled")
+    text = jsonl(consent("a@x.fr")) + "\n" + "{not json\n"
+    bad_json = run(cli_env, "append", stdin=text)
+    assert bad_json.returncode == 2
+    assert "line 3" in bad_json.stderr and "not valid JSON" in bad_json.stderr
+    rule = run(cli_env, "append", stdin=jsonl(consent("a@x.fr"), collect("b@x.fr")))
+    assert rule.returncode == 2
+    assert "line 2: data.purpose:" in rule.stderr and "consent" in rule.stderr
+    assert "b@x.fr" not in rule.stderr
+    assert json.loads(run(cli_env, "verify", "--json").stdout)["entries"] == 1
+    assert run(cli_env, "show", "99").returncode == 2
+    assert run(cli_env, "append", "/no/such/file").returncode == 2
+    assert run(cli_env, "frobnicate").returncode == 2
+
+
+def test_cli_without_init_says_what_to_do(cli_env: dict[str, str]) -> None:
+    out = run(cli_env, "verify")
+    assert out.returncode == 2
+    assert "ledger init" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("command", ["init", "append", "verify", "show", "log", "erase",
+                                     "policy"])
+def test_help(command: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "ledger.cli", command, "--help"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and "usage: ledger" in out.stdout
+
+
+def test_policy_show_needs_no_database(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "ledger.cli", "policy", "show"],
+                         capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert out.returncode == 0
+    assert "P13M" in out.stdout and "72 h" in out.stdout
+    assert not list(tmp_path.iterdir())
