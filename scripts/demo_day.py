@@ -287,7 +287,7 @@ REFUSED: list[tuple[str, str, dict[str, Any]]] = [
      event("refused/breach-2/notified", "BreachNotified", "10:00", {
          "breach_id": MINOR_BREACH, "authority": "CNIL"},
          actor="dpo:xp2cloud", day="2026-03-09")),
-    ("type",
+    ("subject",
      "erasing Sophie Bernard while her legal hold is active",
      event("refused/sophie/erased", "SubjectErased", "18:30", {
          "ground": "no_longer_necessary"}, subject=CUSTOMER, actor="dpo:xp2cloud")),

@@ -210,3 +210,16 @@ def test_policy_version_cannot_be_published_twice(ledger: Ledger) -> None:
 
     with pytest.raises(InputError, match="already published"):
         ledger.publish_policy(bundled_policy())
+
+
+def test_second_erasure_with_nothing_personal_since_is_refused(ledger: Ledger) -> None:
+    ledger.append([consent("a@x.fr", evidence="form-1"), collect("a@x.fr")])
+    ledger.erase("a@x.fr", ground="consent_withdrawn")
+    ledger.append([{"type": "RightsRequestReceived", "subject": "a@x.fr",
+                    "occurred_at": "2024-05-03T10:00:00Z",
+                    "data": {"request_id": "R-9", "right": "erasure", "channel": "email"}}])
+    with pytest.raises(RuleViolation) as err:
+        ledger.erase("a@x.fr", ground="consent_withdrawn")
+    assert err.value.field == "subject" and err.value.line is None
+    ledger.append([consent("a@x.fr", at="2024-05-04T10:00:00Z", evidence="form-2")])
+    ledger.erase("a@x.fr", ground="consent_withdrawn")  # new personal data: erasable again

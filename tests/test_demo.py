@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "demo_day.py"
 CANDIDATE = "camille.durand@example.fr"
 # what each line of refused.jsonl must be refused for (also in demo_day.REFUSED)
-EXPECTED_FIELDS = ["data.purpose", "data.reason_for_delay", "type"]
+EXPECTED_FIELDS = ["data.purpose", "data.reason_for_delay", "subject"]
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

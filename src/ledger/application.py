@@ -393,7 +393,7 @@ class Ledger:
                "occurred_at": format_time(occurred_at or self.clock()), "data": data}
         if actor:
             raw["actor"] = actor
-        return self.append([raw])[0]
+        return self._single(raw)
 
     def publish_policy(self, policy: Policy, *, actor: str | None = None,
                        occurred_at: datetime | None = None) -> Receipt:
@@ -404,7 +404,14 @@ class Ledger:
         }
         if actor:
             raw["actor"] = actor
-        return self.append([raw])[0]
+        return self._single(raw)
+
+    def _single(self, raw: dict[str, Any]) -> Receipt:
+        """Append one event built by a command: its errors carry no line number."""
+        try:
+            return self.append([raw])[0]
+        except InputError as exc:
+            raise type(exc)(exc.field, exc.rule) from None
 
 
 def _values_scope(d: Draft, payload: dict[str, Any], state: SubjectState | None) -> str:

@@ -26,7 +26,7 @@ from .errors import (
     StorageError,
     VerificationError,
 )
-from .events import ERASURE_GROUNDS
+from .events import CATALOGUE, ERASURE_GROUNDS
 from .policy import bundled_policy, load_policy
 
 __all__ = ["main"]
@@ -105,6 +105,9 @@ def cmd_append(args: argparse.Namespace) -> int:
             raise exc.at_line(numbers[exc.line - 1]) if exc.line else exc from None
     for r in receipts:
         _print_json(r.as_dict())
+    new = sum(r.new for r in receipts)
+    print(f"ledger: {new} stored, {len(receipts) - new} already present (same event_id)",
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -130,7 +133,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _human(e: dict[str, Any]) -> str:
     subject = f" subject={e['subject'][:12]}…" if e["subject"] else ""
-    data = json.dumps(e["data"], ensure_ascii=False, separators=(", ", ": "))
+    shown = e["data"]
+    if e["type"] == "PolicyPublished":  # the whole document is in --json
+        shown = {k: v for k, v in shown.items() if k != "policy"}
+    data = json.dumps(shown, ensure_ascii=False, separators=(", ", ": "))
     return (f"#{e['seq']} {e['occurred_at']} {e['type']}{subject} actor={e['actor']}\n"
             f"    {data}\n    recorded {e['recorded_at']} hash {e['hash']}")
 
@@ -233,8 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("log", cmd_log, "list entries, decrypted where keys allow")
     sp.add_argument("--subject", metavar="REF", help="a subject's identifier (or "
                     "pseudonym:<hex>)")
-    sp.add_argument("--type", action="append", metavar="TYPE", help="only this type "
-                    "(repeatable)")
+    sp.add_argument("--type", action="append", metavar="TYPE", choices=sorted(CATALOGUE),
+                    help="only this type (repeatable; see docs/events.md)")
     sp.add_argument("--from", dest="start", type=int, default=1, metavar="SEQ")
     sp.add_argument("--json", action="store_true")
     sp = add("erase", cmd_erase, "erase a subject: record SubjectErased, destroy their keys")

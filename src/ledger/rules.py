@@ -21,6 +21,7 @@ from .canonical import format_time, parse_time
 from .errors import RuleViolation
 from .events import Draft
 from .policy import Policy, add_period, is_outside_eea
+from .sealing import is_sealed
 
 __all__ = ["BreachState", "PolicyBook", "Recorded", "SubjectState", "check_draft",
            "stream_of"]
@@ -84,12 +85,13 @@ class SubjectState:
     shredded: dict[str, int] = field(default_factory=dict)  # category -> seq
     erased_seq: int | None = None
     events: int = 0
-    events_since_erasure: int = 0
+    personal_since_erasure: bool = False
 
     def apply(self, r: Recorded) -> None:
         p = r.payload
         self.events += 1
-        self.events_since_erasure += 1
+        if _has_sealed(p):
+            self.personal_since_erasure = True
         if r.type in ("ConsentGiven", "ConsentWithdrawn", "ConsentRefused"):
             state = {"ConsentGiven": "granted", "ConsentWithdrawn": "withdrawn",
                      "ConsentRefused": "refused"}[r.type]
@@ -117,7 +119,7 @@ class SubjectState:
                 self.shredded[category] = r.seq
         elif r.type == "SubjectErased":
             self.erased_seq = r.seq
-            self.events_since_erasure = 0
+            self.personal_since_erasure = False
             for category in set(self.collections.values()):
                 self.shredded[category] = r.seq
 
@@ -141,6 +143,12 @@ class BreachState:
             self.detected = r.payload
         elif r.type == "BreachNotified":
             self.notified = True
+
+
+def _has_sealed(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_sealed(v) for v in value.values())
+    return is_sealed(value)
 
 
 def _fail(field_: str, rule: str) -> RuleViolation:
@@ -239,13 +247,14 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
         return
     if t in ("SubjectErased", "DataAnonymised"):
         if subject.holds:
-            raise _fail("type", f"a legal hold is active ({', '.join(sorted(subject.holds))})"
+            raise _fail("subject", f"a legal hold is active ({', '.join(sorted(subject.holds))})"
                                 ": erasure is blocked until it is released")
         if subject.events == 0:
             raise _fail("subject", "has no recorded history in this ledger")
         if t == "SubjectErased" and subject.erased_seq is not None \
-                and subject.events_since_erasure == 0:
-            raise _fail("subject", f"was already erased at seq {subject.erased_seq}")
+                and not subject.personal_since_erasure:
+            raise _fail("subject", f"was already erased at seq {subject.erased_seq} and "
+                                   "nothing personal was recorded since")
         if t == "DataAnonymised":
             current = book.in_force(d.occurred_at)
             for i, c in enumerate(payload["categories"]):
