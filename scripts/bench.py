@@ -532,7 +532,6 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [args.only] if args.only else ["sqlite", "postgres"]
     pg = check_pg(args.pg_url) if "postgres" in kinds else None
     run = uuid.uuid4().hex[:10]
-    tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     report: dict[str, Any] = {
         "machine": machine(),
         "command": "scripts/bench " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -546,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": [],
     }
     started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     verify_ledger: Ledger | None = None
     try:
         for kind in kinds:
