@@ -94,3 +94,13 @@ def test_policy_show_needs_no_database(tmp_path: Path) -> None:
     assert out.returncode == 0
     assert "P13M" in out.stdout and "72 h" in out.stdout
     assert not list(tmp_path.iterdir())
+
+
+def test_db_option_before_or_after_the_command(tmp_path: Path) -> None:
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LEDGER_")}
+    for i, args in enumerate([["--db", "sqlite:///a.db", "init"], ["init", "--db", "sqlite:///b.db"]]):
+        out = subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, check=False)
+        assert out.returncode == 0, out.stderr
+        assert (tmp_path / ("a.db" if i == 0 else "b.db")).exists()
+    assert not (tmp_path / "ledger.db").exists()

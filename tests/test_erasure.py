@@ -133,3 +133,13 @@ def test_wrong_master_key_is_refused(db_url: str, env: dict[str, str], tmp_path:
         base64.b64encode(b"k" * 32).decode())
     with pytest.raises(KeyError_, match="does not belong to this ledger"):
         Ledger.open(db_url, env=other)
+
+
+def test_erasure_in_the_same_batch_as_the_data(ledger: Ledger, db_url: str) -> None:
+    """Keys created and destroyed in one transaction leave nothing behind."""
+    erase = {"type": "SubjectErased", "subject": SUBJECT, "occurred_at": "2024-05-02T10:00:00Z",
+             "data": {"ground": "consent_withdrawn"}}
+    ledger.append([consent(SUBJECT, evidence="form"), collect(SUBJECT, values=VALUES), erase])
+    assert wrapped_keys(ledger, ledger.pseudonym(SUBJECT)) == []
+    assert set(next(iter(ledger.log(SUBJECT, start=3)))["data"]["values"].values()) == {ERASED}
+    assert ledger.verify().ok

@@ -38,6 +38,8 @@ def test_four_processes_append_500_each(ledger: Ledger, db_url: str,
     assert seqs == list(range(2, 2002))  # after the policy at seq 1: no gap, no repeat
     result = ledger.verify()
     assert result.ok and result.entries == 2001
+    split = ledger.verify(workers=2)
+    assert split.ok and split.entries == 2001 and split.head == result.head
     stored = {r.event_id: (r.seq, r.hash) for r in ledger.store.entries()}
     for r in acknowledged:
         assert stored[r["event_id"]] == (r["seq"], r["hash"])

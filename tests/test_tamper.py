@@ -159,6 +159,9 @@ def test_tampering_is_caught(attack: str, ledger: Ledger, db_url: str,
     assert after["first_bad_seq"] == bad, after
     assert after["reason"]
     assert after["entries"] == bad - 1
+    for workers in (2, 3):  # slices checked in separate processes agree with one pass
+        split = ledger.verify(workers=workers)
+        assert (split.ok, split.first_bad_seq, split.entries) == (False, bad, bad - 1)
 
 
 def test_byte_edited_in_the_sqlite_file(tmp_path: Path, env: dict[str, str]) -> None:

@@ -15,10 +15,12 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +36,7 @@ from .policy import Policy, policy_digest
 from .rules import BreachState, PolicyBook, Recorded, SubjectState, check_draft, stream_of
 from .sealing import KeyRing, is_sealed, new_data_key, parse_sealed
 from .storage import AppendTx, KeyRow, StoredRow, open_store, sqlite_path
-from .verify import VerificationResult, verify_rows
+from .verify import ChainVerifier, VerificationResult, verify_rows
 
 __all__ = ["ERASED", "FORMAT_VERSION", "Ledger", "Receipt", "ledger_id_for"]
 
@@ -79,24 +81,30 @@ class _Keys:
             if r.wrapped is not None and r.epoch >= self.live.get(k, (0, b""))[0]:
                 self.live[k] = (r.epoch, r.wrapped)
         self.by_epoch = {(r.subject, r.scope, r.epoch): r.wrapped for r in rows}
+        self.unwrapped: dict[tuple[str, str], tuple[int, bytes]] = {}  # this transaction only
 
     def for_sealing(self, tx: AppendTx, subject: str, scope: str) -> tuple[int, bytes]:
         k = (subject, scope)
+        if k in self.unwrapped:
+            return self.unwrapped[k]
         if k in self.live:
             epoch, wrapped = self.live[k]
-            return epoch, self.ring.unwrap(wrapped, subject, scope, epoch)
-        epoch = self.max_epoch.get(k, 0) + 1
-        key = new_data_key()
-        wrapped = self.ring.wrap(key, subject, scope, epoch)
-        tx.put_key(subject, scope, epoch, wrapped)
-        self.live[k] = (epoch, wrapped)
-        self.max_epoch[k] = epoch
+            key = self.ring.unwrap(wrapped, subject, scope, epoch)
+        else:
+            epoch = self.max_epoch.get(k, 0) + 1
+            key = new_data_key()
+            wrapped = self.ring.wrap(key, subject, scope, epoch)
+            tx.put_key(subject, scope, epoch, wrapped)
+            self.live[k] = (epoch, wrapped)
+            self.max_epoch[k] = epoch
+        self.unwrapped[k] = (epoch, key)
         return epoch, key
 
     def destroyed(self, subject: str, scopes: Sequence[str] | None) -> None:
         for k in list(self.live):
             if k[0] == subject and (scopes is None or k[1] in scopes):
                 del self.live[k]
+                self.unwrapped.pop(k, None)
 
     def for_opening(self, subject: str, scope: str, epoch: int) -> bytes | None:
         wrapped = self.by_epoch.get((subject, scope, epoch))
@@ -114,6 +122,7 @@ class Ledger:
         self.clock = clock
         self._book = PolicyBook()
         self._book_seq = -1
+        self.url: str | None = None  # set by init/open; lets verify use worker processes
 
     # -- opening ----------------------------------------------------------------
     @classmethod
@@ -135,7 +144,9 @@ class Ledger:
             _check_fingerprint(meta, ring)
             done = "already initialised"
         where = f"master key: {key_path}" if key_path else "master key: LEDGER_MASTER_KEY"
-        return cls(store, ring, name), f"ledger {name!r} {done}; {where}"
+        ledger = cls(store, ring, name)
+        ledger.url = url
+        return ledger, f"ledger {name!r} {done}; {where}"
 
     @classmethod
     def open(cls, url: str, name: str = "main", env: Mapping[str, str] | None = None) \
@@ -156,7 +167,9 @@ class Ledger:
             raise ConfigError(f"no ledger named {name!r} in this database: run `ledger init`")
         ring = KeyRing(load_master(url, env), str(lid))
         _check_fingerprint(meta, ring)
-        return cls(store, ring, name)
+        ledger = cls(store, ring, name)
+        ledger.url = url
+        return ledger
 
     def close(self) -> None:
         self.store.close()
@@ -341,11 +354,45 @@ class Ledger:
                                                   f"data.{name}.{sub}")
 
     # -- reading ------------------------------------------------------------------
-    def verify(self, *, on_progress: Callable[[int], None] | None = None) \
-            -> VerificationResult:
-        result: VerificationResult = _guard(
-            lambda: verify_rows(self.store.iter_rows(), on_progress=on_progress))
-        return result
+    def verify(self, *, on_progress: Callable[[int], None] | None = None,
+               workers: int | None = None) -> VerificationResult:
+        """Verify entries 1..head (the head when the call starts).
+
+        Past :data:`PARALLEL_FROM` entries the range is cut into one contiguous
+        slice per CPU (two at most by default), each checked by the same pure
+        verifier in its own process, starting from the stored hash and time of
+        the entry before its slice; the slices' results are then joined in
+        order, so the first bad seq is the same as a single pass would find.
+        """
+        head_seq = self.head()[0]
+        if workers is None:
+            workers = min(2, os.cpu_count() or 1) if head_seq >= PARALLEL_FROM else 1
+        if workers <= 1 or self.url is None or head_seq < 2 * workers:
+            result: VerificationResult = _guard(lambda: _verify_slice_rows(
+                self.store.iter_rows(1, head_seq), _Slice(1, head_seq, GENESIS_HASH, ""),
+                on_progress))
+            return result
+        size = -(-head_seq // workers)
+        slices = [(a, min(a + size - 1, head_seq)) for a in range(1, head_seq + 1, size)]
+        starts = []
+        for a, _ in slices:
+            prev = next(iter(self.store.iter_rows(a - 1, a - 1)), None) if a > 1 else None
+            prev_time = json.loads(prev[2]).get("recorded_at", "") if prev else ""
+            starts.append((prev[1] if prev else GENESIS_HASH, prev_time))
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(slices), mp_context=context) as pool:
+            futures = [pool.submit(_verify_slice, self.url, self.name, _Slice(a, b, h, t))
+                       for (a, b), (h, t) in zip(slices, starts, strict=True)]
+            results = [f.result() for f in futures]
+        total = 0
+        for r in results:
+            if not r.ok:
+                return VerificationResult(False, total + r.entries, r.head, r.first_bad_seq,
+                                          r.reason)
+            total += r.entries
+            if on_progress is not None:
+                on_progress(total)
+        return VerificationResult(True, total, results[-1].head)
 
     def head(self) -> tuple[int, str]:
         h = _guard(lambda: self.store.read(lambda tx: tx.head()))
@@ -433,6 +480,41 @@ def _open_all(value: Any, keys: _Keys, subject: str | None, event_id: str, path:
             return ERASED
         return keys.ring.open(ref, key=key, subject=subject, event_id=event_id, path=path)
     return value
+
+
+PARALLEL_FROM = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    """Entries ``start..stop``, following an entry with ``prev_hash`` and ``prev_time``."""
+
+    start: int
+    stop: int
+    prev_hash: str
+    prev_time: str
+
+
+def _verify_slice_rows(rows: Iterator[tuple[int, str, bytes]], sl: _Slice,
+                       on_progress: Callable[[int], None] | None = None) -> VerificationResult:
+    """Verify one slice from its predecessor; a missing tail is a failure."""
+    verifier = ChainVerifier(start_seq=sl.start, prev_hash=sl.prev_hash,
+                             prev_recorded_at=sl.prev_time)
+    result = verify_rows(rows, on_progress=on_progress, verifier=verifier)
+    if result.ok and verifier.expected_seq != sl.stop + 1:
+        missing = verifier.expected_seq
+        return VerificationResult(False, result.entries, result.head, missing,
+                                  f"entry {missing} is missing")
+    return result
+
+
+def _verify_slice(url: str, name: str, sl: _Slice) -> VerificationResult:
+    """Worker process: open the store (no key needed) and verify one slice."""
+    store = open_store(url, ledger_id_for(name))
+    try:
+        return _verify_slice_rows(store.iter_rows(sl.start, sl.stop), sl)
+    finally:
+        store.close()
 
 
 def _read_meta(tx: AppendTx, lid: str) -> dict[str, Any] | None:

@@ -206,12 +206,21 @@ def cmd_policy_publish(args: argparse.Namespace) -> int:
 
 
 # -- parser --------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
+def _common(default: Any) -> argparse.ArgumentParser:
+    """--db and --ledger, accepted before and after the command."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", help="sqlite:///path or postgresql://… "
+    common.add_argument("--db", metavar="URL", default=default,
+                        help="sqlite:///path or postgresql://… "
                         "(default: $LEDGER_DATABASE_URL, else sqlite:///ledger.db)")
-    common.add_argument("--ledger", metavar="NAME",
+    common.add_argument("--ledger", metavar="NAME", default=default,
                         help="ledger name within the database (default: $LEDGER_NAME or main)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common(None)
+    # After the command, an absent option must not overwrite one given before it.
+    sub_common = _common(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
         prog="ledger", parents=[common],
         description="Hash-chained, crypto-shredded ledger of personal-data processing.",
@@ -222,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str,
             p: Any = sub) -> argparse.ArgumentParser:
-        sp: argparse.ArgumentParser = p.add_parser(name, parents=[common], help=help_,
+        sp: argparse.ArgumentParser = p.add_parser(name, parents=[sub_common], help=help_,
                                                    description=help_)
         sp.set_defaults(fn=fn)
         return sp

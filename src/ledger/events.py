@@ -102,8 +102,18 @@ class Event:
 
     @classmethod
     def specs(cls) -> tuple[tuple[str, FieldSpec], ...]:
-        return tuple((f.name, f.metadata["spec"])
-                     for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        return _specs(cls)
+
+
+_SPECS: dict[str, tuple[tuple[str, FieldSpec], ...]] = {}
+
+
+def _specs(cls: type[Event]) -> tuple[tuple[str, FieldSpec], ...]:
+    found = _SPECS.get(cls.TYPE)
+    if found is None:
+        found = _SPECS[cls.TYPE] = tuple(
+            (f.name, f.metadata["spec"]) for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return found
 
 
 CATALOGUE: dict[str, type[Event]] = {}

@@ -57,29 +57,22 @@ class ChainedRecorder:
 
     def iter_rows(self, start: int = 1, stop: int | None = None,
                   page: int = 20000) -> Iterator[tuple[int, str, bytes]]:
-        """``(seq, hash, state)`` in seq order, page by page, for the verifier."""
-        sql = (f"SELECT originator_version, hash, state FROM {self.tables.events} "
-               "WHERE originator_id=? AND originator_version>=? ORDER BY originator_version "
-               "LIMIT ?")
+        """``(seq, hash, state)`` in seq order, ``start`` to ``stop`` inclusive, page by page."""
+        sql = (f"SELECT originator_version AS seq, hash, state FROM {self.tables.events} "
+               "WHERE originator_id=? AND originator_version>=? AND originator_version<=? "
+               "ORDER BY originator_version LIMIT ?")
         if self.param != "?":
             sql = sql.replace("?", self.param)
+        last = stop if stop is not None else 2**62
         pos = start
-        while stop is None or pos <= stop:
+        while pos <= last:
             with self._read_tx() as c:
-                c.execute(sql, (self.ledger_oid, pos, page))
-                rows = c.fetchall()
+                c.execute(sql, (self.ledger_oid, pos, last, page))
+                rows = [(int(r["seq"]), r["hash"], bytes(r["state"])) for r in c.fetchall()]
             if not rows:
                 return
-            for r in rows:
-                seq = int(r[0] if not isinstance(r, dict) else r["originator_version"])
-                if stop is not None and seq > stop:
-                    return
-                if isinstance(r, dict):
-                    yield seq, r["hash"], bytes(r["state"])
-                else:
-                    yield seq, r[1], bytes(r[2])
-            last = rows[-1]
-            pos = int(last["originator_version"]) + 1
+            yield from rows
+            pos = rows[-1][0] + 1
 
     def entries(self, *, start: int = 1, stream: str | None = None,
                 types: Sequence[str] = (), page: int = 5000) -> Iterator[StoredRow]:

@@ -99,6 +99,7 @@ class AppendTx:
         self.lkey = ledger_key        # ledger id as text, for the key tables
         self.t = tables
         self.p = param
+        self._new_keys: list[tuple[str, str, str, int, bytes]] = []
 
     def _sql(self, text: str) -> str:
         return text if self.p == "?" else text.replace("?", self.p)
@@ -132,8 +133,9 @@ class AppendTx:
             self.c.execute(self._sql(
                 "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
                 f"FROM {self.t.events} WHERE originator_id=? AND stream IN "
-                f"({self._in(len(chunk))}) ORDER BY originator_version"), (self.lid, *chunk))
+                f"({self._in(len(chunk))})"), (self.lid, *chunk))
             rows.extend(_stored(r) for r in self.c.fetchall())
+        # Sorted here: an ORDER BY on the primary key makes SQLite walk the whole table.
         rows.sort(key=lambda r: r.seq)
         return rows
 
@@ -161,12 +163,19 @@ class AppendTx:
         return out
 
     def put_key(self, subject: str, scope: str, epoch: int, wrapped: bytes) -> None:
-        self.c.execute(self._sql(
-            f"INSERT INTO {self.t.keys} (ledger_id, subject, scope, epoch, wrapped) "
-            "VALUES (?,?,?,?,?)"), (self.lkey, subject, scope, epoch, wrapped))
+        """Store a new wrapped key (written with the batch, in the same transaction)."""
+        self._new_keys.append((self.lkey, subject, scope, epoch, wrapped))
+
+    def _flush_keys(self) -> None:
+        if self._new_keys:
+            self.c.executemany(self._sql(
+                f"INSERT INTO {self.t.keys} (ledger_id, subject, scope, epoch, wrapped) "
+                "VALUES (?,?,?,?,?)"), self._new_keys)
+            self._new_keys = []
 
     def destroy_keys(self, subject: str, scopes: Iterable[str] | None, seq: int) -> None:
         """Delete the data keys (all, or those of ``scopes``) and leave tombstones."""
+        self._flush_keys()
         keys = [k for k in self.keys([subject])
                 if k.wrapped is not None and (scopes is None or k.scope in set(scopes))]
         for k in keys:
@@ -178,6 +187,7 @@ class AppendTx:
                 "VALUES (?,?,?,?,?)"), (self.lkey, subject, k.scope, k.epoch, seq))
 
     def insert(self, rows: Sequence[StoredRow]) -> None:
+        self._flush_keys()
         self.c.executemany(self._sql(
             f"INSERT INTO {self.t.events} (originator_id, originator_version, topic, state, "
             "event_id, hash, stream) VALUES (?,?,?,?,?,?,?)"),

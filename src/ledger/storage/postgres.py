@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.sql import SQL
 
@@ -118,10 +119,23 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
         self.datastore.close()
 
 
+class _Datastore(PostgresDatastore):
+    def after_connect_func(self) -> Callable[[Connection[Any]], None]:
+        library_setup = super().after_connect_func()
+
+        def after_connect(conn: Connection[Any]) -> None:
+            library_setup(conn)
+            # psycopg prepares a statement after five runs; a generic plan made
+            # while the tables were small would scan them once they are large.
+            conn.cursor().execute("SET plan_cache_mode = force_custom_plan")
+
+        return after_connect
+
+
 def open_postgres(url: str, ledger_id: uuid.UUID, *, pool_size: int = 2) -> \
         PostgresLedgerRecorder:
     params = parse_postgres_url(url)
-    datastore = PostgresDatastore(
+    datastore = _Datastore(
         params["dbname"], params["host"], params["port"], params["user"],
         params["password"], schema=params["schema"], pool_size=pool_size, max_overflow=4,
         connect_timeout=10, enable_db_functions=False,
