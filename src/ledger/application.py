@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import PersistenceError
 
 from .canonical import format_time, parse_time
@@ -81,9 +82,9 @@ class _Keys:
             if r.wrapped is not None and r.epoch >= self.live.get(k, (0, b""))[0]:
                 self.live[k] = (r.epoch, r.wrapped)
         self.by_epoch = {(r.subject, r.scope, r.epoch): r.wrapped for r in rows}
-        self.unwrapped: dict[tuple[str, str], tuple[int, bytes]] = {}  # this transaction only
+        self.unwrapped: dict[tuple[str, str], tuple[int, AESGCM]] = {}  # this transaction only
 
-    def for_sealing(self, tx: AppendTx, subject: str, scope: str) -> tuple[int, bytes]:
+    def for_sealing(self, tx: AppendTx, subject: str, scope: str) -> tuple[int, AESGCM]:
         k = (subject, scope)
         if k in self.unwrapped:
             return self.unwrapped[k]
@@ -97,8 +98,8 @@ class _Keys:
             tx.put_key(subject, scope, epoch, wrapped)
             self.live[k] = (epoch, wrapped)
             self.max_epoch[k] = epoch
-        self.unwrapped[k] = (epoch, key)
-        return epoch, key
+        self.unwrapped[k] = (epoch, AESGCM(key))
+        return self.unwrapped[k]
 
     def destroyed(self, subject: str, scopes: Sequence[str] | None) -> None:
         for k in list(self.live):
@@ -379,11 +380,14 @@ class Ledger:
             prev = next(iter(self.store.iter_rows(a - 1, a - 1)), None) if a > 1 else None
             prev_time = json.loads(prev[2]).get("recorded_at", "") if prev else ""
             starts.append((prev[1] if prev else GENESIS_HASH, prev_time))
+        parts = [_Slice(a, b, h, t) for (a, b), (h, t) in zip(slices, starts, strict=True)]
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=len(slices), mp_context=context) as pool:
-            futures = [pool.submit(_verify_slice, self.url, self.name, _Slice(a, b, h, t))
-                       for (a, b), (h, t) in zip(slices, starts, strict=True)]
-            results = [f.result() for f in futures]
+        with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as pool:
+            futures = [pool.submit(_verify_slice, self.url, self.name, sl) for sl in parts[1:]]
+            # this process checks the first slice while the others start and run
+            first = _guard(lambda: _verify_slice_rows(
+                self.store.iter_rows(parts[0].start, parts[0].stop), parts[0]))
+            results = [first, *(f.result() for f in futures)]
         total = 0
         for r in results:
             if not r.ok:

@@ -122,10 +122,12 @@ class KeyRing:
     def _value_aad(self, subject: str, event_id: str, path: str) -> bytes:
         return f"ledger/v1/value|{self.ledger_id}|{subject}|{event_id}|{path}".encode()
 
-    def seal(self, value: Any, *, key: bytes, scope: str, epoch: int, subject: str,
+    def seal(self, value: Any, *, key: bytes | AESGCM, scope: str, epoch: int, subject: str,
              event_id: str, path: str) -> str:
+        """Seal ``value``; ``key`` may be given as an AESGCM object made once per key."""
         nonce = os.urandom(NONCE_BYTES)
-        ct = AESGCM(key).encrypt(nonce, canonical_bytes(value),
+        cipher = key if isinstance(key, AESGCM) else AESGCM(key)
+        ct = cipher.encrypt(nonce, canonical_bytes(value),
                                  self._value_aad(subject, event_id, path))
         blob = base64.urlsafe_b64encode(nonce + ct).rstrip(b"=").decode()
         return f"{SEALED_PREFIX}{scope}:{epoch}:{blob}"
