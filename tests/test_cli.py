@@ -56,6 +56,18 @@ def test_cli_round_trip(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert run(cli_env, "verify").returncode == 0
 
 
+def test_an_auditor_verifies_without_the_master_key(cli_env: dict[str, str]) -> None:
+    assert run(cli_env, "init").returncode == 0
+    assert run(cli_env, "policy", "publish", "bundled").returncode == 0
+    assert run(cli_env, "append", stdin=jsonl(consent("a@x.fr", evidence="e"))).returncode == 0
+    auditor = {**cli_env, "LEDGER_KEY_DIR": cli_env["LEDGER_KEY_DIR"] + "-not-there"}
+    verify = run(auditor, "verify", "--json")
+    assert verify.returncode == 0, verify.stderr
+    assert json.loads(verify.stdout)["entries"] == 2
+    shown = run(auditor, "show", "2")   # reading personal data does need it
+    assert shown.returncode == 2 and "no master key" in shown.stderr
+
+
 def test_cli_errors_name_line_field_and_rule(cli_env: dict[str, str]) -> None:
     run(cli_env, "init")
     run(cli_env, "policy", "publish", "bundled")

@@ -99,6 +99,10 @@ def _swap_bytes(rows: list[tuple[int, str, bytes]], i: int, new: bytes) -> None:
     ("time back", 3, "back in time"),
     ("time format", 3, "recorded_at"),
     ("not json", 3, "not valid JSON"),
+    ("not utf-8", 3, "not valid UTF-8"),
+    ("duplicate key", 3, "not canonical"),
+    ("escaped character", 3, "not canonical"),
+    ("whitespace", 3, "not canonical"),
 ])
 def test_verifier_rejects(case: str, bad_seq: int, reason: str) -> None:
     rows = chain(5)
@@ -117,6 +121,14 @@ def test_verifier_rejects(case: str, bad_seq: int, reason: str) -> None:
     elif case == "time format":
         entry["recorded_at"] = "2024-05-01T09:00:00Z"
         new = canonical_bytes(entry)
+    elif case == "not json":
+        new = b"{nope"
+    elif case == "duplicate key":
+        new = rows[2][2].replace(b'{"actor"', b'{"actor":null,"actor"', 1)
+    elif case == "escaped character":   # "\u0041" is "A": same value, not the JCS spelling
+        new = rows[2][2].replace(b'"type":"', b'"type":"\\u0041', 1)
+    elif case == "whitespace":
+        new = rows[2][2].replace(b'","', b'", "', 1)
     else:
         new = b"\xff\xfe"
     _swap_bytes(rows, 2, new)

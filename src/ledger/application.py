@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -115,10 +116,10 @@ class _Keys:
 class Ledger:
     """One named ledger in one database."""
 
-    def __init__(self, store: Any, ring: KeyRing, name: str,
+    def __init__(self, store: Any, ring: KeyRing | None, name: str,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
-        self.ring = ring
+        self._ring = ring
         self.name = name
         self.clock = clock
         self._book = PolicyBook()
@@ -149,9 +150,18 @@ class Ledger:
         ledger.url = url
         return ledger, f"ledger {name!r} {done}; {where}"
 
+    @property
+    def ring(self) -> KeyRing:
+        """The ledger's keys; absent when it was opened to be verified only."""
+        if self._ring is None:
+            raise KeyError_("this ledger was opened without its master key (to verify "
+                            "only): personal data can be neither sealed nor read")
+        return self._ring
+
     @classmethod
-    def open(cls, url: str, name: str = "main", env: Mapping[str, str] | None = None) \
-            -> Ledger:
+    def open(cls, url: str, name: str = "main", env: Mapping[str, str] | None = None,
+             *, keys: bool = True) -> Ledger:
+        """Open an initialised ledger; ``keys=False`` needs no master key (verify only)."""
         env = os.environ if env is None else env
         lid = ledger_id_for(name)
         path = sqlite_path(url)
@@ -166,8 +176,14 @@ class Ledger:
         if meta is None:
             store.close()
             raise ConfigError(f"no ledger named {name!r} in this database: run `ledger init`")
-        ring = KeyRing(load_master(url, env), str(lid))
-        _check_fingerprint(meta, ring)
+        ring = None
+        if keys:
+            try:
+                ring = KeyRing(load_master(url, env), str(lid))
+                _check_fingerprint(meta, ring)
+            except LedgerError:
+                store.close()
+                raise
         ledger = cls(store, ring, name)
         ledger.url = url
         return ledger
@@ -359,15 +375,18 @@ class Ledger:
                workers: int | None = None) -> VerificationResult:
         """Verify entries 1..head (the head when the call starts).
 
-        Past :data:`PARALLEL_FROM` entries the range is cut into one contiguous
-        slice per CPU (two at most by default), each checked by the same pure
-        verifier in its own process, starting from the stored hash and time of
-        the entry before its slice; the slices' results are then joined in
-        order, so the first bad seq is the same as a single pass would find.
+        With ``workers`` > 1 the range is cut into one contiguous slice per
+        worker, each checked by the same pure verifier in its own process,
+        starting from the stored hash and time of the entry before its slice;
+        the slices' results are then joined in order, so the first bad seq is
+        the same as a single pass would find.  ``workers=None`` chooses
+        :func:`auto_workers` when this process can fork safely (POSIX, one
+        thread), else 1: a library call never re-imports the caller's main
+        module, which the "spawn" start method would do.
         """
         head_seq = self.head()[0]
         if workers is None:
-            workers = min(2, os.cpu_count() or 1) if head_seq >= PARALLEL_FROM else 1
+            workers = auto_workers(head_seq) if _fork_is_safe() else 1
         if workers <= 1 or self.url is None or head_seq < 2 * workers:
             result: VerificationResult = _guard(lambda: _verify_slice_rows(
                 self.store.iter_rows(1, head_seq), _Slice(1, head_seq, GENESIS_HASH, ""),
@@ -381,7 +400,8 @@ class Ledger:
             prev_time = json.loads(prev[2]).get("recorded_at", "") if prev else ""
             starts.append((prev[1] if prev else GENESIS_HASH, prev_time))
         parts = [_Slice(a, b, h, t) for (a, b), (h, t) in zip(slices, starts, strict=True)]
-        context = multiprocessing.get_context("spawn")
+        # fork costs nothing and needs no import; it is only safe without threads
+        context = multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
         with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as pool:
             futures = [pool.submit(_verify_slice, self.url, self.name, sl) for sl in parts[1:]]
             # this process checks the first slice while the others start and run
@@ -487,6 +507,18 @@ def _open_all(value: Any, keys: _Keys, subject: str | None, event_id: str, path:
 
 
 PARALLEL_FROM = 50_000
+MAX_WORKERS = 8
+
+
+def auto_workers(entries: int) -> int:
+    """Processes worth starting to verify ``entries``: one per CPU (up to 8) past 50,000."""
+    if entries < PARALLEL_FROM:
+        return 1
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+def _fork_is_safe() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "MAX_SAFE_INTEGER",
     "canonical_bytes",
+    "canonical_text",
     "check_domain",
     "format_time",
     "parse_time",
@@ -44,6 +45,11 @@ _encode = json.JSONEncoder(
 def canonical_bytes(value: Any) -> bytes:
     """RFC 8785 bytes of ``value``, which must lie in the ledger's domain."""
     return _encode(value).encode("utf-8")
+
+
+def canonical_text(value: Any) -> str:
+    """The same as :func:`canonical_bytes`, before UTF-8 encoding."""
+    return _encode(value)
 
 
 def check_domain(value: Any, path: str = "") -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical import _TIME, canonical_bytes
+from .canonical import _TIME, canonical_text
 from .chain import ENTRY_KEYS, GENESIS_HASH
 from .errors import VerificationError
 
@@ -36,6 +36,10 @@ Row = tuple[int, str, bytes]
 
 def _no_floats(text: str) -> Any:
     raise ValueError("floats are not allowed")
+
+
+# One decoder for every entry (``json.loads`` with options builds a new one per call).
+_decode = json.JSONDecoder(parse_float=_no_floats, parse_constant=_no_floats).decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +80,16 @@ class ChainVerifier:
                                     seq=expected)
         # (2) canonical JSON with exactly the entry's keys
         try:
-            entry = json.loads(data, parse_float=_no_floats, parse_constant=_no_floats)
-        except (ValueError, UnicodeDecodeError) as exc:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise VerificationError("entry is not valid UTF-8", seq=seq) from None
+        try:
+            entry = _decode(text)
+        except ValueError as exc:
             raise VerificationError(f"entry is not valid JSON ({exc})", seq=seq) from None
         if not isinstance(entry, dict) or entry.keys() != ENTRY_KEYS:
             raise VerificationError("entry does not have exactly the entry keys", seq=seq)
-        if canonical_bytes(entry) != data:
+        if canonical_text(entry) != text:
             raise VerificationError("entry bytes are not canonical (RFC 8785)", seq=seq)
         # (3) the entry's own sequence number
         if entry["seq"] != seq or type(entry["seq"]) is not int:

@@ -37,6 +37,10 @@ class ChainedRecorder:
     def _read_tx(self) -> AbstractContextManager[Cursorish]:
         raise NotImplementedError
 
+    def _select_tuples(self, cursor: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Rows as plain tuples (cheaper than named rows, for long scans)."""
+        raise NotImplementedError
+
     def _tx(self, cursor: Cursorish) -> AppendTx:
         return AppendTx(cursor, ledger_id=self.ledger_oid, ledger_key=self.ledger_key,
                         tables=self.tables, param=self.param)
@@ -67,8 +71,8 @@ class ChainedRecorder:
         pos = start
         while pos <= last:
             with self._read_tx() as c:
-                c.execute(sql, (self.ledger_oid, pos, last, page))
-                rows = [(int(r["seq"]), r["hash"], bytes(r["state"])) for r in c.fetchall()]
+                rows = [(int(seq), h, bytes(state)) for seq, h, state
+                        in self._select_tuples(c, sql, (self.ledger_oid, pos, last, page))]
             if not rows:
                 return
             yield from rows

@@ -12,14 +12,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Connection
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL
 
 from ..errors import ConfigError
@@ -111,6 +111,11 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, \
                 conn.transaction(force_rollback=True):
             yield conn.cursor()
+
+    def _select_tuples(self, cursor: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+        cursor.row_factory = tuple_row
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
     def checkpoint_wal(self) -> None:
         """Nothing to do here: see docs/OPERATIONS.md (VACUUM, backups)."""

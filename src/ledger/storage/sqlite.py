@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
@@ -112,6 +113,12 @@ class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             finally:
                 conn.rollback()
                 cursor.sqlite_cursor.close()
+
+    def _select_tuples(self, cursor: SQLiteCursor, sql: str, params: Sequence[Any]) -> list[Any]:
+        raw = cursor.sqlite_cursor
+        raw.row_factory = None
+        raw.execute(sql, params)
+        return raw.fetchall()
 
     def checkpoint_wal(self) -> None:
         """Fold the write-ahead log into the file and truncate it (after an erasure)."""
