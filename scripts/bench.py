@@ -13,9 +13,13 @@ For each database it measures, in one run:
 * the same events appended through bare ``eventsourcing`` (its ``Application``
   and one small ``Aggregate`` per subject, no chain, no sealing, no rules),
   one event per ``save`` and 100 per ``save``, and the ratio ledger / bare;
+* where the time of a 100-event call goes: before the transaction (parsing),
+  opening it and taking the append lock, inside it (reads, rules, sealing,
+  chaining, inserts) and the commit, next to the bare call's whole time;
 * entries verified per second by ``Ledger.verify()`` over a ledger of
-  ``--verify-entries`` entries, and, on SQLite, the ``ledger verify`` command
-  timed by the wall clock (process start-up included).
+  ``--verify-entries`` entries, with the worker processes ``ledger verify``
+  would use, and the ``ledger verify`` command itself, timed by the wall clock
+  (process start-up included).
 
 Every measurement gets a fresh database: its own SQLite file in a temporary
 folder, its own PostgreSQL schema ``bench_<random>_<what>`` (all dropped at the
@@ -57,7 +61,7 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger.application import Ledger
+from ledger.application import Ledger, auto_workers
 from ledger.policy import bundled_policy
 from ledger.storage.postgres import parse_postgres_url
 
@@ -198,14 +202,67 @@ def timed_appends(append: Callable[[list[dict[str, Any]]], object],
     return len(events) / elapsed
 
 
+class CallClock:
+    """Splits the time of ``Ledger.append`` calls around the store's write transaction.
+
+    ``store.append(fn)`` opens the transaction (taking the append lock), runs
+    ``fn`` (reads, rules, sealing, chaining, inserts) and commits.  Three clock
+    readings per call, so the split costs nothing measurable.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.calls = 0
+        self.total = self.begin = self.body = self.commit = 0.0
+        store = ledger.store
+        inner = store.append
+
+        def timed_append(fn: Callable[[Any], Any]) -> Any:
+            marks: list[float] = []
+
+            def body(tx: Any) -> Any:
+                marks.append(time.perf_counter())
+                try:
+                    return fn(tx)
+                finally:
+                    marks.append(time.perf_counter())
+
+            t0 = time.perf_counter()
+            out = inner(body)
+            t1 = time.perf_counter()
+            self.begin += marks[0] - t0
+            self.body += marks[1] - marks[0]
+            self.commit += t1 - marks[1]
+            return out
+
+        store.append = timed_append
+        outer = ledger.append
+
+        def timed_call(raws: list[dict[str, Any]]) -> Any:
+            t0 = time.perf_counter()
+            out = outer(raws)
+            self.total += time.perf_counter() - t0
+            self.calls += 1
+            return out
+
+        self.append = timed_call
+
+    def split_ms(self) -> dict[str, float]:
+        n = max(1, self.calls)
+        outside = self.total - self.begin - self.body - self.commit
+        return {"calls": self.calls, "per_call_ms": 1000 * self.total / n,
+                "before_tx_ms": 1000 * outside / n, "begin_lock_ms": 1000 * self.begin / n,
+                "in_tx_ms": 1000 * self.body / n, "commit_ms": 1000 * self.commit / n}
+
+
 def ledger_appends(url: str, key_dir: Path, run: str, count: int, *, per_call: int,
-                   label: str) -> tuple[float, Ledger]:
+                   label: str) -> tuple[float, Ledger, dict[str, float]]:
     ledger = open_ledger(url, key_dir)
     warm = workload(run, BATCH)              # a first call outside the clock
     ledger.append(warm[:per_call])
     events = workload(run, count, start=per_call)
-    rate = timed_appends(ledger.append, events, per_call, label)
-    return rate, ledger
+    clock = CallClock(ledger)
+    rate = timed_appends(clock.append, events, per_call, label)
+    return rate, ledger, clock.split_ms()
 
 
 # -- bare eventsourcing ---------------------------------------------------------------
@@ -292,8 +349,10 @@ def grow(ledger: Ledger, run: str, start: int, target: int, label: str) -> None:
 
 
 def timed_verify(ledger: Ledger) -> tuple[float, int]:
+    """``Ledger.verify`` with the workers ``ledger verify`` would use."""
+    workers = auto_workers(ledger.head()[0])
     started = time.perf_counter()
-    result = ledger.verify()
+    result = ledger.verify(workers=workers)
     elapsed = time.perf_counter() - started
     if not result.ok:
         raise SystemExit(f"verification failed: {result.reason} at {result.first_bad_seq}")
@@ -358,6 +417,7 @@ def measure_appends(dbs: Databases, keys: Path, run: str, *, per_call: int, coun
     """Bare then ledger, ``rounds`` times on fresh databases; the last ledger stays open."""
     kind = dbs.kind
     bare_rates, ledger_rates = [], []
+    splits: list[dict[str, float]] = []
 
     def one_round(r: int) -> tuple[Ledger, str]:
         tag = f"{per_call}r{r}"
@@ -366,17 +426,21 @@ def measure_appends(dbs: Databases, keys: Path, run: str, *, per_call: int, coun
                                        f"{kind} bare x{per_call}"))
         log(f"{kind}: round {r}/{rounds}, {per_call} per call, ledger")
         url = dbs.ledger_url(tag)
-        rate, ledger = ledger_appends(url, keys, run, count, per_call=per_call,
-                                      label=f"{kind} ledger x{per_call}")
+        rate, ledger, split = ledger_appends(url, keys, run, count, per_call=per_call,
+                                             label=f"{kind} ledger x{per_call}")
         ledger_rates.append(rate)
+        splits.append(split)
         return ledger, url
 
     for r in range(1, rounds):
         one_round(r)[0].close()
     ledger, url = one_round(rounds)
     led, bare = statistics.median(ledger_rates), statistics.median(bare_rates)
+    split = {k: statistics.median(sp[k] for sp in splits) for k in splits[0]}
+    split["bare_per_call_ms"] = 1000 * per_call / bare
     return ({"events": count, "ledger_per_s": led, "bare_per_s": bare, "ratio": led / bare,
-             "ledger_rounds": ledger_rates, "bare_rounds": bare_rates}, ledger, url)
+             "ledger_rounds": ledger_rates, "bare_rounds": bare_rates,
+             "ledger_split_ms": split}, ledger, url)
 
 
 def bench_database(kind: str, args: argparse.Namespace, tmp: Path, run: str) \
@@ -402,9 +466,9 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path, run: str) \
                 rates.append(rate)
             res["verify"] = {"entries": entries, "per_s": statistics.median(rates),
                              "rounds": rates}
+            log(f"{kind}: `ledger verify` (subprocess)")
+            res["cli_verify"] = cli_verify(url, keys)
             if kind == "sqlite":
-                log(f"{kind}: `ledger verify` (subprocess)")
-                res["cli_verify"] = cli_verify(url, keys)
                 res["bare_sqlite"] = sqlite_pragmas(dbs.bare_env("1r1")["SQLITE_DBNAME"])
                 return res, ledger      # kept open for the profile of verify
         except BaseException:
@@ -462,6 +526,12 @@ def table(report: dict[str, Any]) -> str:
             what = f"appends/s, {per_call} per call ({a['events']:,} ev)"
             lines.append(f"{db:<10} {what:<34} {a['ledger_per_s']:>12,.0f} "
                          f"{a['bare_per_s']:>12,.0f} {a['ratio']:>7.0%}")
+        sp = r[f"append_{BATCH}"]["ledger_split_ms"]
+        lines.append(f"{db:<10} {'  ms per 100-event call, ledger:':<34} {sp['per_call_ms']:>12.1f}"
+                     f" {sp['bare_per_call_ms']:>12.1f}  (bare)")
+        lines.append(f"{'':<10}   = parse {sp['before_tx_ms']:.1f} + begin/lock "
+                     f"{sp['begin_lock_ms']:.1f} + in transaction {sp['in_tx_ms']:.1f} "
+                     f"+ commit {sp['commit_ms']:.1f}")
         v = r["verify"]
         lines.append(f"{db:<10} {'verify entries/s (' + format(v['entries'], ',') + ')':<34} "
                      f"{v['per_s']:>12,.0f}")

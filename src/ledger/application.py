@@ -15,42 +15,32 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import sqlite3
-import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eventsourcing.persistence import PersistenceError
 
 from .canonical import format_time, parse_time
 from .chain import GENESIS_HASH, Entry, entry_hash
-from .errors import ConfigError, InputError, KeyError_, LedgerError, PolicyError, StorageError
+from .checking import guard as _guard
+from .checking import ledger_id_for, open_checked_store, read_meta, verify_store
+from .errors import InputError, KeyError_, LedgerError, PolicyError
 from .events import CATALOGUE, Draft, Event, FieldSpec, parse_unverified_event, payload_of, utcnow
 from .keystore import create_master, load_master
 from .policy import Policy, policy_digest
 from .rules import BreachState, PolicyBook, Recorded, SubjectState, check_draft, stream_of
 from .sealing import KeyRing, is_sealed, new_data_key, parse_sealed
-from .storage import AppendTx, KeyRow, StoredRow, open_store, sqlite_path
-from .verify import ChainVerifier, VerificationResult, verify_rows
+from .storage import AppendTx, KeyRow, StoredRow, open_store
+from .verify import VerificationResult
 
 __all__ = ["ERASED", "FORMAT_VERSION", "Ledger", "Receipt", "ledger_id_for"]
 
 FORMAT_VERSION = 1
 ERASED = "[erased]"
-_NAMESPACE = uuid.UUID("6f1c2b7e-4d0a-5b8e-9c3f-0a1b2c3d4e5f")
 SUBJECT_SCOPE = "subject"
-
-
-def ledger_id_for(name: str) -> uuid.UUID:
-    """A ledger's id: UUIDv5 of its name (so that one database can hold several)."""
-    return uuid.uuid5(_NAMESPACE, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +127,7 @@ class Ledger:
         store = _guard(lambda: open_store(url, lid))
         ring = KeyRing(master, str(lid))
         _guard(store.create_table)
-        meta = _guard(lambda: store.read(lambda tx: _read_meta(tx, str(lid))))
+        meta = _guard(lambda: store.read(lambda tx: read_meta(tx, str(lid))))
         if meta is None:
             _guard(lambda: store.append(lambda tx: _write_meta(tx, str(lid), name,
                                                                ring.fingerprint)))
@@ -164,18 +154,7 @@ class Ledger:
         """Open an initialised ledger; ``keys=False`` needs no master key (verify only)."""
         env = os.environ if env is None else env
         lid = ledger_id_for(name)
-        path = sqlite_path(url)
-        if path is not None and not os.path.exists(path):  # noqa: PTH110
-            raise ConfigError(f"no ledger at {path}: run `ledger init` (or set "
-                              "LEDGER_DATABASE_URL / --db)")
-        store = _guard(lambda: open_store(url, lid))
-        if not _guard(store.schema_exists):
-            store.close()
-            raise ConfigError(f"no ledger schema in {store.url_for_humans}: run `ledger init`")
-        meta = _guard(lambda: store.read(lambda tx: _read_meta(tx, str(lid))))
-        if meta is None:
-            store.close()
-            raise ConfigError(f"no ledger named {name!r} in this database: run `ledger init`")
+        store, meta = open_checked_store(url, name)
         ring = None
         if keys:
             try:
@@ -373,50 +352,9 @@ class Ledger:
     # -- reading ------------------------------------------------------------------
     def verify(self, *, on_progress: Callable[[int], None] | None = None,
                workers: int | None = None) -> VerificationResult:
-        """Verify entries 1..head (the head when the call starts).
-
-        With ``workers`` > 1 the range is cut into one contiguous slice per
-        worker, each checked by the same pure verifier in its own process,
-        starting from the stored hash and time of the entry before its slice;
-        the slices' results are then joined in order, so the first bad seq is
-        the same as a single pass would find.  ``workers=None`` chooses
-        :func:`auto_workers` when this process can fork safely (POSIX, one
-        thread), else 1: a library call never re-imports the caller's main
-        module, which the "spawn" start method would do.
-        """
-        head_seq = self.head()[0]
-        if workers is None:
-            workers = auto_workers(head_seq) if _fork_is_safe() else 1
-        if workers <= 1 or self.url is None or head_seq < 2 * workers:
-            result: VerificationResult = _guard(lambda: _verify_slice_rows(
-                self.store.iter_rows(1, head_seq), _Slice(1, head_seq, GENESIS_HASH, ""),
-                on_progress))
-            return result
-        size = -(-head_seq // workers)
-        slices = [(a, min(a + size - 1, head_seq)) for a in range(1, head_seq + 1, size)]
-        starts = []
-        for a, _ in slices:
-            prev = next(iter(self.store.iter_rows(a - 1, a - 1)), None) if a > 1 else None
-            prev_time = json.loads(prev[2]).get("recorded_at", "") if prev else ""
-            starts.append((prev[1] if prev else GENESIS_HASH, prev_time))
-        parts = [_Slice(a, b, h, t) for (a, b), (h, t) in zip(slices, starts, strict=True)]
-        # fork costs nothing and needs no import; it is only safe without threads
-        context = multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
-        with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as pool:
-            futures = [pool.submit(_verify_slice, self.url, self.name, sl) for sl in parts[1:]]
-            # this process checks the first slice while the others start and run
-            first = _guard(lambda: _verify_slice_rows(
-                self.store.iter_rows(parts[0].start, parts[0].stop), parts[0]))
-            results = [first, *(f.result() for f in futures)]
-        total = 0
-        for r in results:
-            if not r.ok:
-                return VerificationResult(False, total + r.entries, r.head, r.first_bad_seq,
-                                          r.reason)
-            total += r.entries
-            if on_progress is not None:
-                on_progress(total)
-        return VerificationResult(True, total, results[-1].head)
+        """Verify entries 1..head; see :func:`ledger.checking.verify_store`."""
+        return verify_store(self.store, self.url, self.name, workers=workers,
+                            on_progress=on_progress)
 
     def head(self) -> tuple[int, str]:
         h = _guard(lambda: self.store.read(lambda tx: tx.head()))
@@ -506,63 +444,6 @@ def _open_all(value: Any, keys: _Keys, subject: str | None, event_id: str, path:
     return value
 
 
-PARALLEL_FROM = 50_000
-MAX_WORKERS = 8
-
-
-def auto_workers(entries: int) -> int:
-    """Processes worth starting to verify ``entries``: one per CPU (up to 8) past 50,000."""
-    if entries < PARALLEL_FROM:
-        return 1
-    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
-
-
-def _fork_is_safe() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-@dataclass(frozen=True, slots=True)
-class _Slice:
-    """Entries ``start..stop``, following an entry with ``prev_hash`` and ``prev_time``."""
-
-    start: int
-    stop: int
-    prev_hash: str
-    prev_time: str
-
-
-def _verify_slice_rows(rows: Iterator[tuple[int, str, bytes]], sl: _Slice,
-                       on_progress: Callable[[int], None] | None = None) -> VerificationResult:
-    """Verify one slice from its predecessor; a missing tail is a failure."""
-    verifier = ChainVerifier(start_seq=sl.start, prev_hash=sl.prev_hash,
-                             prev_recorded_at=sl.prev_time)
-    result = verify_rows(rows, on_progress=on_progress, verifier=verifier)
-    if result.ok and verifier.expected_seq != sl.stop + 1:
-        missing = verifier.expected_seq
-        return VerificationResult(False, result.entries, result.head, missing,
-                                  f"entry {missing} is missing")
-    return result
-
-
-def _verify_slice(url: str, name: str, sl: _Slice) -> VerificationResult:
-    """Worker process: open the store (no key needed) and verify one slice."""
-    store = open_store(url, ledger_id_for(name))
-    try:
-        return _verify_slice_rows(store.iter_rows(sl.start, sl.stop), sl)
-    finally:
-        store.close()
-
-
-def _read_meta(tx: AppendTx, lid: str) -> dict[str, Any] | None:
-    tx.c.execute(tx._sql(f"SELECT name, key_fingerprint, format FROM {tx.t.meta} "
-                         "WHERE ledger_id=?"), (lid,))
-    row = tx.c.fetchone()
-    if row is None:
-        return None
-    return {"name": row["name"], "key_fingerprint": row["key_fingerprint"],
-            "format": row["format"]}
-
-
 def _write_meta(tx: AppendTx, lid: str, name: str, fingerprint: str) -> None:
     tx.c.execute(tx._sql(f"INSERT INTO {tx.t.meta} (ledger_id, name, key_fingerprint, "
                          "format, created_at) VALUES (?,?,?,?,?)"),
@@ -573,18 +454,6 @@ def _check_fingerprint(meta: dict[str, Any], ring: KeyRing) -> None:
     if meta["key_fingerprint"] != ring.fingerprint:
         raise KeyError_("the master key does not belong to this ledger (key check value "
                         "differs): check LEDGER_MASTER_KEY / LEDGER_KEY_DIR")
-
-
-def _guard(fn: Callable[[], Any]) -> Any:
-    """Translate the library's and drivers' errors into StorageError at this edge."""
-    try:
-        return fn()
-    except LedgerError:
-        raise
-    except (PersistenceError, sqlite3.Error) as exc:
-        raise StorageError(f"database error: {exc}") from exc
-    except OSError as exc:
-        raise StorageError(f"database error: {exc}") from exc
 
 
 _ = (CATALOGUE, Event, FieldSpec)

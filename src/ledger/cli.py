@@ -13,10 +13,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
-from .application import Ledger, auto_workers
 from .errors import (
     ConfigError,
     InputError,
@@ -26,8 +25,12 @@ from .errors import (
     StorageError,
     VerificationError,
 )
-from .events import CATALOGUE, ERASURE_GROUNDS
-from .policy import bundled_policy, load_policy
+
+if TYPE_CHECKING:
+    from .application import Ledger
+
+# The application (event catalogue, policy, cryptography) is imported by the
+# commands that use it: `ledger verify` and `ledger --help` start without it.
 
 __all__ = ["main"]
 
@@ -42,8 +45,10 @@ def _name(args: argparse.Namespace) -> str:
     return str(args.ledger or os.environ.get("LEDGER_NAME") or "main")
 
 
-def _open(args: argparse.Namespace, *, keys: bool = True) -> Ledger:
-    return Ledger.open(_url(args), _name(args), keys=keys)
+def _open(args: argparse.Namespace) -> Ledger:
+    from .application import Ledger
+
+    return Ledger.open(_url(args), _name(args))
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -67,12 +72,29 @@ def _positive(text: str) -> int:
     return n
 
 
+def _one_of(what: str) -> Callable[[str], str]:
+    """An argparse type accepting an event type or an erasure ground (checked lazily)."""
+    def check(text: str) -> str:
+        from .events import CATALOGUE, ERASURE_GROUNDS
+
+        allowed = sorted(CATALOGUE) if what == "type" else list(ERASURE_GROUNDS)
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(allowed)})")
+        return text
+
+    check.__name__ = what
+    return check
+
+
 def _print_json(obj: Any, out: TextIO = sys.stdout) -> None:
     out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 # -- commands ----------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
+    from .application import Ledger
+
     ledger, what = Ledger.init(_url(args), _name(args))
     ledger.close()
     print(what)
@@ -127,10 +149,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         def progress(n: int) -> None:
             sys.stderr.write(f"\rverified {n:,} entries…")
             sys.stderr.flush()
-    with _open(args, keys=False) as ledger:  # an auditor needs no master key
+    from .checking import auto_workers, open_checked_store, verify_store
+
+    url = _url(args)
+    store, _ = open_checked_store(url, _name(args))  # an auditor needs no master key
+    try:
         # this entry point is import-safe, so it may use spawned processes too
-        workers = args.workers or auto_workers(ledger.head()[0])
-        result = ledger.verify(on_progress=progress, workers=workers)
+        workers = args.workers or auto_workers(_head_seq(store))
+        result = verify_store(store, url, _name(args), workers=workers, on_progress=progress)
+    finally:
+        store.close()
     if progress is not None:
         sys.stderr.write("\r\033[K")
     if args.json:
@@ -183,7 +211,16 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _head_seq(store: Any) -> int:
+    from .checking import guard
+
+    head = guard(lambda: store.read(lambda tx: tx.head()))
+    return 0 if head is None else int(head.seq)
+
+
 def cmd_policy_show(args: argparse.Namespace) -> int:
+    from .policy import bundled_policy, load_policy
+
     policy = load_policy(Path(args.file)) if args.file else bundled_policy()
     if args.json:
         _print_json(policy.to_json())
@@ -210,6 +247,8 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_publish(args: argparse.Namespace) -> int:
+    from .policy import bundled_policy, load_policy
+
     policy = load_policy(Path(args.file)) if args.file != "bundled" else bundled_policy()
     with _open(args) as ledger:
         r = ledger.publish_policy(policy, actor=_actor(args))
@@ -263,13 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("log", cmd_log, "list entries, decrypted where keys allow")
     sp.add_argument("--subject", metavar="REF", help="a subject's identifier (or "
                     "pseudonym:<hex>)")
-    sp.add_argument("--type", action="append", metavar="TYPE", choices=sorted(CATALOGUE),
-                    help="only this type (repeatable; see docs/events.md)")
+    sp.add_argument("--type", action="append", metavar="TYPE", type=_one_of("type"),
+                    help="only this type (repeatable; the types: docs/events.md)")
     sp.add_argument("--from", dest="start", type=int, default=1, metavar="SEQ")
     sp.add_argument("--json", action="store_true")
     sp = add("erase", cmd_erase, "erase a subject: record SubjectErased, destroy their keys")
     sp.add_argument("subject", metavar="SUBJECT")
-    sp.add_argument("--ground", default="no_longer_necessary", choices=ERASURE_GROUNDS)
+    sp.add_argument("--ground", default="no_longer_necessary", type=_one_of("ground"),
+                    help="the Art. 17(1) ground (default no_longer_necessary; the "
+                    "grounds: docs/events.md, SubjectErased)")
     sp.add_argument("--request-id", metavar="REF")
     sp.add_argument("--actor")
     policy = add("policy", lambda a: EXIT_USAGE, "show or publish the privacy policy")

@@ -19,6 +19,7 @@ prove that nothing was rewritten wholesale (see docs/FORMAT.md).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -119,6 +120,10 @@ def verify_rows(rows: Iterable[Row], *, on_progress: Callable[[int], None] | Non
                 verifier: ChainVerifier | None = None) -> VerificationResult:
     """Report on ``rows``: a :class:`VerificationResult`, never an exception."""
     v = verifier or ChainVerifier()
+    # Entries hold no reference cycles: the cycle collector is paused meanwhile
+    # (a few per cent faster), and restored as it was.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for seq, stored_hash, data in rows:
             v.check(seq, stored_hash, data)
@@ -126,6 +131,9 @@ def verify_rows(rows: Iterable[Row], *, on_progress: Callable[[int], None] | Non
                 on_progress(v.count)
     except VerificationError as exc:
         return VerificationResult(False, v.count, v.prev_hash, exc.seq, exc.reason)
+    finally:
+        if collecting:
+            gc.enable()
     return VerificationResult(True, v.count, v.prev_hash)
 
 

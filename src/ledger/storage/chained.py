@@ -70,9 +70,8 @@ class ChainedRecorder:
         last = stop if stop is not None else 2**62
         pos = start
         while pos <= last:
-            with self._read_tx() as c:
-                rows = [(int(seq), h, bytes(state)) for seq, h, state
-                        in self._select_tuples(c, sql, (self.ledger_oid, pos, last, page))]
+            with self._read_tx() as c:  # both drivers give int, str, bytes
+                rows = self._select_tuples(c, sql, (self.ledger_oid, pos, last, page))
             if not rows:
                 return
             yield from rows
