@@ -61,7 +61,8 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger.application import Ledger, auto_workers
+from ledger.application import Ledger
+from ledger.checking import auto_workers
 from ledger.policy import bundled_policy
 from ledger.storage.postgres import parse_postgres_url
 
