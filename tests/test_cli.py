@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,7 @@ def test_policy_show_needs_no_database(tmp_path: Path) -> None:
 
 
 def test_db_option_before_or_after_the_command(tmp_path: Path) -> None:
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LEDGER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     for i, args in enumerate([["--db", "sqlite:///a.db", "init"], ["init", "--db", "sqlite:///b.db"]]):
         out = subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env, cwd=tmp_path,
                              capture_output=True, text=True, check=False)

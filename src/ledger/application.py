@@ -106,10 +106,10 @@ class _Keys:
 class Ledger:
     """One named ledger in one database."""
 
-    def __init__(self, store: Any, ring: KeyRing | None, name: str,
+    def __init__(self, store: Any, ring: KeyRing, name: str,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
-        self._ring = ring
+        self.ring = ring
         self.name = name
         self.clock = clock
         self._book = PolicyBook()
@@ -140,29 +140,19 @@ class Ledger:
         ledger.url = url
         return ledger, f"ledger {name!r} {done}; {where}"
 
-    @property
-    def ring(self) -> KeyRing:
-        """The ledger's keys; absent when it was opened to be verified only."""
-        if self._ring is None:
-            raise KeyError_("this ledger was opened without its master key (to verify "
-                            "only): personal data can be neither sealed nor read")
-        return self._ring
-
     @classmethod
-    def open(cls, url: str, name: str = "main", env: Mapping[str, str] | None = None,
-             *, keys: bool = True) -> Ledger:
-        """Open an initialised ledger; ``keys=False`` needs no master key (verify only)."""
+    def open(cls, url: str, name: str = "main", env: Mapping[str, str] | None = None) \
+            -> Ledger:
+        """Open an initialised ledger with its master key (verifying alone needs none:
+        :func:`ledger.checking.open_checked_store` and :func:`~ledger.checking.verify_store`)."""
         env = os.environ if env is None else env
-        lid = ledger_id_for(name)
         store, meta = open_checked_store(url, name)
-        ring = None
-        if keys:
-            try:
-                ring = KeyRing(load_master(url, env), str(lid))
-                _check_fingerprint(meta, ring)
-            except LedgerError:
-                store.close()
-                raise
+        try:
+            ring = KeyRing(load_master(url, env), str(ledger_id_for(name)))
+            _check_fingerprint(meta, ring)
+        except LedgerError:
+            store.close()
+            raise
         ledger = cls(store, ring, name)
         ledger.url = url
         return ledger
@@ -351,9 +341,9 @@ class Ledger:
 
     # -- reading ------------------------------------------------------------------
     def verify(self, *, on_progress: Callable[[int], None] | None = None,
-               workers: int | None = None) -> VerificationResult:
+               workers: int | None = None, spawn: bool = False) -> VerificationResult:
         """Verify entries 1..head; see :func:`ledger.checking.verify_store`."""
-        return verify_store(self.store, self.url, self.name, workers=workers,
+        return verify_store(self.store, self.url, self.name, workers=workers, spawn=spawn,
                             on_progress=on_progress)
 
     def head(self) -> tuple[int, str]:

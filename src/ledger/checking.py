@@ -107,19 +107,20 @@ def fork_is_safe() -> bool:
 
 
 def verify_store(store: Any, url: str | None, name: str, *, workers: int | None = None,
+                 spawn: bool = False,
                  on_progress: Callable[[int], None] | None = None) -> VerificationResult:
     """Verify entries 1..head (the head when the call starts).
 
     ``workers=None`` chooses :func:`auto_workers` when this process can fork
-    safely, else 1: a library call then never re-imports the caller's main
-    module, which the "spawn" start method would do.  An explicit ``workers``
-    above 1 forks when safe and spawns otherwise (the caller's main module must
-    then be import-safe, as the ``ledger`` command is).
+    safely or ``spawn`` allows spawning, else 1.  Spawning re-imports the
+    caller's main module, so only an import-safe entry point (the ``ledger``
+    command, a script with an ``if __name__ == "__main__"`` guard) passes
+    ``spawn=True``; an explicit ``workers`` above 1 spawns when forking is unsafe.
     """
     head = guard(lambda: store.read(lambda tx: tx.head()))
     head_seq = 0 if head is None else int(head.seq)
     if workers is None:
-        workers = auto_workers(head_seq) if fork_is_safe() else 1
+        workers = auto_workers(head_seq) if spawn or fork_is_safe() else 1
     if workers <= 1 or url is None or head_seq < 2 * workers:
         result: VerificationResult = guard(lambda: _verify_slice_rows(
             store.iter_rows(1, head_seq), _Slice(1, head_seq, GENESIS_HASH, ""), on_progress))

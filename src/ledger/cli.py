@@ -149,14 +149,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         def progress(n: int) -> None:
             sys.stderr.write(f"\rverified {n:,} entries…")
             sys.stderr.flush()
-    from .checking import auto_workers, open_checked_store, verify_store
+    from .checking import open_checked_store, verify_store
 
     url = _url(args)
     store, _ = open_checked_store(url, _name(args))  # an auditor needs no master key
     try:
         # this entry point is import-safe, so it may use spawned processes too
-        workers = args.workers or auto_workers(_head_seq(store))
-        result = verify_store(store, url, _name(args), workers=workers, on_progress=progress)
+        result = verify_store(store, url, _name(args), workers=args.workers, spawn=True,
+                              on_progress=progress)
     finally:
         store.close()
     if progress is not None:
@@ -209,13 +209,6 @@ def cmd_erase(args: argparse.Namespace) -> int:
                          actor=_actor(args))
     _print_json(r.as_dict())
     return EXIT_OK
-
-
-def _head_seq(store: Any) -> int:
-    from .checking import guard
-
-    head = guard(lambda: store.read(lambda tx: tx.head()))
-    return 0 if head is None else int(head.seq)
 
 
 def cmd_policy_show(args: argparse.Namespace) -> int:
