@@ -316,7 +316,30 @@ def build_parser() -> argparse.ArgumentParser:
              "('bundled' for the bundled one)", psub)
     sp.add_argument("file", metavar="FILE")
     sp.add_argument("--actor")
+    for register in _command_plugins():
+        register(sub, add, sub_common)
     return parser
+
+
+# Modules of src/ledger that add commands, each with ``register(sub, add, common)``.
+CORE_COMMAND_MODULES: tuple[str, ...] = ()
+# Packages outside src/ledger (``projections``) add theirs through this entry-point
+# group, so that the write side never imports them (docs/DECISIONS.md).
+COMMAND_ENTRY_POINTS = "ledger.commands"
+
+Registrar = Callable[[Any, Callable[..., argparse.ArgumentParser], argparse.ArgumentParser],
+                     None]
+
+
+def _command_plugins() -> list[Registrar]:
+    import importlib
+    from importlib.metadata import entry_points
+
+    found: list[Registrar] = [importlib.import_module(m).register
+                              for m in CORE_COMMAND_MODULES]
+    for ep in sorted(entry_points(group=COMMAND_ENTRY_POINTS), key=lambda e: e.name):
+        found.append(ep.load())
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
