@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from ledger.canonical import format_time, parse_time
+
 from . import db
 from .mechanism import Context, Entry, KeyedRows, Projection
 
@@ -49,8 +51,6 @@ class BreachesProjection(Projection):
     types = frozenset({"BreachDetected", "BreachNotified", "BreachCommunicated"})
 
     def apply(self, conn: Connection, entries: Sequence[Entry], ctx: Context) -> None:
-        from ledger.canonical import format_time, parse_time
-
         rows = KeyedRows(conn, db.breaches, ctx.ledger_id, ("breach_id",))
         for e in entries:
             p = e["payload"]
@@ -89,8 +89,6 @@ class BreachesProjection(Projection):
 
 
 def _hours(start: str, end: str) -> float:
-    from ledger.canonical import parse_time
-
     return round((parse_time(end) - parse_time(start)).total_seconds() / 3600, 1)
 
 

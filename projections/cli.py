@@ -38,10 +38,11 @@ def _reader(args: argparse.Namespace, *, with_key: bool = False) -> Any:
     return Reader(_url(args), _name(args), with_key=with_key)
 
 
-def _when(args: argparse.Namespace, attr: str, flag: str) -> str | None:
+def _when(args: argparse.Namespace, attr: str, flag: str, *,
+          start_of_day: bool = False) -> str | None:
     from .queries import parse_when
 
-    return parse_when(getattr(args, attr, None), flag)
+    return parse_when(getattr(args, attr, None), flag, start_of_day=start_of_day)
 
 
 def _json(obj: Any) -> None:
@@ -238,7 +239,8 @@ def cmd_ropa(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     with _reader(args, with_key=True) as r:
-        doc = r.replay(subject=args.subject, start=_when(args, "start", "--from"),
+        doc = r.replay(subject=args.subject,
+                       start=_when(args, "start", "--from", start_of_day=True),
                        end=_when(args, "end", "--to"), types=args.type or ())
     if args.json:
         _json(doc)

@@ -27,6 +27,9 @@ from sqlalchemy import (
     event,
 )
 
+from ledger.errors import ConfigError
+from ledger.storage.postgres import parse_postgres_url
+
 __all__ = ["METADATA", "engine_for", "tables"]
 
 METADATA = MetaData()
@@ -177,11 +180,7 @@ def _sqlalchemy_url(url: str) -> tuple[str, str | None]:
         return f"sqlite:///{url}", None
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        from ledger.errors import ConfigError
-
         raise ConfigError("LEDGER_DATABASE_URL: must start with sqlite:/// or postgresql://")
-    from ledger.storage.postgres import parse_postgres_url
-
     schema = parse_postgres_url(url)["schema"]  # validates the schema name
     query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("schema="))
     return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, query, "")), schema

@@ -32,6 +32,11 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ledger.canonical import format_time
+from ledger.checking import ledger_id_for, open_checked_store
+from ledger.errors import InputError
+from ledger.policy import Policy
+
 from . import db
 
 __all__ = ["Context", "Entry", "PolicyLog", "Projection", "Projector"]
@@ -50,9 +55,6 @@ class PolicyLog:
     def add(self, seq: int, policy_json: dict[str, Any]) -> None:
         if seq in self._seqs:
             return
-        from ledger.canonical import format_time
-        from ledger.policy import Policy
-
         policy = Policy.from_json(policy_json)
         self._seqs.add(seq)
         self._items.append((format_time(policy.effective_at), seq, policy))
@@ -127,8 +129,6 @@ class Projector:
     _ready: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        from ledger.checking import ledger_id_for, open_checked_store
-
         self.ledger_id = str(ledger_id_for(self.name))
         if self.store is None:
             self.store, _ = open_checked_store(self.url, self.name)
@@ -149,8 +149,9 @@ class Projector:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _engine(self) -> Engine:
-        assert self.engine is not None
+    def sql_engine(self) -> Engine:
+        if self.engine is None:  # pragma: no cover - set in __post_init__
+            raise RuntimeError("projector without an engine")
         return self.engine
 
     def select(self, names: Iterable[str] | None) -> list[Projection]:
@@ -159,8 +160,6 @@ class Projector:
         out = []
         for n in names:
             if n not in self._by_name:
-                from ledger.errors import InputError
-
                 raise InputError("NAME", f"is not a projection (choose from "
                                          f"{', '.join(self._by_name)})")
             out.append(self._by_name[n])
@@ -170,7 +169,7 @@ class Projector:
         """Create the tables and the position rows if absent (idempotent, concurrent-safe)."""
         if self._ready:
             return
-        engine = self._engine()
+        engine = self.sql_engine()
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:  # create_all is not safe against itself
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7355609)")
@@ -192,7 +191,7 @@ class Projector:
         self.setup()
         head = self.head()
         p = db.positions
-        with self._engine().connect() as conn:
+        with self.sql_engine().connect() as conn:
             rows = {r.projection: r for r in conn.execute(
                 select(p).where(p.c.ledger_id == self.ledger_id))}
         out = []
@@ -209,7 +208,7 @@ class Projector:
         """Drop the rows of the projections and project the whole ledger again."""
         chosen = self.select(names)
         self.setup()
-        with self._engine().begin() as conn:
+        with self.sql_engine().begin() as conn:
             for proj in chosen:
                 self._reset(conn, proj)
         return self.catch_up([p.name for p in chosen], batch=batch, on_progress=on_progress)
@@ -242,7 +241,7 @@ class Projector:
     def _step(self, chosen: Sequence[Projection], ctx: Context, batch: int,
               head: int) -> tuple[int, int]:
         p = db.positions
-        with self._engine().begin() as conn:
+        with self.sql_engine().begin() as conn:
             q = select(p.c.projection, p.c.position, p.c.version).where(
                 p.c.ledger_id == self.ledger_id,
                 p.c.projection.in_([c.name for c in chosen])).with_for_update()

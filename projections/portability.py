@@ -19,6 +19,9 @@ import json
 import zipfile
 from typing import Any
 
+from ledger.application import ERASED
+from ledger.checking import guard
+
 from .consent import fold_consents
 
 __all__ = ["FORMAT", "export_subject", "export_zip"]
@@ -43,9 +46,6 @@ def _clean(value: Any, erased: str) -> tuple[Any, bool]:
 
 def export_subject(ledger: Any, subject: str, *, generated_at: str) -> dict[str, Any]:
     """The export of one subject (``subject``: identifier or ``pseudonym:<hex>``)."""
-    from ledger.application import ERASED
-    from ledger.checking import guard
-
     pseudonym = ledger.pseudonym(subject)
     head_seq, head_hash = ledger.head()
     entries = guard(lambda: list(ledger.log(f"pseudonym:{pseudonym}")))

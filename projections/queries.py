@@ -20,34 +20,47 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger.application import Ledger
+from ledger.canonical import format_time
+from ledger.checking import guard, open_checked_store
+from ledger.errors import InputError
+from ledger.events import parse_rfc3339
+
+from .breaches import breach_register
+from .consent import consent_state
 from .mechanism import PolicyLog, Projector
+from .portability import export_subject
 from .registry import all_projections
+from .replay import replay
+from .requests import request_list
+from .retention import STATUSES, retention_items
+from .ropa import ropa
 
 __all__ = ["Reader", "parse_when"]
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
-def parse_when(text: str | None, field: str) -> str | None:
-    """A caller's time as the ledger's UTC text, or InputError naming ``field``."""
+def parse_when(text: str | None, field: str, *, start_of_day: bool = False) -> str | None:
+    """A caller's time as the ledger's UTC text, or InputError naming ``field``.
+
+    A bare date means the end of that day (UTC), or its start with ``start_of_day``
+    (for the lower bound of a range).
+    """
     if text is None:
         return None
-    from ledger.canonical import format_time
-    from ledger.errors import InputError
-    from ledger.events import parse_rfc3339
-
     if _DATE.match(text):
         try:
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
             raise InputError(field, "is not a valid calendar date") from None
+        if start_of_day:
+            return format_time(day)
         return format_time(day + timedelta(days=1, microseconds=-1))
     return format_time(parse_rfc3339(text, field))
 
 
 def now_text() -> str:
-    from ledger.canonical import format_time
-
     return format_time(datetime.now(UTC))
 
 
@@ -56,9 +69,6 @@ class Reader:
 
     def __init__(self, url: str, name: str = "main", env: Mapping[str, str] | None = None,
                  *, with_key: bool = False) -> None:
-        from ledger.application import Ledger
-        from ledger.checking import open_checked_store
-
         self.url, self.name, self.env = url, name, env
         self.ledger: Any = None
         if with_key:
@@ -90,8 +100,6 @@ class Reader:
         return self.projector.ledger_id
 
     def fresh(self, *names: str) -> None:
-        from ledger.checking import guard
-
         guard(lambda: self.projector.catch_up(names or None))
 
     def policies(self, known_at: str | None = None) -> PolicyLog:
@@ -105,22 +113,16 @@ class Reader:
     def keyed(self) -> Any:
         """The :class:`ledger.application.Ledger`, opened with the master key on first use."""
         if self.ledger is None:
-            from ledger.application import Ledger
-
             self.ledger = Ledger.open(self.url, self.name, env=self.env)
         return self.ledger
 
     def _read(self, fn: Callable[[Any], Any]) -> Any:
-        engine = self.projector.engine
-        assert engine is not None
-        with engine.connect() as conn:
+        with self.projector.sql_engine().connect() as conn:
             return fn(conn)
 
     # -- the reads ------------------------------------------------------------------
     def consent(self, subject: str, *, as_of: str | None = None,
                 known_at: str | None = None, now: str | None = None) -> dict[str, Any]:
-        from .consent import consent_state
-
         pseudonym = self.pseudonym(subject)
         self.fresh("consent")
         policies = self.policies(known_at)
@@ -130,11 +132,7 @@ class Reader:
 
     def retention(self, *, at: str | None = None, due_before: str | None = None,
                   status: str | None = None, subject: str | None = None) -> dict[str, Any]:
-        from .retention import STATUSES, retention_items
-
         if status is not None and status not in STATUSES:
-            from ledger.errors import InputError
-
             raise InputError("--status", f"must be one of {', '.join(STATUSES)}")
         pseudonym = self.pseudonym(subject) if subject is not None else None
         self.fresh("retention")
@@ -144,8 +142,6 @@ class Reader:
 
     def requests(self, *, at: str | None = None, open_only: bool = False,
                  overdue_only: bool = False, subject: str | None = None) -> dict[str, Any]:
-        from .requests import request_list
-
         pseudonym = self.pseudonym(subject) if subject is not None else None
         self.fresh("requests")
         return dict(self._read(lambda c: request_list(
@@ -153,32 +149,22 @@ class Reader:
             overdue_only=overdue_only, subject=pseudonym)))
 
     def breaches(self, *, at: str | None = None) -> dict[str, Any]:
-        from .breaches import breach_register
-
         self.fresh("breaches")
         return dict(self._read(lambda c: breach_register(c, self.ledger_id,
                                                          at=at or now_text())))
 
     def ropa(self, *, at: str | None = None) -> dict[str, Any]:
-        from .ropa import ropa
-
         self.fresh("consent", "retention", "disclosures")
         when = at or now_text()
         policies = self.policies()
         return dict(self._read(lambda c: ropa(c, self.ledger_id, policies, at=when)))
 
     def export(self, subject: str, *, now: str | None = None) -> dict[str, Any]:
-        from .portability import export_subject
-
         return export_subject(self.keyed(), subject, generated_at=now or now_text())
 
     def replay(self, *, subject: str | None = None, start: str | None = None,
                end: str | None = None, types: Iterable[str] = ()) -> dict[str, Any]:
-        from .replay import replay
-
         return replay(self.keyed(), subject=subject, start=start, end=end, types=list(types))
 
     def status(self) -> list[dict[str, Any]]:
-        from ledger.checking import guard
-
         return list(guard(self.projector.status))

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.checking import guard
+from ledger.errors import InputError
+from ledger.events import CATALOGUE
+from ledger.verify import verify_rows
+
 __all__ = ["replay"]
 
 
 def replay(ledger: Any, *, subject: str | None = None, start: str | None = None,
            end: str | None = None, types: list[str] | None = None) -> dict[str, Any]:
-    from ledger.checking import guard
-    from ledger.events import CATALOGUE
-    from ledger.verify import verify_rows
-
     for i, t in enumerate(types or []):
         if t not in CATALOGUE:
-            from ledger.errors import InputError
-
             raise InputError(f"--type[{i}]", f"is not an event type ({t!r}; see "
                                              "docs/events.md)")
     entries = []

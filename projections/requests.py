@@ -14,6 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from ledger.canonical import format_time, parse_time
+from ledger.policy import add_period
+
 from . import db
 from .mechanism import Context, Entry, KeyedRows, Projection
 
@@ -28,9 +31,6 @@ def _months(ctx: Context, at: str, seq: int) -> tuple[int, int]:
 
 
 def _add_months(at: str, months: int) -> str:
-    from ledger.canonical import format_time, parse_time
-    from ledger.policy import add_period
-
     return format_time(add_period(parse_time(at), f"P{months}M"))
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from ledger.canonical import format_time, parse_time
+
 from . import db
 from .mechanism import Context, Entry, Projection
 
@@ -91,8 +93,6 @@ class RetentionProjection(Projection):
 
 
 def _deadline(ctx: Context, e: Entry) -> str | None:
-    from ledger.canonical import format_time, parse_time
-
     p = e["payload"]
     policy = ctx.policies.version(p.get("policy_version"))
     if policy is None:
@@ -122,8 +122,6 @@ def retention_items(conn: Connection, ledger_id: str, *, at: str,
                     due_before: str | None = None, status: str | None = None,
                     subject: str | None = None) -> dict[str, Any]:
     """The JSON answer of ``ledger retention``."""
-    from ledger.canonical import format_time, parse_time
-
     soon = format_time(parse_time(at) + timedelta(days=DUE_WINDOW_DAYS))
     t, er, h = db.retention_items, db.retention_erasures, db.holds
     q = select(t).where(t.c.ledger_id == ledger_id)

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ledger.errors import InputError
+
 from . import db
 from .mechanism import PolicyLog
 
@@ -51,8 +53,6 @@ def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *, at: str) -> d
     """The JSON answer of ``ledger ropa``."""
     policy = policies.in_force(at)
     if policy is None:
-        from ledger.errors import InputError
-
         raise InputError("--at", "no policy was in force then: publish one first "
                                  "(ledger policy publish)")
     seen = _counts(conn, ledger_id)
@@ -121,7 +121,7 @@ def _retention(policy: Any, purpose: str, category: str) -> str | None:
 
 def ropa_markdown(doc: dict[str, Any]) -> str:
     c = doc["controller"]
-    lines = [f"# Record of processing activities (GDPR Art. 30(1))", "",
+    lines = ["# Record of processing activities (GDPR Art. 30(1))", "",
              f"Policy {doc['policy']['id']} version {doc['policy']['version']}, in force "
              f"from {doc['policy']['effective_at']}; record made at {doc['at']}.", "",
              "## Controller", "", f"{c['name']}, {c['address']} — {c['email']} — {c['url']}",
