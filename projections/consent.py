@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from . import db
-from .mechanism import Context, Entry, PolicyLog, Projection
+from .mechanism import Context, Entry, PolicyLog, Projection, bulk_insert
 
 __all__ = ["ConsentProjection", "consent_state", "fold_consents"]
 
@@ -44,12 +44,11 @@ class ConsentProjection(Projection):
             if version is None:  # a withdrawal: the policy in force when it occurred
                 policy = ctx.policies.in_force(e["occurred_at"], e["seq"])
                 version = policy.version if policy is not None else None
-            rows.append({"ledger_id": ctx.ledger_id, "seq": e["seq"], "subject": e["subject"],
-                         "purpose": p["purpose"], "state": STATES[e["type"]],
-                         "occurred_at": e["occurred_at"], "recorded_at": e["recorded_at"],
-                         "policy_version": version, "method": p["method"],
-                         "hash": e["hash"]})
-        conn.execute(db.consent_history.insert(), rows)
+            # the columns of db.consent_history, in order
+            rows.append((ctx.ledger_id, e["seq"], e["subject"], p["purpose"],
+                         STATES[e["type"]], e["occurred_at"], e["recorded_at"], version,
+                         p["method"], e["hash"]))
+        bulk_insert(conn, db.consent_history, rows)
 
 
 def fold_consents(history: Sequence[dict[str, Any]], *, as_of: str | None = None,

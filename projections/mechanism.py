@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, Table, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.canonical import format_time
 from ledger.checking import ledger_id_for, open_checked_store
@@ -43,6 +42,7 @@ __all__ = ["Context", "Entry", "PolicyLog", "Projection", "Projector"]
 
 Entry = dict[str, Any]  # a decoded ledger entry, plus "hash"
 DEFAULT_BATCH = 20_000
+_decode = json.JSONDecoder().decode  # one decoder (json.loads builds one per call)
 
 
 class PolicyLog:
@@ -108,6 +108,8 @@ class Projection:
 
 
 def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415 - the one in use
+
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
@@ -265,7 +267,7 @@ class Projector:
             for seq, hash_, state in rows:
                 if _type_of(state) not in wanted:
                     continue
-                e = json.loads(state)
+                e = _decode(state.decode())
                 e["hash"] = hash_
                 if e["type"] == "PolicyPublished":
                     ctx.policies.add(seq, e["payload"]["policy"])
@@ -333,3 +335,20 @@ class KeyedRows:
                 t.c.ledger_id == self.ledger_id,
                 *(t.c[k] == v for k, v in zip(self.key, key, strict=True))).values(**row))
         self.new, self.changed = {}, {}
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert plain tuples (in the table's column order) with one driver executemany.
+
+    The hot path of a rebuild: SQLAlchemy's per-row parameter processing costs
+    more than SQLite's insert itself.  The table name is qualified by the
+    PostgreSQL schema of the engine's ``schema_translate_map``.
+    """
+    if not rows:
+        return
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
+    name = f'"{schema}".{table.name}' if schema else table.name
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cols = ", ".join(c.name for c in table.columns)
+    conn.exec_driver_sql(f"INSERT INTO {name} ({cols}) VALUES "
+                         f"({', '.join(mark for _ in table.columns)})", list(rows))

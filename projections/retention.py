@@ -17,17 +17,19 @@ The status is computed when asked, at a time ``at`` (default now):
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from ledger.canonical import format_time, parse_time
+from ledger.policy import add_period, parse_period
 
 from . import db
-from .mechanism import Context, Entry, Projection
+from .mechanism import Context, Entry, Projection, bulk_insert
 
 __all__ = ["DUE_WINDOW_DAYS", "STATUSES", "RetentionProjection", "retention_items"]
 
@@ -43,20 +45,17 @@ class RetentionProjection(Projection):
                        "LegalHoldReleased"})
 
     def apply(self, conn: Connection, entries: Sequence[Entry], ctx: Context) -> None:
-        items: list[dict[str, Any]] = []
+        items: list[tuple[Any, ...]] = []
         erasures: list[dict[str, Any]] = []
         placed: list[dict[str, Any]] = []
         lid = ctx.ledger_id
         for e in entries:
             t, p = e["type"], e["payload"]
             if t == "DataCollected":
-                items.append({
-                    "ledger_id": lid, "seq": e["seq"], "collection_id": e["event_id"],
-                    "subject": e["subject"], "category": p["category"],
-                    "purpose": p["purpose"], "source": p["source"],
-                    "collected_at": e["occurred_at"], "recorded_at": e["recorded_at"],
-                    "policy_version": p.get("policy_version"),
-                    "deadline": _deadline(ctx, e), "hash": e["hash"]})
+                # the columns of db.retention_items, in order
+                items.append((lid, e["seq"], e["event_id"], e["subject"], p["category"],
+                              p["purpose"], p["source"], e["occurred_at"], e["recorded_at"],
+                              p.get("policy_version"), _deadline(ctx, e), e["hash"]))
             elif t == "SubjectErased":
                 erasures.append({"ledger_id": lid, "seq": e["seq"], "subject": e["subject"],
                                  "category": None, "kind": "erased",
@@ -84,8 +83,7 @@ class RetentionProjection(Projection):
                         h_.c.ledger_id == lid, h_.c.subject == e["subject"],
                         h_.c.hold_id == p["hold_id"], h_.c.released_seq.is_(None))
                         .values(released_seq=e["seq"], released_at=e["occurred_at"]))
-        if items:
-            conn.execute(db.retention_items.insert(), items)
+        bulk_insert(conn, db.retention_items, items)
         if erasures:
             conn.execute(db.retention_erasures.insert(), erasures)
         if placed:
@@ -99,8 +97,41 @@ def _deadline(ctx: Context, e: Entry) -> str | None:
         policy = ctx.policies.in_force(e["occurred_at"], e["seq"])
     if policy is None:
         return None
-    due = policy.retention_deadline(parse_time(e["occurred_at"]), p["purpose"], p["category"])
-    return None if due is None else format_time(due)
+    return deadline_text(policy, e["occurred_at"], p["purpose"], p["category"])
+
+
+# (id(policy), purpose, category) -> (the policy, kept alive so the id stays its own, periods)
+_PERIODS: dict[tuple[int, str, str], tuple[Any, tuple[tuple[int, int], ...] | None]] = {}
+
+
+def deadline_text(policy: Any, collected_at: str, purpose: str, category: str) -> str | None:
+    """``policy.retention_deadline`` on the ledger's time text, fast for whole months.
+
+    Same rule (the earlier of the purpose's and the category's periods, the day
+    clamped to the end of the month); periods with days take the slow path.
+    """
+    key = (id(policy), purpose, category)
+    if key not in _PERIODS:
+        pur, cat = policy.purpose(purpose), policy.category(category)
+        if pur is None or cat is None or category not in pur.categories:
+            _PERIODS[key] = (policy, None)
+        else:
+            _PERIODS[key] = (policy, tuple(parse_period(r) for r in
+                                           (pur.retention, cat.retention) if r))
+    periods = _PERIODS[key][1]
+    if not periods:
+        return None
+    out = []
+    y, m, d = int(collected_at[0:4]), int(collected_at[5:7]), int(collected_at[8:10])
+    for months, days in periods:
+        if days:
+            moved = add_period(datetime.fromisoformat(collected_at), f"P{months}M{days}D")
+            out.append(format_time(moved))
+            continue
+        year, month = divmod(y * 12 + m - 1 + months, 12)
+        day = min(d, calendar.monthrange(year, month + 1)[1])
+        out.append(f"{year:04d}-{month + 1:02d}-{day:02d}{collected_at[10:]}")
+    return min(out)
 
 
 def status_of(item: dict[str, Any], erasures: list[dict[str, Any]], held: bool,
