@@ -188,7 +188,11 @@ def _sqlalchemy_url(url: str) -> tuple[str, str | None]:
 
 
 def engine_for(url: str) -> Engine:
-    """An engine on the ledger's database; SQLite transactions begin IMMEDIATE."""
+    """An engine on the ledger's database.
+
+    On SQLite, a transaction begun on ``engine.execution_options(write=True)``
+    begins IMMEDIATE (the write lock before the first read); others are deferred.
+    """
     sa_url, schema = _sqlalchemy_url(url)
     if schema is None:
         engine = create_engine(sa_url, connect_args={"timeout": 60})
@@ -201,7 +205,9 @@ def engine_for(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # writers take the lock first (no failed upgrade); readers do not block writers
+            write = conn.get_execution_options().get("write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     engine = create_engine(sa_url, pool_size=2, max_overflow=2)

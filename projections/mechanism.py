@@ -156,6 +156,10 @@ class Projector:
             raise RuntimeError("projector without an engine")
         return self.engine
 
+    def writer(self) -> Engine:
+        """The engine for write transactions (SQLite: BEGIN IMMEDIATE)."""
+        return self.sql_engine().execution_options(write=True)
+
     def select(self, names: Iterable[str] | None) -> list[Projection]:
         if names is None:
             return list(self.projections)
@@ -171,7 +175,7 @@ class Projector:
         """Create the tables and the position rows if absent (idempotent, concurrent-safe)."""
         if self._ready:
             return
-        engine = self.sql_engine()
+        engine = self.writer()
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:  # create_all is not safe against itself
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7355609)")
@@ -210,7 +214,7 @@ class Projector:
         """Drop the rows of the projections and project the whole ledger again."""
         chosen = self.select(names)
         self.setup()
-        with self.sql_engine().begin() as conn:
+        with self.writer().begin() as conn:
             for proj in chosen:
                 self._reset(conn, proj)
         return self.catch_up([p.name for p in chosen], batch=batch, on_progress=on_progress)
@@ -229,6 +233,8 @@ class Projector:
         chosen = self.select(names)
         self.setup()
         head = self.head() if stop is None else stop
+        if self._up_to(chosen, head):
+            return 0  # nothing to do: no write lock taken (a read stays a read)
         policies = PolicyLog().load(self.store)
         ctx = Context(self.ledger_id, policies)
         applied = 0
@@ -240,10 +246,20 @@ class Projector:
             if not done or last >= head:
                 return applied
 
+    def _up_to(self, chosen: Sequence[Projection], head: int) -> bool:
+        p = db.positions
+        with self.sql_engine().connect() as conn:
+            rows = conn.execute(select(p.c.projection, p.c.position, p.c.version).where(
+                p.c.ledger_id == self.ledger_id,
+                p.c.projection.in_([c.name for c in chosen]))).all()
+        found = {r.projection: r for r in rows}
+        return all(c.name in found and found[c.name].position >= head
+                   and found[c.name].version == c.version for c in chosen)
+
     def _step(self, chosen: Sequence[Projection], ctx: Context, batch: int,
               head: int) -> tuple[int, int]:
         p = db.positions
-        with self.sql_engine().begin() as conn:
+        with self.writer().begin() as conn:
             q = select(p.c.projection, p.c.position, p.c.version).where(
                 p.c.ledger_id == self.ledger_id,
                 p.c.projection.in_([c.name for c in chosen])).with_for_update()

@@ -204,3 +204,23 @@ def test_sigkill_mid_way_resumes_without_double_counting(ledger: Ledger,
         assert snapshot(p) == resumed
     consent_rows = resumed["proj_consent_history"]
     assert len(consent_rows) == len({r[1] for r in consent_rows}) == 5  # one per seq
+
+
+def test_an_up_to_date_read_does_not_wait_for_a_writer(ledger: Ledger,
+                                                       env: dict[str, str]) -> None:
+    """A read whose projections are current takes no write lock (SQLite: deferred BEGIN)."""
+    build(ledger)
+    with Reader(ledger.url, ledger.name, env=env) as r:
+        r.fresh()
+        writer = r.projector.writer().connect()
+        try:
+            tx = writer.begin()  # SQLite: BEGIN IMMEDIATE, the database's write lock
+            if writer.dialect.name == "postgresql":
+                schema = ledger.url.split("schema=")[1]
+                writer.exec_driver_sql(f'LOCK TABLE "{schema}".proj_positions IN EXCLUSIVE '
+                                       "MODE")
+            assert len(r.retention(at=t("2024-06-01T12:00:00Z"))["items"]) == 6
+            assert r.requests(at=t("2024-06-01T12:00:00Z"))["requests"]
+            tx.rollback()
+        finally:
+            writer.close()
