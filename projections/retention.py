@@ -104,6 +104,15 @@ def _deadline(ctx: Context, e: Entry) -> str | None:
 _PERIODS: dict[tuple[int, str, str], tuple[Any, tuple[tuple[int, int], ...] | None]] = {}
 
 
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _DAYS[month - 1]
+
+
 def deadline_text(policy: Any, collected_at: str, purpose: str, category: str) -> str | None:
     """``policy.retention_deadline`` on the ledger's time text, fast for whole months.
 
@@ -129,7 +138,7 @@ def deadline_text(policy: Any, collected_at: str, purpose: str, category: str) -
             out.append(format_time(moved))
             continue
         year, month = divmod(y * 12 + m - 1 + months, 12)
-        day = min(d, calendar.monthrange(year, month + 1)[1])
+        day = min(d, _days_in_month(year, month + 1))
         out.append(f"{year:04d}-{month + 1:02d}-{day:02d}{collected_at[10:]}")
     return min(out)
 
