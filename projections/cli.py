@@ -61,7 +61,7 @@ def _guarded(fn: Command) -> Command:
             from ledger.errors import StorageError
 
             raise StorageError(f"database error in the projections: "
-                               f"{type(exc.orig or exc).__name__}") from exc
+                               f"{type(getattr(exc, 'orig', None) or exc).__name__}") from exc
     return run
 
 

@@ -57,8 +57,8 @@ def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *, at: str) -> d
                                  "(ledger policy publish)")
     seen = _counts(conn, ledger_id)
     d = db.disclosures
-    recipients_seen = defaultdict(lambda: {"disclosures": 0, "countries": set(),
-                                           "outside_eea": 0})
+    recipients_seen: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"disclosures": 0, "countries": set(), "outside_eea": 0})
     for recipient, country, outside, n in conn.execute(
             select(d.c.recipient, d.c.country, d.c.outside_eea, func.count())
             .where(d.c.ledger_id == ledger_id)

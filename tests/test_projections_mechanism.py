@@ -224,3 +224,21 @@ def test_an_up_to_date_read_does_not_wait_for_a_writer(ledger: Ledger,
             tx.rollback()
         finally:
             writer.close()
+
+
+def test_a_projection_whose_code_changed_is_rebuilt(ledger: Ledger,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from projections.consent import ConsentProjection
+
+    build(ledger)
+    with Projector(ledger.url, ledger.name, all_projections()) as p:
+        p.catch_up()
+        before = snapshot(p)
+    monkeypatch.setattr(ConsentProjection, "version", ConsentProjection.version + 1)
+    with Projector(ledger.url, ledger.name, all_projections()) as p:
+        stale = {s["projection"]: s["stale"] for s in p.status()}
+        assert stale == {"consent": True, "retention": False, "requests": False,
+                         "breaches": False, "disclosures": False}
+        assert p.catch_up() == ledger.head()[0]  # consent projected again from entry 1
+        assert not any(s["stale"] for s in p.status())
+        assert snapshot(p) == before
