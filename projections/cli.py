@@ -130,7 +130,7 @@ def cmd_consent(args: argparse.Namespace) -> int:
     if known_at:
         when.append(f"as known at {known_at}")
     print(f"consent of subject {_short(doc['subject'])} {' '.join(when) or 'now'} "
-          f"(policy {doc['policy_version']})")
+          f"(policy {doc['policy_version'] or 'none known then'})")
     for p in doc["purposes"]:
         if p["status"] == "none":
             print(f"  {p['purpose']:28} none")

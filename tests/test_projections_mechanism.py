@@ -242,3 +242,29 @@ def test_a_projection_whose_code_changed_is_rebuilt(ledger: Ledger,
         assert p.catch_up() == ledger.head()[0]  # consent projected again from entry 1
         assert not any(s["stale"] for s in p.status())
         assert snapshot(p) == before
+
+
+def test_two_catch_ups_at_once_apply_each_entry_once(ledger: Ledger) -> None:
+    import threading
+
+    build(ledger)
+    errors: list[BaseException] = []
+
+    def follow() -> None:
+        try:
+            with Projector(ledger.url, ledger.name, all_projections()) as p:
+                p.catch_up(batch=2)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=follow) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    with Projector(ledger.url, ledger.name, all_projections()) as p:
+        both = snapshot(p)
+        assert set(positions(p).values()) == {ledger.head()[0]}
+        p.rebuild()
+        assert snapshot(p) == both
