@@ -180,3 +180,24 @@ def test_export_of_a_living_subject(reader: Reader, ledger: Ledger) -> None:
     tables = export_tables(doc)
     assert "claire.martin@example.org" in tables["collected_values.csv"]
     assert tables["requests.csv"].splitlines()[0].startswith("request_id,right")
+
+
+def test_a_subject_who_comes_back_after_erasure(reader: Reader, ledger: Ledger,
+                                                clock: Any) -> None:
+    from datetime import UTC, datetime
+
+    clock.now = datetime(2024, 6, 2, 12, 0, tzinfo=UTC)
+    e = SUBJECTS["E"]
+    ledger.append([
+        {"type": "ConsentGiven", "subject": e, "occurred_at": "2024-06-02T10:00:00Z",
+         "data": {"purpose": "cookies_audience", "method": "banner"}},
+        {"type": "DataCollected", "subject": e, "occurred_at": "2024-06-02T10:01:00Z",
+         "data": {"category": "tracker_audience", "purpose": "cookies_audience",
+                  "source": "cookie", "values": {"visitor_id": "vis-E-new"}}}])
+    items = reader.retention(at=t("2024-06-03T00:00:00Z"), subject=e)["items"]
+    assert [(i["status"], i["deadline"]) for i in items] == [
+        ("erased", "2024-02-05T10:00:00.000000Z"), ("active", "2025-07-02T10:01:00.000000Z")]
+    doc = reader.export(e)
+    assert doc["erased"] is True  # the old values are gone, and the export says so
+    assert [c["values"] for c in doc["collections"]][-1] == {"visitor_id": "vis-E-new"}
+    assert SECRETS["E"][0] not in json.dumps(doc)
