@@ -1,0 +1,370 @@
+"""How a projection follows the ledger: in ``seq`` order, exactly once, resumable.
+
+Each projection has a row in ``proj_positions`` (ledger id, name, position,
+version).  :meth:`Projector.catch_up` loops:
+
+1. begin a write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the
+   position rows are read ``FOR UPDATE``), read the positions;
+2. read the next ledger entries after the lowest position (at most ``batch``,
+   from the ledger's primary key, in ``seq`` order);
+3. give each projection the entries past its own position; it writes its rows;
+4. set every position to the last ``seq`` read; commit.
+
+Rows and position commit together or not at all, so a process killed at any
+point leaves each projection exactly at a batch boundary, and the next run
+resumes from there: nothing is applied twice and nothing skipped.  Two
+processes catching up at once serialise on the lock of step 1.  SQLite has no
+notifications, so readers *poll*: every read command catches up first.
+
+A projection whose ``version`` changed (its code changed) is reset and rebuilt
+by the next catch-up.  :meth:`Projector.rebuild` resets to position 0 (rows
+deleted in the same transaction) and catches up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Engine, Table, delete, select, update
+
+from ledger.canonical import format_time
+from ledger.checking import ledger_id_for, open_checked_store
+from ledger.errors import InputError
+from ledger.policy import Policy
+
+from . import db
+
+__all__ = ["Context", "Entry", "PolicyLog", "Projection", "Projector"]
+
+Entry = dict[str, Any]  # a decoded ledger entry, plus "hash"
+DEFAULT_BATCH = 20_000
+_decode = json.JSONDecoder().decode  # one decoder (json.loads builds one per call)
+
+
+class PolicyLog:
+    """Every PolicyPublished of the ledger, for "which policy was in force at T"."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, int, Any]] = []  # (effective_at text, seq, Policy)
+        self._seqs: set[int] = set()
+
+    def add(self, seq: int, policy_json: dict[str, Any]) -> None:
+        if seq in self._seqs:
+            return
+        policy = Policy.from_json(policy_json)
+        self._seqs.add(seq)
+        self._items.append((format_time(policy.effective_at), seq, policy))
+        self._items.sort(key=lambda p: (p[0], p[1]))
+
+    def load(self, store: Any, *, known_at: str | None = None) -> PolicyLog:
+        for row in store.entries(types=["PolicyPublished"]):
+            entry = json.loads(row.state)
+            if known_at is None or entry["recorded_at"] <= known_at:
+                self.add(row.seq, entry["payload"]["policy"])
+        return self
+
+    def in_force(self, at: str, before_seq: int | None = None) -> Any:
+        """The policy in force at ``at`` among those published before ``before_seq``."""
+        current = None
+        for effective_at, seq, policy in self._items:
+            if effective_at <= at and (before_seq is None or seq < before_seq):
+                current = policy
+        return current
+
+    def version(self, version: str | None) -> Any:
+        for _, _, policy in self._items:
+            if policy.version == version:
+                return policy
+        return None
+
+    def latest(self) -> Any:
+        return self._items[-1][2] if self._items else None
+
+
+@dataclass
+class Context:
+    ledger_id: str
+    policies: PolicyLog
+
+
+class Projection:
+    """A read model: tables, and how a batch of entries changes them."""
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    tables: ClassVar[tuple[Table, ...]]
+    types: ClassVar[frozenset[str]]  # the entry types it reads
+
+    def apply(self, conn: Connection, entries: Sequence[Entry], ctx: Context) -> None:
+        raise NotImplementedError
+
+    def reset(self, conn: Connection, ledger_id: str) -> None:
+        for t in self.tables:
+            conn.execute(delete(t).where(t.c.ledger_id == ledger_id))
+
+
+def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415 - the one in use
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Projector:
+    """Runs the projections of one ledger (``url`` + ``name``) against its store."""
+
+    url: str
+    name: str
+    projections: Sequence[Projection]
+    store: Any = None
+    engine: Engine | None = None
+    _own_store: bool = field(default=False, init=False)
+    _ready: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.ledger_id = str(ledger_id_for(self.name))
+        if self.store is None:
+            self.store, _ = open_checked_store(self.url, self.name)
+            self._own_store = True
+        if self.engine is None:
+            self.engine = db.engine_for(self.url)
+        self._by_name = {p.name: p for p in self.projections}
+
+    def close(self) -> None:
+        if self._own_store:
+            self.store.close()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def __enter__(self) -> Projector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sql_engine(self) -> Engine:
+        if self.engine is None:  # pragma: no cover - set in __post_init__
+            raise RuntimeError("projector without an engine")
+        return self.engine
+
+    def writer(self) -> Engine:
+        """The engine for write transactions (SQLite: BEGIN IMMEDIATE)."""
+        return self.sql_engine().execution_options(write=True)
+
+    def select(self, names: Iterable[str] | None) -> list[Projection]:
+        if names is None:
+            return list(self.projections)
+        out = []
+        for n in names:
+            if n not in self._by_name:
+                raise InputError("NAME", f"is not a projection (choose from "
+                                         f"{', '.join(self._by_name)})")
+            out.append(self._by_name[n])
+        return out
+
+    def setup(self) -> None:
+        """Create the tables and the position rows if absent (idempotent, concurrent-safe)."""
+        if self._ready:
+            return
+        engine = self.writer()
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:  # create_all is not safe against itself
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7355609)")
+                db.METADATA.create_all(conn)
+        else:
+            with engine.begin() as conn:
+                db.METADATA.create_all(conn)
+        with engine.begin() as conn:
+            _insert_ignore(conn, db.positions, [
+                {"ledger_id": self.ledger_id, "projection": p.name, "position": 0,
+                 "version": p.version, "updated_at": None} for p in self.projections])
+        self._ready = True
+
+    def head(self) -> int:
+        h = self.store.read(lambda tx: tx.head())
+        return 0 if h is None else int(h.seq)
+
+    def status(self) -> list[dict[str, Any]]:
+        self.setup()
+        head = self.head()
+        p = db.positions
+        with self.sql_engine().connect() as conn:
+            rows = {r.projection: r for r in conn.execute(
+                select(p).where(p.c.ledger_id == self.ledger_id))}
+        out = []
+        for proj in self.projections:
+            r = rows[proj.name]
+            stale = r.version != proj.version
+            out.append({"projection": proj.name, "position": r.position, "head": head,
+                        "lag": head - r.position, "version": proj.version,
+                        "stale": stale, "updated_at": r.updated_at})
+        return out
+
+    def rebuild(self, names: Iterable[str] | None = None, *, batch: int = DEFAULT_BATCH,
+                on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop the rows of the projections and project the whole ledger again."""
+        chosen = self.select(names)
+        self.setup()
+        with self.writer().begin() as conn:
+            for proj in chosen:
+                self._reset(conn, proj)
+        return self.catch_up([p.name for p in chosen], batch=batch, on_progress=on_progress)
+
+    def _reset(self, conn: Connection, proj: Projection) -> None:
+        proj.reset(conn, self.ledger_id)
+        p = db.positions
+        conn.execute(update(p).where(p.c.ledger_id == self.ledger_id,
+                                     p.c.projection == proj.name)
+                     .values(position=0, version=proj.version, updated_at=_now()))
+
+    def catch_up(self, names: Iterable[str] | None = None, *, batch: int = DEFAULT_BATCH,
+                 on_progress: Callable[[int, int], None] | None = None,
+                 stop: int | None = None) -> int:
+        """Bring the projections up to the head (or ``stop``); return entries applied."""
+        chosen = self.select(names)
+        self.setup()
+        head = self.head() if stop is None else stop
+        if self._up_to(chosen, head):
+            return 0  # nothing to do: no write lock taken (a read stays a read)
+        policies = PolicyLog().load(self.store)
+        ctx = Context(self.ledger_id, policies)
+        applied = 0
+        while True:
+            done, last = self._step(chosen, ctx, batch, head)
+            applied += done
+            if on_progress is not None and last:
+                on_progress(last, head)
+            if not done or last >= head:
+                return applied
+
+    def _up_to(self, chosen: Sequence[Projection], head: int) -> bool:
+        p = db.positions
+        with self.sql_engine().connect() as conn:
+            rows = conn.execute(select(p.c.projection, p.c.position, p.c.version).where(
+                p.c.ledger_id == self.ledger_id,
+                p.c.projection.in_([c.name for c in chosen]))).all()
+        found = {r.projection: r for r in rows}
+        return all(c.name in found and found[c.name].position >= head
+                   and found[c.name].version == c.version for c in chosen)
+
+    def _step(self, chosen: Sequence[Projection], ctx: Context, batch: int,
+              head: int) -> tuple[int, int]:
+        p = db.positions
+        with self.writer().begin() as conn:
+            q = select(p.c.projection, p.c.position, p.c.version).where(
+                p.c.ledger_id == self.ledger_id,
+                p.c.projection.in_([c.name for c in chosen])).with_for_update()
+            found = {r.projection: r for r in conn.execute(q)}
+            pos: dict[str, int] = {}
+            for proj in chosen:
+                r = found[proj.name]
+                if r.version != proj.version:
+                    self._reset(conn, proj)
+                    pos[proj.name] = 0
+                else:
+                    pos[proj.name] = int(r.position)
+            start = min(pos.values()) + 1
+            if start > head:
+                return 0, start - 1
+            rows = list(self.store.iter_rows(start, min(head, start + batch - 1)))
+            if not rows:
+                return 0, start - 1
+            wanted = frozenset().union(*(c.types for c in chosen)) | {"PolicyPublished"}
+            entries: list[Entry] = []
+            for seq, hash_, state in rows:
+                if _type_of(state) not in wanted:
+                    continue
+                e = _decode(state.decode())
+                e["hash"] = hash_
+                if e["type"] == "PolicyPublished":
+                    ctx.policies.add(seq, e["payload"]["policy"])
+                entries.append(e)
+            last = int(rows[-1][0])
+            for proj in chosen:
+                mine = [e for e in entries if e["seq"] > pos[proj.name] and
+                        e["type"] in proj.types]
+                if mine:
+                    proj.apply(conn, mine, ctx)
+            conn.execute(update(p).where(
+                p.c.ledger_id == self.ledger_id,
+                p.c.projection.in_([c.name for c in chosen if pos[c.name] < last]))
+                .values(position=last, updated_at=_now()))
+            return len(rows), last
+
+
+def _type_of(state: bytes) -> str:
+    """The entry's type without decoding it all (canonical JSON: sorted keys, compact)."""
+    i = state.rfind(b'"type":"')
+    if i < 0:  # pragma: no cover - every entry has a type
+        return ""
+    j = state.index(b'"', i + 8)
+    return state[i + 8:j].decode()
+
+
+class KeyedRows:
+    """Rows of one table found by key, changed in memory, written once per batch.
+
+    For projections whose rows change after they are created (a request is
+    extended then answered; a breach is notified): ``get`` finds the row among
+    this batch's new rows or reads it, ``add`` creates one; ``flush`` inserts
+    the new rows together and updates the changed ones.
+    """
+
+    def __init__(self, conn: Connection, table: Table, ledger_id: str,
+                 key: tuple[str, ...]) -> None:
+        self.conn, self.table, self.ledger_id, self.key = conn, table, ledger_id, key
+        self.new: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.changed: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        if key in self.new:
+            return self.new[key]
+        if key in self.changed:
+            return self.changed[key]
+        t = self.table
+        q = select(t).where(t.c.ledger_id == self.ledger_id,
+                            *(t.c[k] == v for k, v in zip(self.key, key, strict=True)))
+        row = self.conn.execute(q).first()
+        if row is None:
+            return None
+        found = self.changed[key] = dict(row._mapping)
+        return found
+
+    def add(self, key: tuple[Any, ...], row: dict[str, Any]) -> None:
+        self.new[key] = {"ledger_id": self.ledger_id, **row}
+
+    def flush(self) -> None:
+        t = self.table
+        if self.new:
+            self.conn.execute(t.insert(), list(self.new.values()))
+        for key, row in self.changed.items():
+            self.conn.execute(update(t).where(
+                t.c.ledger_id == self.ledger_id,
+                *(t.c[k] == v for k, v in zip(self.key, key, strict=True))).values(**row))
+        self.new, self.changed = {}, {}
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert plain tuples (in the table's column order) with one driver executemany.
+
+    The hot path of a rebuild: SQLAlchemy's per-row parameter processing costs
+    more than SQLite's insert itself.  The table name is qualified by the
+    PostgreSQL schema of the engine's ``schema_translate_map``.
+    """
+    if not rows:
+        return
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
+    name = f'"{schema}".{table.name}' if schema else table.name
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cols = ", ".join(c.name for c in table.columns)
+    conn.exec_driver_sql(f"INSERT INTO {name} ({cols}) VALUES "
+                         f"({', '.join(mark for _ in table.columns)})", list(rows))

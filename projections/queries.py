@@ -1,0 +1,170 @@
+"""The read side as plain functions returning JSON-ready dicts (CLI and HTTP API call these).
+
+Each read brings the projections it uses up to date first (SQLite has no
+notifications: reading is when we poll).  A :class:`Reader` holds the open
+ledger store, the projector and, when needed, the master key (to turn a
+subject's identifier into its pseudonym, and to decrypt for exports and
+replays)::
+
+    with Reader(url, "main") as r:
+        r.consent("camille.durand@example.fr", as_of="2026-03-03T23:59:59Z")
+
+Times given by callers are RFC 3339 with an offset, or a bare date
+``YYYY-MM-DD`` meaning the end of that day in UTC (see :func:`parse_when`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.canonical import format_time
+from ledger.checking import guard, open_checked_store
+from ledger.errors import InputError
+from ledger.events import parse_rfc3339
+
+from .breaches import breach_register
+from .consent import consent_state
+from .mechanism import PolicyLog, Projector
+from .portability import export_subject
+from .registry import all_projections
+from .replay import replay
+from .requests import request_list
+from .retention import STATUSES, retention_items
+from .ropa import ropa
+
+__all__ = ["Reader", "parse_when"]
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+def parse_when(text: str | None, field: str, *, start_of_day: bool = False) -> str | None:
+    """A caller's time as the ledger's UTC text, or InputError naming ``field``.
+
+    A bare date means the end of that day (UTC), or its start with ``start_of_day``
+    (for the lower bound of a range).
+    """
+    if text is None:
+        return None
+    if _DATE.match(text):
+        try:
+            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise InputError(field, "is not a valid calendar date") from None
+        if start_of_day:
+            return format_time(day)
+        return format_time(day + timedelta(days=1, microseconds=-1))
+    return format_time(parse_rfc3339(text, field))
+
+
+def now_text() -> str:
+    return format_time(datetime.now(UTC))
+
+
+class Reader:
+    """One ledger's read side; close it (or use ``with``)."""
+
+    def __init__(self, url: str, name: str = "main", env: Mapping[str, str] | None = None,
+                 *, with_key: bool = False) -> None:
+        self.url, self.name, self.env = url, name, env
+        self.ledger: Any = None
+        if with_key:
+            self.ledger = Ledger.open(url, name, env=env)
+            store = self.ledger.store
+        else:
+            store, _ = open_checked_store(url, name)
+        self._store = store
+        try:
+            self.projector = Projector(url, name, all_projections(), store=store)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.projector.close()
+        if self.ledger is not None and self.ledger.store is not self._store:
+            self.ledger.close()
+        self._store.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def ledger_id(self) -> str:
+        return self.projector.ledger_id
+
+    def fresh(self, *names: str) -> None:
+        guard(lambda: self.projector.catch_up(names or None))
+
+    def policies(self, known_at: str | None = None) -> PolicyLog:
+        return PolicyLog().load(self._store, known_at=known_at)
+
+    def pseudonym(self, subject: str) -> str:
+        if subject.startswith("pseudonym:"):
+            return subject[len("pseudonym:"):]
+        return str(self.keyed().pseudonym(subject))
+
+    def keyed(self) -> Any:
+        """The :class:`ledger.application.Ledger`, opened with the master key on first use."""
+        if self.ledger is None:
+            self.ledger = Ledger.open(self.url, self.name, env=self.env)
+        return self.ledger
+
+    def _read(self, fn: Callable[[Any], Any]) -> Any:
+        with self.projector.sql_engine().connect() as conn:
+            return fn(conn)
+
+    # -- the reads ------------------------------------------------------------------
+    def consent(self, subject: str, *, as_of: str | None = None,
+                known_at: str | None = None, now: str | None = None) -> dict[str, Any]:
+        pseudonym = self.pseudonym(subject)
+        self.fresh("consent")
+        policies = self.policies(known_at)
+        return dict(self._read(lambda c: consent_state(
+            c, self.ledger_id, pseudonym, policies, as_of=as_of, known_at=known_at,
+            now=now or now_text())))
+
+    def retention(self, *, at: str | None = None, due_before: str | None = None,
+                  status: str | None = None, subject: str | None = None) -> dict[str, Any]:
+        if status is not None and status not in STATUSES:
+            raise InputError("--status", f"must be one of {', '.join(STATUSES)}")
+        pseudonym = self.pseudonym(subject) if subject is not None else None
+        self.fresh("retention")
+        return dict(self._read(lambda c: retention_items(
+            c, self.ledger_id, at=at or now_text(), due_before=due_before, status=status,
+            subject=pseudonym)))
+
+    def requests(self, *, at: str | None = None, open_only: bool = False,
+                 overdue_only: bool = False, subject: str | None = None) -> dict[str, Any]:
+        pseudonym = self.pseudonym(subject) if subject is not None else None
+        self.fresh("requests")
+        return dict(self._read(lambda c: request_list(
+            c, self.ledger_id, at=at or now_text(), open_only=open_only,
+            overdue_only=overdue_only, subject=pseudonym)))
+
+    def breaches(self, *, at: str | None = None) -> dict[str, Any]:
+        self.fresh("breaches")
+        return dict(self._read(lambda c: breach_register(c, self.ledger_id,
+                                                         at=at or now_text())))
+
+    def ropa(self, *, at: str | None = None) -> dict[str, Any]:
+        self.fresh("consent", "retention", "disclosures")
+        when = at or now_text()
+        policies = self.policies()
+        return dict(self._read(lambda c: ropa(c, self.ledger_id, policies, at=when)))
+
+    def export(self, subject: str, *, now: str | None = None) -> dict[str, Any]:
+        return export_subject(self.keyed(), subject, generated_at=now or now_text())
+
+    def replay(self, *, subject: str | None = None, start: str | None = None,
+               end: str | None = None, types: Iterable[str] = ()) -> dict[str, Any]:
+        return replay(self.keyed(), subject=subject, start=start, end=end, types=list(types))
+
+    def status(self) -> list[dict[str, Any]]:
+        return list(guard(self.projector.status))
