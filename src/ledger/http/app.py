@@ -53,7 +53,7 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
         tokens.check_ready()
         ctx = RouteContext(ledger, url, name, tokens=tokens, permissions=Permissions(),
                            limits=limits or Limits())
-        router = APIRouter()
+        router = APIRouter(prefix="/v1")
         core_routes.register(router, ctx)
         for register in route_plugins() if routes is None else routes:
             register(router, ctx)
@@ -75,7 +75,7 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
         "Every route but /v1/health needs `Authorization: Bearer <token>` (`ledger token "
         "create`); errors are RFC 9457 problem details. See docs/API.md.",
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
-    app.include_router(router, prefix="/v1")
+    app.include_router(router)
     install_handlers(app)
     app.add_middleware(AccessLog)
     app.state.ctx = ctx

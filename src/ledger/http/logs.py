@@ -29,7 +29,7 @@ errors = logging.getLogger("ledger.http")
 
 def _template(scope: Scope) -> str:
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
     return str(path) if path else "(no route)"
 
 

@@ -35,6 +35,7 @@ from ..errors import (
     StorageError,
     VerificationError,
 )
+from .fields import safe_field
 
 __all__ = ["PROBLEM_JSON", "PROBLEM_SCHEMA", "Problem", "input_problem", "install_handlers",
            "problem_response"]
@@ -85,10 +86,11 @@ def input_problem(exc: InputError, *, batch: bool = False) -> Problem:
     rule = isinstance(exc, RuleViolation)
     index = exc.line - 1 if batch and exc.line is not None else None
     where = f"event {index}: " if index is not None else ""
-    return Problem(422, f"{where}{exc.field}: {exc.rule}",
+    field = safe_field(exc.field)
+    return Problem(422, f"{where}{field}: {exc.rule}",
                    type_=URN + ("rule-violation" if rule else "invalid-event"),
                    title="Rule violation" if rule else "Invalid event",
-                   field=exc.field, rule=exc.rule, index=index)
+                   field=field, rule=exc.rule, index=index)
 
 
 def _from_ledger_error(exc: LedgerError) -> Problem:

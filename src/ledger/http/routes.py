@@ -19,7 +19,8 @@ from ..events import Draft
 from ..tokens import Principal
 from .body import read_json
 from .context import RouteContext
-from .problems import Problem, input_problem
+from .fields import UNKNOWN
+from .problems import URN, Problem, input_problem
 from .schemas import (
     ERASE_SCHEMA,
     EVENTS_BODY,
@@ -106,9 +107,10 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
                           rule="must be an object")
         for key in body:
             if key not in ("ground", "request_id", "event_id", "occurred_at"):
-                raise Problem(422, f"{str(key)[:40]}: is not a field of an erasure "
-                              "(ground, request_id, event_id, occurred_at)",
-                              field=str(key)[:40], rule="is not a field of an erasure")
+                rule = "is not a field of an erasure (ground, request_id, event_id, " \
+                       "occurred_at)"
+                raise Problem(422, f"{UNKNOWN}: {rule}", type_=URN + "invalid-input",
+                              title="Invalid request", field=UNKNOWN, rule=rule)
         data: dict[str, Any] = {"ground": body.get("ground", "no_longer_necessary")}
         if "request_id" in body:
             data["request_id"] = body["request_id"]
