@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -75,25 +76,26 @@ def served(db_url: str, env: dict[str, str]) -> Iterator[str]:
     """A real ``ledger serve`` subprocess on loopback; yields its base URL."""
     port = free_port()
     child_env = {**os.environ, **env, "LEDGER_DATABASE_URL": db_url}
-    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port", str(port),
-                             "--no-access-log"], env=child_env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("ledger serve exited: " + proc.stderr.read().decode()
-                                   if proc.stderr else "")
-            try:
-                if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("ledger serve did not start within 60 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port",
+                                 str(port), "--no-access-log"], env=child_env,
+                                stdout=subprocess.DEVNULL, stderr=log)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError("ledger serve exited: " + log.read().decode())
+                try:
+                    if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("ledger serve did not start within 60 s")
+                time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
