@@ -10,15 +10,16 @@ may call it with ``Depends(ctx.require("permission"))`` (the permission table:
 
 Database work is blocking: ``await ctx.run(fn, *args)`` runs it in a worker
 thread (``def`` routes are run in the same thread pool by FastAPI).  The pool
-is as large as the database connection pool allows (``Limits.db_threads``);
-appends go through their own single lane, ``ctx.run_append``: they serialise
-on the ledger's lock anyway, and waiting there would hold a connection.
+is as large as the database connection pool allows (``Limits.db_threads``).
+Appends go through ``await ctx.append(drafts)``: they serialise on the
+ledger's lock anyway, so concurrent ones share one transaction (group commit,
+:mod:`ledger.http.commit`) instead of each holding a connection while waiting.
 """
 
 # No `from __future__ import annotations` here: FastAPI evaluates the annotations of
 # the nested route functions at run time, and they name local variables (ctx).
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -27,12 +28,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..tokens import Principal, Tokens
+from .commit import GroupCommitter
 from .problems import Problem
 from .roles import Permissions
 from .verification import VerifyRunner
 
 if TYPE_CHECKING:
-    from ..application import Ledger
+    from ..application import Ledger, Receipt
+    from ..events import Draft
 
 __all__ = ["Limits", "RouteContext"]
 
@@ -49,6 +52,7 @@ class Limits:
     max_events: int = 1000               # events in one POST /events: 413
     db_threads: int = 5                  # concurrent database reads (PostgreSQL pool: 6)
     verify_workers: int = 1              # processes of one GET /verify run
+    group_events: int = 500              # most events in one shared append transaction
 
 
 class RouteContext:
@@ -61,7 +65,7 @@ class RouteContext:
         self.permissions = permissions
         self.limits = limits
         self.verifier = VerifyRunner(url, name, workers=limits.verify_workers)
-        self._append_lane: anyio.CapacityLimiter | None = None
+        self.committer = GroupCommitter(ledger, max_events=limits.group_events)
 
     # -- roles -------------------------------------------------------------------------
     def require(self, permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -95,15 +99,14 @@ class RouteContext:
     def started(self) -> None:
         """Called by the app's lifespan, inside the server's event loop."""
         anyio.to_thread.current_default_thread_limiter().total_tokens = self.limits.db_threads
-        self._append_lane = anyio.CapacityLimiter(1)
+        self.committer.started()
         self.verifier = VerifyRunner(self.url, self.name, workers=self.limits.verify_workers)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking (database) work in the shared worker threads."""
         return await anyio.to_thread.run_sync(fn, *args)
 
-    async def run_append(self, fn: Callable[..., T], *args: Any) -> T:
-        """An append: one at a time in this process (the ledger's lock serialises them)."""
-        if self._append_lane is None:
-            self._append_lane = anyio.CapacityLimiter(1)
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self._append_lane)
+    async def append(self, drafts: "Sequence[Draft]") -> "list[Receipt]":
+        """Append parsed events, all or nothing, sharing a transaction with concurrent
+        requests (:mod:`ledger.http.commit`); raises the ledger's errors."""
+        return await self.committer.append(drafts)

@@ -83,7 +83,7 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
         try:
             drafts = await ctx.run(lambda: ledger.parse(raws, default_actor=who.name))
             check_actors(drafts, who.name)
-            receipts = await ctx.run_append(ledger.append_drafts, drafts)
+            receipts = await ctx.append(drafts)
         except InputError as exc:
             raise input_problem(exc, batch=batch) from None
         return _receipts_response(receipts, batch=batch)
@@ -121,7 +121,7 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
             raw["event_id"] = body["event_id"]
         try:
             drafts = await ctx.run(lambda: ledger.parse([raw], default_actor=who.name))
-            receipts = await ctx.run_append(ledger.append_drafts, drafts)
+            receipts = await ctx.append(drafts)
         except InputError as exc:
             field = exc.field.removeprefix("data.")
             raise input_problem(type(exc)(field, exc.rule)) from None
