@@ -138,13 +138,15 @@ def _wait_up(port: int, proc: subprocess.Popen[bytes], errors: Path) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("ledger serve exited: " + errors.read_text(errors="replace"))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/v1/health")
             if conn.getresponse().status == 200:
                 return
         except OSError:
             time.sleep(0.1)
+        finally:
+            conn.close()
     raise RuntimeError("ledger serve did not answer within 60 s")
 
 
@@ -181,8 +183,12 @@ def run(url: str, name: str, *, seconds: float = 30, clients: int = 16, batch: i
                 t.join()
             elapsed = time.perf_counter() - start
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-            conn.request("GET", "/v1/verify", headers={"Authorization": f"Bearer {auditor}"})
-            api_verify = json.loads(conn.getresponse().read())
+            try:
+                conn.request("GET", "/v1/verify",
+                             headers={"Authorization": f"Bearer {auditor}"})
+                api_verify = json.loads(conn.getresponse().read())
+            finally:
+                conn.close()
         finally:
             proc.terminate()
             proc.wait(timeout=60)
