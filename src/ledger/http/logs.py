@@ -30,7 +30,13 @@ errors = logging.getLogger("ledger.http")
 def _template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return str(path) if path else "(no route)"
+    if path:
+        return str(path)
+    endpoint = scope.get("endpoint")  # plain routes (/openapi.json, /docs) set no "route"
+    for candidate in getattr(scope.get("app"), "routes", ()):
+        if endpoint is not None and getattr(candidate, "endpoint", None) is endpoint:
+            return str(getattr(candidate, "path", "(no route)"))
+    return "(no route)"
 
 
 class AccessLog:
