@@ -253,3 +253,23 @@ def test_revoke_takes_effect_at_once(api: Api, ledger: Ledger) -> None:
     assert r.status_code == 201
     listed = [t for t in Tokens(ledger.store).list() if t.name == "crm"]
     assert sorted(t.revoked_at is None for t in listed) == [False, True]
+
+
+# -- the database failing -----------------------------------------------------------------
+def test_database_failure_is_503_and_stores_nothing(api: Api, ledger: Ledger,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.errors import StorageError
+
+    served = api.client.app.state.ctx.ledger  # the app's own Ledger (another connection pool)
+
+    def down(*_: Any, **__: Any) -> Any:
+        raise StorageError("database error: server closed the connection")
+
+    monkeypatch.setattr(served, "append_drafts", down)
+    monkeypatch.setattr(served, "head", down)
+    head = ledger.head()
+    r = api.post("/v1/events", json=with_id(consent("a@example.fr")))
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert r.json()["detail"] == "the database is unavailable; retry later"
+    assert api.get("/v1/health", as_=None).status_code == 503
+    assert ledger.head() == head
