@@ -322,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Modules of src/ledger that add commands, each with ``register(sub, add, common)``.
-CORE_COMMAND_MODULES: tuple[str, ...] = ()
+CORE_COMMAND_MODULES: tuple[str, ...] = ("ledger.cli_http",)
 # Packages outside src/ledger (``projections``) add theirs through this entry-point
 # group, so that the write side never imports them (docs/DECISIONS.md).
 COMMAND_ENTRY_POINTS = "ledger.commands"

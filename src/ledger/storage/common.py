@@ -51,6 +51,10 @@ class Tables:
     def shredded(self) -> str:
         return self.q("ledger_shredded_keys")
 
+    @property
+    def tokens(self) -> str:
+        return self.q("ledger_api_tokens")
+
 
 @dataclass(frozen=True, slots=True)
 class HeadRow:
@@ -222,4 +226,16 @@ def key_tables_sql(t: Tables, *, blob: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {t.shredded} (ledger_id TEXT NOT NULL, subject TEXT NOT "
         "NULL, scope TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
         " PRIMARY KEY (ledger_id, subject, scope, epoch))",
+        *token_table_sql(t),
+    ]
+
+
+def token_table_sql(t: Tables) -> list[str]:
+    """HTTP API tokens: only the SHA-256 of each token is kept (ledger.tokens)."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {t.tokens} (token_hash TEXT PRIMARY KEY, ledger_id TEXT"
+        " NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " revoked_at TEXT)",
+        "CREATE INDEX IF NOT EXISTS ledger_api_tokens_name "
+        f"ON {t.tokens} (ledger_id, name)",
     ]

@@ -1,0 +1,82 @@
+"""The ASGI application: ``create_app(url, name)`` over the same Ledger as the CLI.
+
+Routes come from route modules, each a ``register(router, ctx)`` function:
+the core ones (:mod:`ledger.http.routes`), then every entry point of the group
+``ledger.http_routes`` (other packages: projections, proofs), in name order,
+or the ``routes`` given to :func:`create_app`.  All are mounted under ``/v1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import APIRouter, FastAPI
+
+from .. import __version__
+from ..application import Ledger
+from ..tokens import Tokens
+from . import routes as core_routes
+from .context import Limits, RouteContext
+from .logs import AccessLog
+from .problems import install_handlers
+from .roles import Permissions
+
+__all__ = ["ROUTE_ENTRY_POINTS", "RouteRegistrar", "create_app", "route_plugins"]
+
+ROUTE_ENTRY_POINTS = "ledger.http_routes"
+RouteRegistrar = Callable[[APIRouter, RouteContext], None]
+
+
+def route_plugins() -> list[RouteRegistrar]:
+    """The ``register`` functions of the ``ledger.http_routes`` entry points, by name."""
+    from importlib.metadata import entry_points
+
+    return [ep.load() for ep in sorted(entry_points(group=ROUTE_ENTRY_POINTS),
+                                       key=lambda e: e.name)]
+
+
+def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = None,
+               clock: Callable[[], datetime] | None = None, limits: Limits | None = None,
+               routes: Sequence[RouteRegistrar] | None = None) -> FastAPI:
+    """Open the ledger (with its master key) and build the app serving it.
+
+    ``routes=None`` loads the entry points; a list replaces them (tests).  The
+    ledger is closed when the app shuts down (the end of its lifespan).
+    """
+    ledger = Ledger.open(url, name, env)
+    try:
+        if clock is not None:
+            ledger.clock = clock
+        tokens = Tokens(ledger.store, ledger.clock)
+        tokens.check_ready()
+        ctx = RouteContext(ledger, url, name, tokens=tokens, permissions=Permissions(),
+                           limits=limits or Limits())
+        router = APIRouter(prefix="/v1")
+        core_routes.register(router, ctx)
+        for register in route_plugins() if routes is None else routes:
+            register(router, ctx)
+    except BaseException:
+        ledger.close()
+        raise
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.started()
+        try:
+            yield
+        finally:
+            ledger.close()
+
+    app = FastAPI(
+        title="Personal-data ledger", version=__version__, lifespan=lifespan,
+        description="Hash-chained, crypto-shredded ledger of personal-data processing. "
+        "Every route but /v1/health needs `Authorization: Bearer <token>` (`ledger token "
+        "create`); errors are RFC 9457 problem details. See docs/API.md.",
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.include_router(router)
+    install_handlers(app)
+    app.add_middleware(AccessLog)
+    app.state.ctx = ctx
+    return app

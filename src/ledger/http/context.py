@@ -1,0 +1,112 @@
+"""What a route module is given: the ledger, the role check, the limits, threads.
+
+Route modules — the core ones (:mod:`ledger.http.routes`) and those of other
+packages, through the ``ledger.http_routes`` entry-point group — are
+functions ``register(router, ctx)``: ``router`` is a FastAPI ``APIRouter``
+mounted under ``/v1``, ``ctx`` a :class:`RouteContext`.  A route declares who
+may call it with ``Depends(ctx.require("permission"))`` (the permission table:
+:mod:`ledger.http.roles`), which also gives it the caller's
+:class:`~ledger.tokens.Principal`.
+
+Database work is blocking: ``await ctx.run(fn, *args)`` runs it in a worker
+thread (``def`` routes are run in the same thread pool by FastAPI).  The pool
+is as large as the database connection pool allows (``Limits.db_threads``).
+Appends go through ``await ctx.append(drafts)``: they serialise on the
+ledger's lock anyway, so concurrent ones share one transaction (group commit,
+:mod:`ledger.http.commit`) instead of each holding a connection while waiting.
+"""
+
+# No `from __future__ import annotations` here: FastAPI evaluates the annotations of
+# the nested route functions at run time, and they name local variables (ctx).
+
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import anyio
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..tokens import Principal, Tokens
+from .commit import GroupCommitter
+from .problems import Problem
+from .roles import Permissions
+from .verification import VerifyRunner
+
+if TYPE_CHECKING:
+    from ..application import Ledger, Receipt
+    from ..events import Draft
+
+__all__ = ["Limits", "RouteContext"]
+
+T = TypeVar("T")
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `ledger token create`")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Request limits (docs/API.md)."""
+
+    max_body_bytes: int = 1_048_576      # enforced before parsing: 413
+    max_events: int = 1000               # events in one POST /events: 413
+    db_threads: int = 5                  # concurrent database reads (PostgreSQL pool: 6)
+    verify_workers: int = 1              # processes of one GET /verify run
+    group_events: int = 500              # most events in one shared append transaction
+
+
+class RouteContext:
+    def __init__(self, ledger: "Ledger", url: str, name: str, *, tokens: Tokens,
+                 permissions: Permissions, limits: Limits) -> None:
+        self.ledger = ledger
+        self.url = url
+        self.name = name
+        self.tokens = tokens
+        self.permissions = permissions
+        self.limits = limits
+        self.verifier = VerifyRunner(url, name, workers=limits.verify_workers)
+        self.committer = GroupCommitter(ledger, max_events=limits.group_events)
+
+    # -- roles -------------------------------------------------------------------------
+    def require(self, permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+        """A dependency: the caller's principal if its role holds ``permission``.
+
+        No, malformed, unknown or revoked token: 401 with ``WWW-Authenticate:
+        Bearer``; a live token whose role lacks the permission: 403.  The body
+        says nothing about which tokens exist.
+        """
+        self.permissions.roles(permission)  # unknown permission: refused at registration
+
+        async def principal(request: Request, creds: Annotated[
+                HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+            who = None
+            if creds is not None and creds.scheme.lower() == "bearer":
+                who = await self.run(self.tokens.authenticate, creds.credentials)
+            if who is None:
+                challenge = 'Bearer realm="ledger"' if creds is None else \
+                    'Bearer realm="ledger", error="invalid_token"'
+                raise Problem(401, "a valid bearer token is required",
+                              headers={"WWW-Authenticate": challenge})
+            request.state.actor = who.name
+            if not self.permissions.allows(who.role, permission):
+                raise Problem(403, "this token's role may not use this route")
+            return who
+
+        principal.__name__ = f"require_{permission.replace(':', '_')}"
+        return principal
+
+    # -- threads -----------------------------------------------------------------------
+    def started(self) -> None:
+        """Called by the app's lifespan, inside the server's event loop."""
+        anyio.to_thread.current_default_thread_limiter().total_tokens = self.limits.db_threads
+        self.committer.started()
+        self.verifier = VerifyRunner(self.url, self.name, workers=self.limits.verify_workers)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Blocking (database) work in the shared worker threads."""
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    async def append(self, drafts: "Sequence[Draft]") -> "list[Receipt]":
+        """Append parsed events, all or nothing, sharing a transaction with concurrent
+        requests (:mod:`ledger.http.commit`); raises the ledger's errors."""
+        return await self.committer.append(drafts)

@@ -1,0 +1,144 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+Every error response of the API has ``type``, ``title``, ``status`` and
+``detail``; input errors add ``field`` and ``rule`` (and ``index``, the
+0-based position in a batch).  Plain HTTP errors use ``about:blank`` with the
+status' reason phrase as title; the ledger's own kinds have a URN type:
+
+    urn:problem:ledger:invalid-json     the body is not JSON            400
+    urn:problem:ledger:invalid-event    a field breaks its format       422
+    urn:problem:ledger:rule-violation   a rule of the policy or law     422
+    urn:problem:ledger:invalid-input    a path or query parameter       422
+
+No body ever repeats a value the client sent: only field names, rules,
+sequence numbers and ids — as everywhere in the ledger (errors.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import (
+    ConfigError,
+    InputError,
+    KeyError_,
+    LedgerError,
+    PolicyError,
+    RuleViolation,
+    StorageError,
+    VerificationError,
+)
+from .fields import safe_field
+
+__all__ = ["PROBLEM_JSON", "PROBLEM_SCHEMA", "Problem", "input_problem", "install_handlers",
+           "problem_response"]
+
+PROBLEM_JSON = "application/problem+json"
+URN = "urn:problem:ledger:"
+log = logging.getLogger("ledger.http")
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string"},
+        "rule": {"type": "string"},
+        "index": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+class Problem(Exception):
+    """Raised by routes; answered as problem details."""
+
+    def __init__(self, status: int, detail: str, *, type_: str = "about:blank",
+                 title: str | None = None, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.type = type_
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = headers
+        self.extra = {k: v for k, v in extra.items() if v is not None}
+
+
+def problem_response(p: Problem) -> JSONResponse:
+    body = {"type": p.type, "title": p.title, "status": p.status, "detail": p.detail,
+            **p.extra}
+    return JSONResponse(body, status_code=p.status, headers=p.headers,
+                        media_type=PROBLEM_JSON)
+
+
+def input_problem(exc: InputError, *, batch: bool = False) -> Problem:
+    """An InputError as a 422; ``batch``: its line is the 1-based index in an array."""
+    rule = isinstance(exc, RuleViolation)
+    index = exc.line - 1 if batch and exc.line is not None else None
+    where = f"event {index}: " if index is not None else ""
+    field = safe_field(exc.field)
+    return Problem(422, f"{where}{field}: {exc.rule}",
+                   type_=URN + ("rule-violation" if rule else "invalid-event"),
+                   title="Rule violation" if rule else "Invalid event",
+                   field=field, rule=exc.rule, index=index)
+
+
+def _from_ledger_error(exc: LedgerError) -> Problem:
+    if isinstance(exc, InputError):
+        return input_problem(exc)
+    if isinstance(exc, PolicyError):
+        return Problem(422, str(exc), type_=URN + "invalid-event", title="Invalid event",
+                       field=f"policy.{exc.field}", rule=exc.rule)
+    if isinstance(exc, StorageError):
+        log.error("database error: %s", exc)
+        return Problem(503, "the database is unavailable; retry later",
+                       headers={"Retry-After": "1"})
+    if isinstance(exc, ConfigError | KeyError_ | VerificationError):
+        log.error("server configuration: %s", exc)
+    return Problem(500, "the server could not complete the request")
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    """``("query", "old")`` → ``old``; ``("path", "seq")`` → ``seq``."""
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts) or "request"
+
+
+def install_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
+        return problem_response(exc)
+
+    async def on_ledger_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, LedgerError)  # noqa: S101
+        return problem_response(_from_ledger_error(exc))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem_response(Problem(exc.status_code, detail,
+                                        headers=dict(exc.headers or {}) or None))
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        first = exc.errors()[0] if exc.errors() else {}
+        field = _location(tuple(first.get("loc", ())))
+        rule = str(first.get("msg", "is not valid"))  # pydantic's message has no input value
+        return problem_response(Problem(422, f"{field}: {rule}", type_=URN + "invalid-input",
+                                        title="Invalid request", field=field, rule=rule))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(LedgerError, on_ledger_error)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    # anything else: ledger.http.logs.AccessLog answers 500 without re-raising

@@ -1,0 +1,148 @@
+"""The core routes under /v1: append, verify, erase, health.
+
+Registered like any plugin's routes (``register(router, ctx)``); see
+:mod:`ledger.http.context`.
+"""
+
+# No `from __future__ import annotations` here: FastAPI evaluates the annotations of
+# the nested route functions at run time, and they name local variables (ctx).
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ..canonical import format_time
+from ..errors import InputError
+from ..events import Draft
+from ..tokens import Principal
+from .body import read_json
+from .context import RouteContext
+from .fields import UNKNOWN
+from .problems import URN, Problem, input_problem
+from .schemas import (
+    ERASE_SCHEMA,
+    EVENTS_BODY,
+    RECEIPT,
+    RECEIPTS,
+    VERIFICATION,
+    json_response,
+    problems,
+)
+
+__all__ = ["check_actors", "register"]
+
+AUTH_ERRORS = (401, 403)
+
+
+def check_actors(drafts: Sequence[Draft], name: str) -> None:
+    """Each event's actor is the token's name, or starts with ``name:``."""
+    for line, d in enumerate(drafts, start=1):
+        if d.actor != name and not (d.actor or "").startswith(name + ":"):
+            raise InputError("actor", f"must be this token's name ({name}) or start with "
+                             f"'{name}:' (the API records who appends)", line=line)
+
+
+def _receipts_response(receipts: list[Any], *, batch: bool) -> JSONResponse:
+    body = [dict(r.as_dict(), new=r.new) for r in receipts]
+    status = 201 if any(r.new for r in receipts) else 200
+    return JSONResponse(body if batch else body[0], status_code=status)
+
+
+def register(router: APIRouter, ctx: RouteContext) -> None:
+    ledger = ctx.ledger
+
+    @router.post(
+        "/events", summary="Append one event or a batch, all or nothing",
+        description="The body is one event object or a JSON array of them (at most "
+        f"{ctx.limits.max_events}; at most {ctx.limits.max_body_bytes} bytes). The answer "
+        "has the same shape: one receipt or an array of receipts, in order. 201 when at "
+        "least one event was stored, 200 when every `event_id` was already stored (a "
+        "retry); in a mixed batch (201) `new` tells which receipts are new.",
+        openapi_extra={"requestBody": EVENTS_BODY},
+        responses={200: json_response("every event was already stored", RECEIPTS),
+                   201: json_response("at least one event was stored", RECEIPTS),
+                   **problems(400, *AUTH_ERRORS, 413, 415, 422, 503)},
+        status_code=201, response_class=JSONResponse)
+    async def post_events(request: Request, who: Annotated[
+            Principal, Depends(ctx.require("events:append"))]) -> JSONResponse:
+        raw = await read_json(request, ctx.limits.max_body_bytes)
+        batch = isinstance(raw, list)
+        raws = raw if batch else [raw]
+        if not isinstance(raw, list | dict):
+            raise Problem(422, "body: must be an event object or an array of events",
+                          field="body", rule="must be an event object or an array of events")
+        if not raws:
+            raise Problem(422, "body: must hold at least one event", field="body",
+                          rule="must hold at least one event")
+        if len(raws) > ctx.limits.max_events:
+            raise Problem(413, f"at most {ctx.limits.max_events} events per request",
+                          field="body", rule=f"must hold at most {ctx.limits.max_events} "
+                          "events")
+        try:
+            drafts = await ctx.run(lambda: ledger.parse(raws, default_actor=who.name))
+            check_actors(drafts, who.name)
+            receipts = await ctx.append(drafts)
+        except InputError as exc:
+            raise input_problem(exc, batch=batch) from None
+        return _receipts_response(receipts, batch=batch)
+
+    @router.post(
+        "/subjects/{ref:path}/erase", summary="Erase a subject (SubjectErased)",
+        description="Records `SubjectErased` for the subject `ref` (its identifier, "
+        "URL-encoded) and destroys its data keys. Optional body: `ground` (default "
+        "`no_longer_necessary`), `request_id`, `event_id` (a retry with the same id "
+        "answers 200 with the stored receipt), `occurred_at` (default now).",
+        openapi_extra={"requestBody": ERASE_SCHEMA},
+        responses={200: json_response("already erased with this event_id", RECEIPT),
+                   201: json_response("erased", RECEIPT),
+                   **problems(400, *AUTH_ERRORS, 413, 415, 422, 503)},
+        status_code=201, response_class=JSONResponse)
+    async def erase(ref: str, request: Request, who: Annotated[
+            Principal, Depends(ctx.require("subjects:erase"))]) -> JSONResponse:
+        body = await read_json(request, ctx.limits.max_body_bytes, empty={})
+        if not isinstance(body, dict):
+            raise Problem(422, "body: must be an object", field="body",
+                          rule="must be an object")
+        for key in body:
+            if key not in ("ground", "request_id", "event_id", "occurred_at"):
+                rule = "is not a field of an erasure (ground, request_id, event_id, " \
+                       "occurred_at)"
+                raise Problem(422, f"{UNKNOWN}: {rule}", type_=URN + "invalid-input",
+                              title="Invalid request", field=UNKNOWN, rule=rule)
+        data: dict[str, Any] = {"ground": body.get("ground", "no_longer_necessary")}
+        if "request_id" in body:
+            data["request_id"] = body["request_id"]
+        raw: dict[str, Any] = {"type": "SubjectErased", "subject": ref, "data": data,
+                               "occurred_at": body.get("occurred_at",
+                                                       format_time(ledger.clock()))}
+        if "event_id" in body:
+            raw["event_id"] = body["event_id"]
+        try:
+            drafts = await ctx.run(lambda: ledger.parse([raw], default_actor=who.name))
+            receipts = await ctx.append(drafts)
+        except InputError as exc:
+            field = exc.field.removeprefix("data.")
+            raise input_problem(type(exc)(field, exc.rule)) from None
+        return _receipts_response(receipts, batch=False)
+
+    @router.get(
+        "/verify", summary="Verify the whole chain (ledger verify --json)",
+        description="Runs `ledger verify` in a child process, one run at a time; a request "
+        "made while a run is going waits and shares the next run. 200 with `ok: false` "
+        "when the chain does not verify.",
+        responses={200: json_response("the verdict", VERIFICATION),
+                   **problems(*AUTH_ERRORS, 503)})
+    async def verify(_: Annotated[Principal, Depends(ctx.require("verify:read"))]) \
+            -> JSONResponse:
+        return JSONResponse(await ctx.verifier.run())
+
+    @router.get(
+        "/health", summary="Liveness and database reachability (no token needed)",
+        responses={200: json_response("up", {"type": "object", "properties": {
+                       "status": {"const": "ok"}}}),
+                   **problems(503)})
+    async def health() -> JSONResponse:
+        await ctx.run(ledger.head)
+        return JSONResponse({"status": "ok"})

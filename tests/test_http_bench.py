@@ -1,0 +1,28 @@
+"""scripts/bench_http.py runs end to end on both databases (its figures are not asserted)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_bench_http_smoke_run(db_url: str, env: dict[str, str]) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import bench_http
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    result = bench_http.run(db_url, "main", seconds=1, clients=4, batch=5,
+                            env={**os.environ, **env})
+    assert result["requests"] > 0 and result["appends"] == result["requests"] * 5
+    assert result["errors"] == 0 and result["server_error_lines"] == 0
+    assert result["verify"]["ok"] is True and result["api_verify_ok"] is True
+    assert result["verify"]["entries"] == 1 + result["appends"]  # the policy, then the load
+    for key in ("requests_per_s", "appends_per_s", "p50_ms", "p99_ms"):
+        assert result[key] > 0
