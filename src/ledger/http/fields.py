@@ -22,13 +22,16 @@ from ..policy import bundled_policy
 __all__ = ["UNKNOWN", "safe_field"]
 
 UNKNOWN = "(unknown key)"
+# query parameters of the routes (core and plugins): named in their errors
+QUERY_PARAMETERS = frozenset({"as_of", "known_at", "due_before", "status", "at", "format",
+                              "open", "overdue", "old", "new", "seq", "size"})
 _INDEX = re.compile(r"\[\d+\]\Z")
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,39}\Z")
 
 
 @cache
 def _vocabulary() -> frozenset[str]:
-    names = set(ENVELOPE) | {"event", "body", "data"}
+    names = set(ENVELOPE) | {"event", "body", "data"} | QUERY_PARAMETERS
 
     def walk(specs: Iterable[tuple[str, FieldSpec]]) -> None:
         for name, fs in specs:

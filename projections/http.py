@@ -1,0 +1,134 @@
+"""The read models over HTTP: routes registered through ``ledger.http_routes``.
+
+``ledger serve`` loads this module by its entry point (``src/ledger`` never
+imports ``projections``).  Every route brings its projection up to date first,
+then answers what the matching ``ledger`` command prints with ``--json``:
+
+    GET /v1/subjects/{ref}/consent?as_of=&known_at=   consent:read    (service, dpo)
+    GET /v1/subjects/{ref}/export?format=json|csv     subjects:export (dpo)
+    GET /v1/retention?due_before=&status=&at=         registers:read  (dpo)
+    GET /v1/requests?open=&overdue=&at=               registers:read  (dpo)
+    GET /v1/breaches?at=                              registers:read  (dpo)
+
+One :class:`~projections.queries.Reader` serves every request; it shares the
+server's open ledger (and its master key) for pseudonyms and exports.
+Invalid query values are answered 422 naming the parameter, like any
+``InputError``.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route annotations at run time.
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from ledger.errors import InputError
+from ledger.http.schemas import json_response, problems
+from ledger.tokens import Principal
+
+from .portability import export_zip
+from .queries import Reader, parse_when
+from .retention import STATUSES
+
+__all__ = ["register"]
+
+OBJECT: dict[str, Any] = {"type": "object"}
+AUTH = (401, 403)
+
+
+class _SharedReader:
+    """One Reader for the server, opened on first use (thread-safe)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self._reader: Reader | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Reader:
+        with self._lock:
+            if self._reader is None:
+                reader = Reader(self.ctx.url, self.ctx.name)
+                reader.ledger = self.ctx.ledger  # the server's keys: pseudonyms, exports
+                self._reader = reader
+            return self._reader
+
+
+def register(router: APIRouter, ctx: Any) -> None:
+    shared = _SharedReader(ctx)
+
+    def answers(what: str) -> dict[int | str, dict[str, Any]]:
+        return {200: json_response(what, OBJECT), **problems(*AUTH, 422, 503)}
+
+    @router.get("/subjects/{ref:path}/consent",
+                summary="A subject's consent per purpose (ledger consent --json)",
+                description="`ref` is the subject's identifier (URL-encoded) or "
+                "`pseudonym:<hex>`. `as_of` answers with events that occurred by then, "
+                "`known_at` with events recorded by then; both: what was known at "
+                "`known_at` about the state at `as_of`. Times: RFC 3339 or YYYY-MM-DD "
+                "(end of that day, UTC).",
+                responses=answers("the consent state and its history"))
+    async def consent(ref: str,
+                      _: Annotated[Principal, Depends(ctx.require("consent:read"))],
+                      as_of: Annotated[str | None, Query()] = None,
+                      known_at: Annotated[str | None, Query()] = None) -> JSONResponse:
+        when = parse_when(as_of, "as_of")
+        known = parse_when(known_at, "known_at")
+        doc = await ctx.run(lambda: shared.get().consent(ref, as_of=when, known_at=known))
+        return JSONResponse(doc)
+
+    @router.get("/subjects/{ref:path}/export",
+                summary="A subject's data export, decrypted (Art. 15, 20)",
+                description="JSON (schema `ledger-export/1`, docs/PROJECTIONS.md) or, with "
+                "`format=csv`, a zip of one CSV file per table. Each item cites its `seq` "
+                "and `hash`. An erased subject's export says so and holds no personal value.",
+                responses={200: {"description": "the export", "content": {
+                    "application/json": {"schema": OBJECT},
+                    "application/zip": {"schema": {"type": "string",
+                                                   "format": "binary"}}}},
+                           **problems(*AUTH, 422, 503)})
+    async def export(ref: str,
+                     _: Annotated[Principal, Depends(ctx.require("subjects:export"))],
+                     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002
+                     ) -> Response:
+        doc = await ctx.run(lambda: shared.get().export(ref))
+        if format == "csv":
+            return Response(export_zip(doc), media_type="application/zip", headers={
+                "Content-Disposition": 'attachment; filename="export.zip"'})
+        return JSONResponse(doc)
+
+    @router.get("/retention", summary="Collected items and their retention deadlines",
+                description="`status`: active, due, overdue, held, erased or anonymised; "
+                "`due_before` and `at` (the moment statuses are computed for, default now): "
+                "RFC 3339 or YYYY-MM-DD.",
+                responses=answers("the retention register"))
+    async def retention(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
+                        due_before: Annotated[str | None, Query()] = None,
+                        status: Annotated[str | None, Query()] = None,
+                        at: Annotated[str | None, Query()] = None) -> JSONResponse:
+        if status is not None and status not in STATUSES:
+            raise InputError("status", f"must be one of {', '.join(STATUSES)}")
+        before = parse_when(due_before, "due_before")
+        when = parse_when(at, "at")
+        doc = await ctx.run(lambda: shared.get().retention(at=when, due_before=before,
+                                                           status=status))
+        return JSONResponse(doc)
+
+    @router.get("/requests", summary="Rights requests, due dates and overdue ones",
+                responses=answers("the rights requests"))
+    async def requests(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
+                       open: Annotated[bool, Query()] = False,  # noqa: A002
+                       overdue: Annotated[bool, Query()] = False,
+                       at: Annotated[str | None, Query()] = None) -> JSONResponse:
+        when = parse_when(at, "at")
+        doc = await ctx.run(lambda: shared.get().requests(at=when, open_only=open,
+                                                          overdue_only=overdue))
+        return JSONResponse(doc)
+
+    @router.get("/breaches", summary="The breach register (Art. 33(5))",
+                responses=answers("the breach register"))
+    async def breaches(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
+                       at: Annotated[str | None, Query()] = None) -> JSONResponse:
+        when = parse_when(at, "at")
+        return JSONResponse(await ctx.run(lambda: shared.get().breaches(at=when)))
