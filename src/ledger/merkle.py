@@ -89,9 +89,17 @@ def root_of(leaf_hashes: Iterable[bytes]) -> bytes:
 
 
 def list_subtree(leaf_hashes: Sequence[bytes]) -> Subtree:
-    """``subtree(lo, hi)`` over an in-memory list of leaf hashes."""
+    """``subtree(lo, hi)`` over an in-memory list of leaf hashes (memoised)."""
+    memo: dict[tuple[int, int], bytes] = {}
+
     def subtree(lo: int, hi: int) -> bytes:
-        return root_of(leaf_hashes[lo:hi])
+        if (lo, hi) not in memo:
+            if hi - lo <= 1:
+                memo[lo, hi] = leaf_hashes[lo] if hi > lo else EMPTY_ROOT
+            else:
+                k = split(hi - lo)
+                memo[lo, hi] = node_hash(subtree(lo, lo + k), subtree(lo + k, hi))
+        return memo[lo, hi]
     return subtree
 
 

@@ -1,0 +1,198 @@
+"""Proofs for auditors, application side: tree heads, inclusion and consistency proofs,
+signed checkpoints.  Everything here reads the store without the master key; signing
+a checkpoint needs the signing key (:mod:`ledger.signing_key`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .canonical import format_time
+from .checking import guard
+from .ed25519 import public_key_of, sign
+from .errors import ConfigError, InputError
+from .events import utcnow
+from .merkle import EMPTY_ROOT, consistency_path, inclusion_path
+from .notes import VerifierKey, checkpoint_body, format_note, valid_name
+from .signing_key import create_signing_key, load_signing_key
+from .storage import AppendTx
+from .tree_store import (
+    TreeReader,
+    catch_up,
+    insert_checkpoint,
+    list_checkpoints,
+    read_settings,
+    write_settings,
+)
+
+__all__ = ["DEFAULT_ORIGIN_HOST", "Prover", "default_origin"]
+
+DEFAULT_ORIGIN_HOST = "ledger.example"
+
+
+def default_origin(name: str, env: Mapping[str, str]) -> str:
+    """``$LEDGER_ORIGIN``, else ``ledger.example/<ledger name>``."""
+    origin = env.get("LEDGER_ORIGIN") or f"{DEFAULT_ORIGIN_HOST}/{name}"
+    if not valid_name(origin):
+        raise ConfigError("LEDGER_ORIGIN: the checkpoint origin must have no whitespace or "
+                          "'+' (the ledger name is part of the default one)")
+    return origin
+
+
+def _head(tx: AppendTx) -> int:
+    h = tx.head()
+    return 0 if h is None else h.seq
+
+
+@dataclass
+class Prover:
+    """Proofs over one ledger's store (``url``/``name`` locate its signing key)."""
+
+    store: Any
+    url: str
+    name: str
+    env: Mapping[str, str] | None = None
+
+    @property
+    def _env(self) -> Mapping[str, str]:
+        return os.environ if self.env is None else self.env
+
+    # -- set-up -------------------------------------------------------------------------
+    def init(self) -> str:
+        """Signing key and settings if absent (``ledger init``); what was done."""
+        path = create_signing_key(self.url, self.name, self._env)
+        origin = default_origin(self.name, self._env)
+
+        def settings(tx: AppendTx) -> str:
+            s = read_settings(tx)
+            if s is None:
+                write_settings(tx, origin, int(self._env.get("LEDGER_CHECKPOINT_EVERY") or 0))
+                return origin
+            if self._env.get("LEDGER_ORIGIN") and s["origin"] != origin:
+                raise ConfigError(f"LEDGER_ORIGIN: this ledger's checkpoints are already "
+                                  f"signed for origin {s['origin']!r}; it cannot change")
+            return str(s["origin"])
+
+        origin = guard(lambda: self.store.append(settings))
+        where = path if path is not None else "LEDGER_SIGNING_KEY"
+        return f"signing key: {where}; checkpoint origin: {origin}"
+
+    def settings(self) -> dict[str, Any]:
+        s = guard(lambda: self.store.read(read_settings))
+        if s is None:
+            raise ConfigError("this ledger has no checkpoint settings yet: run `ledger init`")
+        env_every = self._env.get("LEDGER_CHECKPOINT_EVERY")
+        if env_every:
+            if not env_every.isdigit():
+                raise ConfigError("LEDGER_CHECKPOINT_EVERY must be a whole number ≥ 0")
+            s["checkpoint_every"] = int(env_every)
+        return dict(s)
+
+    def set_every(self, every: int) -> None:
+        origin = self.settings()["origin"]
+        guard(lambda: self.store.append(lambda tx: write_settings(tx, origin, every)))
+
+    def verifier_key(self) -> VerifierKey:
+        seed = load_signing_key(self.url, self.name, self._env)
+        return VerifierKey.for_key(self.settings()["origin"], public_key_of(seed))
+
+    # -- the tree -----------------------------------------------------------------------
+    def catch_up(self) -> int:
+        """Save the subtree hashes of the entries so far (own transaction); the head."""
+        def run(tx: AppendTx) -> int:
+            head = _head(tx)
+            catch_up(tx, head)
+            return head
+        head: int = guard(lambda: self.store.append(run))
+        return head
+
+    def _read(self, fn: Any) -> Any:
+        return guard(lambda: self.store.read(lambda tx: fn(TreeReader(tx))))
+
+    def root(self, size: int) -> bytes:
+        """MTH of the first ``size`` entries (caught up to at least ``size``)."""
+        if size == 0:
+            return EMPTY_ROOT
+        root: bytes = self._read(lambda r: r.subtree(0, size))
+        return root
+
+    def head(self) -> tuple[int, bytes]:
+        size = self.catch_up()
+        return size, self.root(size)
+
+    def inclusion(self, seq: int, size: int | None = None) -> dict[str, Any]:
+        head = self.catch_up()
+        if size is None:
+            size = head
+        if not 1 <= size <= head:
+            raise InputError("--size", f"must be between 1 and the ledger's size ({head})")
+        if not 1 <= seq <= size:
+            raise InputError("SEQ", f"must be between 1 and the tree size ({size})")
+
+        def prove(r: TreeReader) -> dict[str, Any]:
+            path = inclusion_path(seq - 1, size, r.subtree)
+            return {"seq": seq, "leaf_index": seq - 1, "tree_size": size,
+                    "leaf_hash": r.leaf(seq - 1).hex(), "root": r.subtree(0, size).hex(),
+                    "path": [p.hex() for p in path]}
+        out: dict[str, Any] = self._read(prove)
+        return out
+
+    def consistency(self, old: int, new: int | None = None) -> dict[str, Any]:
+        head = self.catch_up()
+        if new is None:
+            new = head
+        if not 1 <= new <= head:
+            raise InputError("NEW", f"must be between 1 and the ledger's size ({head})")
+        if not 1 <= old <= new:
+            raise InputError("OLD", f"must be between 1 and NEW ({new})")
+
+        def prove(r: TreeReader) -> dict[str, Any]:
+            path = consistency_path(old, new, r.subtree)
+            return {"old_size": old, "new_size": new, "old_root": r.subtree(0, old).hex(),
+                    "new_root": r.subtree(0, new).hex(), "path": [p.hex() for p in path]}
+        out: dict[str, Any] = self._read(prove)
+        return out
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        """Sign the current tree head and record it (one checkpoint per size)."""
+        seed = load_signing_key(self.url, self.name, self._env)
+        key = self.verifier_key()
+        size, root = self.head()
+        body = checkpoint_body(key.name, size, root)
+        note = format_note(body, key.name, key.key_id, sign(seed, body.encode()))
+        created = format_time(utcnow())
+        guard(lambda: self.store.append(
+            lambda tx: insert_checkpoint(tx, size, root.hex(), note, created)))
+        return self.checkpoints(min_size=size, max_size=size)[0]
+
+    def checkpoints(self, *, min_size: int = 0, max_size: int | None = None) \
+            -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = guard(lambda: self.store.read(
+            lambda tx: list_checkpoints(tx, min_size=min_size, max_size=max_size)))
+        return out
+
+
+# -- hooks used by ledger.application (kept here so that the write path stays small) -----
+def prover_of(ledger: Any) -> Prover:
+    return Prover(ledger.store, ledger.url or "", ledger.name, ledger.env)
+
+
+def checkpoint_interval(ledger: Any) -> int:
+    """The auto-checkpoint interval of an opened ledger (0: none, or no proof tables yet)."""
+    try:
+        return int(prover_of(ledger).settings()["checkpoint_every"])
+    except ConfigError:
+        if (ledger.env or {}).get("LEDGER_CHECKPOINT_EVERY"):
+            raise
+        return 0
+
+
+def after_append(ledger: Any, seqs: list[int]) -> None:
+    """After a committed batch: checkpoint if it crossed a multiple of the interval."""
+    every = ledger.checkpoint_every
+    if seqs and every > 0 and max(seqs) // every != (min(seqs) - 1) // every:
+        prover_of(ledger).checkpoint()
