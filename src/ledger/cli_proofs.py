@@ -148,7 +148,7 @@ def _pubkey(args: argparse.Namespace) -> str | None:
     if args.pubkey is None:
         return None
     text = str(args.pubkey)
-    if text.count("+") != 2 and Path(text).is_file():  # a file holding the key
+    if "\n" not in text and Path(text).is_file():  # a file holding the key
         text = Path(text).read_text(encoding="utf-8").strip()
     return text
 

@@ -68,7 +68,7 @@ def _b64(text: str, what: str) -> bytes:
 
 def parse_verifier_key(text: str) -> VerifierKey:
     """``name+hexid+base64key``; the id must be the key's own."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)
     if len(parts) != 3 or not valid_name(parts[0]) or not re.fullmatch(r"[0-9a-f]{8}",
                                                                         parts[1]):
         raise VerificationError("public key must read <name>+<8 hex digits>+<base64>")
