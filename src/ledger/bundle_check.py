@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .bundle_slices import PARALLEL_BYTES, auto_workers, check_in_slices, seq_of
 from .chain import GENESIS_HASH
 from .ed25519 import verify_checkpoint_signature
 from .errors import InputError, VerificationError
@@ -35,7 +36,7 @@ from .merkle import Accumulator, leaf_hash, verify_inclusion
 from .notes import Checkpoint, VerifierKey, parse_checkpoints, parse_verifier_key
 from .verify import ChainVerifier
 
-__all__ = ["BundleReport", "frontier_root", "verify_bundle"]
+__all__ = ["PARALLEL_BYTES", "BundleReport", "frontier_root", "verify_bundle"]
 
 
 @dataclass
@@ -107,11 +108,16 @@ def _prefix(folder: Path, first_seq: int) -> tuple[Accumulator, str]:
     return acc, last_hash
 
 
-def verify_bundle(folder: Path, pubkey: str | None = None) -> BundleReport:
-    """Check a bundle; the report says what passed, what failed and what is not proven."""
+def verify_bundle(folder: Path, pubkey: str | None = None, *, workers: int | None = None,
+                  spawn: bool = False) -> BundleReport:
+    """Check a bundle; the report says what passed, what failed and what is not proven.
+
+    Past :data:`PARALLEL_BYTES` of entries the chain checks are shared among processes
+    (``workers``; see :mod:`ledger.bundle_slices`); the verdict is the single pass's.
+    """
     report = BundleReport()
     try:
-        _verify(folder, pubkey, report)
+        _verify(folder, pubkey, report, workers, spawn)
     except VerificationError as exc:
         report.ok, report.first_bad_seq, report.reason = False, exc.seq, exc.reason
         return report
@@ -129,7 +135,8 @@ def _first_seq(folder: Path) -> int:
                                 seq=None) from None
 
 
-def _verify(folder: Path, pubkey: str | None, report: BundleReport) -> None:
+def _verify(folder: Path, pubkey: str | None, report: BundleReport, workers: int | None,
+            spawn: bool) -> None:
     if not folder.is_dir():
         raise InputError("--bundle", "must be a folder written by `ledger audit-bundle`")
     key = _key(folder, pubkey, report)
@@ -156,10 +163,30 @@ def _verify(folder: Path, pubkey: str | None, report: BundleReport) -> None:
     roots = dict(pending)
     if first - 1 in roots:
         _check_root(roots.pop(first - 1), acc, report)
+    path = folder / "entries.jsonl"
+    count = _check_entries(path, first=first, prev_hash=prev_hash, acc=acc, roots=roots,
+                           report=report, workers=workers, spawn=spawn)
+    report.entries = count
+    report.last_seq = first + count - 1
+    if roots:
+        size = min(roots)
+        raise VerificationError(f"checkpoint of size {size} lies beyond the bundle's last "
+                                f"entry {report.last_seq}: entries are missing")
+    _explain(report, first)
+
+
+def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
+                   roots: dict[int, Checkpoint], report: BundleReport,
+                   workers: int | None, spawn: bool) -> int:
+    """Steps (1) and (3): every entry, and the root at every checkpoint size."""
+    workers = auto_workers(path.stat().st_size, workers, spawn)
+    if workers > 1:
+        return check_in_slices(path, workers, first=first, prev_hash=prev_hash, acc=acc,
+                               on_leaf=lambda: _root_reached(acc, roots, report))
     verifier = ChainVerifier(start_seq=first, prev_hash=prev_hash)
     push, check = acc.push, verifier.check
     fromhex = bytes.fromhex
-    with (folder / "entries.jsonl").open("rb") as f:                          # (1), (3)
+    with path.open("rb") as f:
         for line in f:
             if len(line) < 67 or line[64:65] != b" " or not line.endswith(b"\n"):
                 raise VerificationError("entries.jsonl: a line is not '<hash> <entry>'",
@@ -169,25 +196,16 @@ def _verify(folder: Path, pubkey: str | None, report: BundleReport) -> None:
             push(leaf_hash(fromhex(stored)))
             if acc.size in roots:
                 _check_root(roots.pop(acc.size), acc, report)
-    report.entries = verifier.count
-    report.last_seq = first + verifier.count - 1
-    if roots:
-        size = min(roots)
-        raise VerificationError(f"checkpoint of size {size} lies beyond the bundle's last "
-                                f"entry {report.last_seq}: entries are missing")
-    _explain(report, first)
+    return verifier.count
+
+
+def _root_reached(acc: Accumulator, roots: dict[int, Checkpoint], report: BundleReport) -> None:
+    if acc.size in roots:
+        _check_root(roots.pop(acc.size), acc, report)
 
 
 def _seq_of(line: bytes, verifier: ChainVerifier) -> int:
-    """The entry's seq member, found without a second JSON parse (the verifier checks it)."""
-    i = line.rfind(b'"seq":')
-    if i < 0:
-        return verifier.expected_seq
-    j = i + 6
-    k = j
-    while k < len(line) and 48 <= line[k] <= 57:
-        k += 1
-    return int(line[j:k]) if k > j else verifier.expected_seq
+    return seq_of(line, verifier.expected_seq)
 
 
 def _check_root(cp: Checkpoint, acc: Accumulator, report: BundleReport) -> None:

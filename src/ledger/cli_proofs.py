@@ -183,7 +183,8 @@ def verify_offline(args: argparse.Namespace) -> int:
 def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
     from .bundle_check import verify_bundle
 
-    report = verify_bundle(Path(args.bundle), key)
+    # the command is an import-safe entry point: it may spawn worker processes
+    report = verify_bundle(Path(args.bundle), key, workers=args.workers, spawn=True)
     if args.json:
         _print_json(report.as_dict())
     elif report.ok:
