@@ -34,13 +34,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ledger.application import Ledger
 from ledger.bundle import write_bundle
 from ledger.bundle_check import verify_bundle
 from ledger.checking import open_checked_store
+from ledger.policy import bundled_policy
 from ledger.proofs import Prover
 from ledger.tree_store import TreeReader
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench import grow  # noqa: E402 - the realistic workload of scripts/bench.py
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
@@ -116,12 +120,6 @@ def _head_reads(tx: Any, size: int) -> int:
 
 def build(url: str, name: str, entries: int, key_dir: Path) -> None:
     """A ledger of ``entries`` entries with the benchmark's workload (scripts/bench.py)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from bench import grow  # the realistic workload of scripts/bench.py
-
-    from ledger.application import Ledger
-    from ledger.policy import bundled_policy
-
     ledger, _ = Ledger.init(url, name, env={"LEDGER_KEY_DIR": str(key_dir)})
     try:
         if ledger.head()[0] == 0:

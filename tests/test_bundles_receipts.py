@@ -61,7 +61,8 @@ def _edit_entry_and_hash(folder: Path) -> None:
     lines = (folder / "entries.jsonl").read_bytes().rstrip(b"\n").split(b"\n")
     prev = None
     out = []
-    for i, line in enumerate(lines):
+    for i, original in enumerate(lines):
+        line = original
         entry = json.loads(line[65:])
         if i >= 9:
             entry["prev_hash"] = prev
