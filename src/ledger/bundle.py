@@ -19,7 +19,7 @@ Audit bundle of the ledger {origin}: entries {first}..{last}.
 
 Files: entries.jsonl (one entry a line: its hash, a space, its canonical bytes),
 checkpoints.txt (signed tree heads, C2SP signed notes), pubkey (the verifier key),
-{prefix}README. The format is docs/FORMAT.md §10 of the ledger's source.
+{prefix}README. The format is docs/FORMAT.md §12 of the ledger's source.
 
 Verify it offline, without database or master key (the key obtained from the
 ledger's operator by another channel, not from this folder):

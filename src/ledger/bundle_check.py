@@ -1,6 +1,6 @@
 """Offline verification of an audit bundle: no database, no master key.
 
-A bundle is a folder (docs/FORMAT.md §10)::
+A bundle is a folder (docs/FORMAT.md §12)::
 
     entries.jsonl     one line per entry, seq order: <hash, 64 hex> SP <canonical entry bytes> LF
     checkpoints.txt   signed checkpoints (C2SP signed notes), each followed by one empty line

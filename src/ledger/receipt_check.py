@@ -1,6 +1,6 @@
 """Checking a receipt (``ledger verify --receipt``): one event, proven anywhere.
 
-A receipt (docs/FORMAT.md §11) is a JSON object.  Its top-level fields are a
+A receipt (docs/FORMAT.md §13) is a JSON object.  Its top-level fields are a
 summary named after the Kantara Consent Receipt specification where the two
 overlap; they are *derived* from the entry (and from the policy entry it cites),
 and the check recomputes them: a receipt whose summary says anything else is
