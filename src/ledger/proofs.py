@@ -1,3 +1,4 @@
+# ruff: noqa: PLC0415  (Ed25519 is imported when signing: `ledger prove` starts fast)
 """Proofs for auditors, application side: tree heads, inclusion and consistency proofs,
 signed checkpoints.  Everything here reads the store without the master key; signing
 a checkpoint needs the signing key (:mod:`ledger.signing_key`).
@@ -8,16 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .canonical import format_time
 from .checking import guard
-from .ed25519 import public_key_of, sign
 from .errors import ConfigError, InputError
-from .events import utcnow
 from .merkle import EMPTY_ROOT, consistency_path, inclusion_path
 from .notes import VerifierKey, checkpoint_body, format_note, valid_name
-from .signing_key import create_signing_key, load_signing_key
 from .storage import AppendTx
 from .tree_store import (
     TreeReader,
@@ -63,6 +62,8 @@ class Prover:
     # -- set-up -------------------------------------------------------------------------
     def init(self) -> str:
         """Signing key and settings if absent (``ledger init``); what was done."""
+        from .signing_key import create_signing_key
+
         path = create_signing_key(self.url, self.name, self._env)
         origin = default_origin(self.name, self._env)
 
@@ -96,6 +97,9 @@ class Prover:
         guard(lambda: self.store.append(lambda tx: write_settings(tx, origin, every)))
 
     def verifier_key(self) -> VerifierKey:
+        from .ed25519 import public_key_of
+        from .signing_key import load_signing_key
+
         seed = load_signing_key(self.url, self.name, self._env)
         return VerifierKey.for_key(self.settings()["origin"], public_key_of(seed))
 
@@ -159,12 +163,15 @@ class Prover:
     # -- checkpoints ----------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:
         """Sign the current tree head and record it (one checkpoint per size)."""
+        from .ed25519 import sign
+        from .signing_key import load_signing_key
+
         seed = load_signing_key(self.url, self.name, self._env)
         key = self.verifier_key()
         size, root = self.head()
         body = checkpoint_body(key.name, size, root)
         note = format_note(body, key.name, key.key_id, sign(seed, body.encode()))
-        created = format_time(utcnow())
+        created = format_time(datetime.now(UTC))
         guard(lambda: self.store.append(
             lambda tx: insert_checkpoint(tx, size, root.hex(), note, created)))
         return self.checkpoints(min_size=size, max_size=size)[0]
