@@ -189,3 +189,48 @@ def test_a_checkpoint_with_an_edited_root_is_refused(ledger: Ledger, tmp_path: P
     lines[2] = lines[2][:-4] + ("AAA=" if lines[2][-4:] != "AAA=" else "BBB=")
     with pytest.raises(VerificationError, match="bad signature"):
         verify_extension(p, parse_checkpoint("\n".join(lines)), p.verifier_key())
+
+
+def test_what_incremental_verification_does_and_does_not_read(ledger: Ledger,
+                                                               db_url: str) -> None:
+    """docs/PROOFS.md: --incremental trusts the saved tree below the checkpoint and reads
+    only entry ``size`` and the entries after it; the full check reads everything."""
+    p = prover_of(ledger)
+    fill(ledger, 600)
+    kept = parse_checkpoint(p.checkpoint()["note"])
+    key = p.verifier_key()
+    fill(ledger, 650)
+    with raw_db(db_url) as (conn, table, q):       # entry 100 edited, its own hash recomputed
+        from ledger.chain import Entry, entry_hash
+        state = conn.execute(q(f"SELECT state FROM {table} WHERE originator_version=?"),
+                             (100,)).fetchone()[0]
+        entry = json.loads(bytes(state))
+        entry["actor"] = "someone:else"
+        data = Entry.from_json(entry).canonical()
+        conn.execute(q(f"UPDATE {table} SET state=?, hash=? WHERE originator_version=?"),
+                     (data, entry_hash(data), 100))
+    assert verify_extension(p, kept, key, incremental=True)["entries_checked"] == 50
+    with pytest.raises(VerificationError, match="chain does not verify") as err:
+        verify_extension(p, kept, key)
+    assert err.value.seq == 101
+    # the saved subtree hashes altered: both modes notice
+    ledger.store.append(lambda tx: tx.c.execute(tx._sql(
+        f"UPDATE {tx.t.q('ledger_tree_nodes')} SET hash=? WHERE level=9 AND idx=0"),
+        (bytes(32),)))
+    with pytest.raises(VerificationError, match="rewritten"):
+        verify_extension(p, kept, key, incremental=True)
+
+
+def test_altered_saved_subtree_hashes_are_noticed(ledger: Ledger) -> None:
+    p = prover_of(ledger)
+    fill(ledger, 270)
+    kept = parse_checkpoint(p.checkpoint()["note"])
+    fill(ledger, 300)
+    ledger.store.append(lambda tx: tx.c.execute(tx._sql(
+        f"UPDATE {tx.t.q('ledger_tree_nodes')} SET hash=? WHERE level=8 AND idx=0"),
+        (bytes(32),)))
+    assert ledger.verify().ok
+    with pytest.raises(VerificationError, match="proof tables were altered"):
+        verify_extension(p, kept, p.verifier_key())
+    with pytest.raises(VerificationError, match="rewritten"):
+        verify_extension(p, kept, p.verifier_key(), incremental=True)
