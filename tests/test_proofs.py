@@ -234,3 +234,14 @@ def test_altered_saved_subtree_hashes_are_noticed(ledger: Ledger) -> None:
         verify_extension(p, kept, p.verifier_key())
     with pytest.raises(VerificationError, match="rewritten"):
         verify_extension(p, kept, p.verifier_key(), incremental=True)
+
+
+def test_a_failed_auto_checkpoint_does_not_fail_the_stored_append(
+        ledger: Ledger, caplog: pytest.LogCaptureFixture) -> None:
+    p = prover_of(ledger)
+    p.set_every(2)
+    ledger.checkpoint_every = 2
+    signing_key_path(ledger.url or "", "main", ledger.env or {}).unlink()
+    fill(ledger, 5)
+    assert ledger.head()[0] == 5 and p.checkpoints() == []
+    assert "automatic checkpoint failed" in caplog.text

@@ -6,6 +6,7 @@ a checkpoint needs the signing key (:mod:`ledger.signing_key`).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 
 from .canonical import format_time
 from .checking import guard
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, LedgerError
 from .merkle import EMPTY_ROOT, consistency_path, inclusion_path
 from .notes import VerifierKey, checkpoint_body, format_note, valid_name
 from .storage import AppendTx
@@ -30,6 +31,7 @@ from .tree_store import (
 __all__ = ["DEFAULT_ORIGIN_HOST", "Prover", "default_origin"]
 
 DEFAULT_ORIGIN_HOST = "ledger.example"
+_log = logging.getLogger("ledger.proofs")
 
 
 def default_origin(name: str, env: Mapping[str, str]) -> str:
@@ -199,7 +201,13 @@ def checkpoint_interval(ledger: Any) -> int:
 
 
 def after_append(ledger: Any, seqs: list[int]) -> None:
-    """After a committed batch: checkpoint if it crossed a multiple of the interval."""
+    """After a committed batch: checkpoint if it crossed a multiple of the interval.
+
+    The batch is stored whatever happens here: a failure is logged, not raised
+    (the next crossing, or ``ledger checkpoint``, signs the head)."""
     every = ledger.checkpoint_every
     if seqs and every > 0 and max(seqs) // every != (min(seqs) - 1) // every:
-        prover_of(ledger).checkpoint()
+        try:
+            prover_of(ledger).checkpoint()
+        except LedgerError as exc:
+            _log.warning("automatic checkpoint failed (the events are stored): %s", exc)
