@@ -89,6 +89,12 @@ def test_bad_arguments_exit_2_naming_them(cli_env: dict[str, str], tmp_path: Pat
         assert f"{field}: " in out.stderr, (args, out.stderr)
     bad = run(cli_env, "prove", "x")
     assert bad.returncode == 2 and "whole number" in bad.stderr
+    for args, field in ((["verify", "--pubkey", "k"], "--pubkey"),
+                        (["verify", "--incremental"], "--incremental"),
+                        (["verify", "--bundle", str(tmp_path), "--receipt", "r"],
+                         "--bundle/--checkpoint/--receipt")):
+        out = run(cli_env, *args)
+        assert out.returncode == 2 and f"{field}: " in out.stderr, (args, out.stderr)
 
 
 def test_checkpoint_every_from_the_cli(cli_env: dict[str, str], tmp_path: Path) -> None:

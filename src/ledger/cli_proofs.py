@@ -141,7 +141,12 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 
 # -- verify --bundle / --checkpoint / --receipt -------------------------------------------
 def wants_offline_verify(args: argparse.Namespace) -> bool:
-    return any(getattr(args, a, None) for a in ("bundle", "checkpoint", "receipt"))
+    wanted = any(getattr(args, a, None) for a in ("bundle", "checkpoint", "receipt"))
+    if not wanted and getattr(args, "pubkey", None) is not None:
+        raise InputError("--pubkey", "goes with --bundle, --checkpoint or --receipt")
+    if getattr(args, "incremental", False) and not getattr(args, "checkpoint", None):
+        raise InputError("--incremental", "goes with --checkpoint")
+    return wanted
 
 
 def _pubkey(args: argparse.Namespace) -> str | None:
