@@ -26,4 +26,5 @@ def test_bench_proofs_run_reports_every_measure(ledger: Ledger, db_url: str,
     for key in ("prove_in_process", "consistency_in_process", "prove_cli", "checkpoint"):
         assert out[key]["runs"] >= 1 and out[key]["median_ms"] > 0
     assert out["bundle_verify_per_s"] > 0 and out["tree_head_rows_read"] >= 1
+    assert out["bundle_entries"] == 300
     assert set(out["targets"]) == {"prove_under_50ms", "bundle_verify_100k_per_s"}

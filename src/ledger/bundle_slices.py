@@ -90,31 +90,32 @@ def _check_line(v: ChainVerifier, line: bytes) -> None:
 
 
 def check_slice(path: str, start: int, stop: int) -> SliceResult:
-    """Check the lines of ``path`` between two line starts (runs in a worker)."""
+    """Check the lines of ``path`` between two line starts (runs in a worker, streaming)."""
     with Path(path).open("rb") as f:
         f.seek(start)
-        data = f.read(stop - start)
-    lines = data.split(b"\n")
-    unterminated = lines.pop()  # after the last newline: empty unless the file lacks one
-    try:
-        head = json.loads(lines[0][65:])
-        first_seq, first_prev = int(head["seq"]), str(head["prev_hash"])
-        first_time = str(head["recorded_at"])
-    except (ValueError, KeyError, TypeError, IndexError):
-        first_seq, first_prev, first_time = seq_of(lines[0], 0), "", ""
-    v = ChainVerifier(start_seq=first_seq, prev_hash=first_prev)
-    leaves: list[bytes] = []
-    last_time = ""
-    try:
-        for line in lines:
-            _check_line(v, line)
-            leaves.append(leaf_hash(bytes.fromhex(line[:64].decode("ascii"))))
-            last_time = v.prev_recorded_at
-        if unterminated:
-            _check_line(v, b"")
-    except VerificationError as exc:
-        return SliceResult(v.count, first_seq, first_prev, first_time, v.prev_hash,
-                           last_time, b"".join(leaves), exc.seq, exc.reason)
+        first = f.readline() if start < stop else b""
+        try:
+            head = json.loads(first[65:])
+            first_seq, first_prev = int(head["seq"]), str(head["prev_hash"])
+            first_time = str(head["recorded_at"])
+        except (ValueError, KeyError, TypeError):
+            first_seq, first_prev, first_time = seq_of(first, 0), "", ""
+        v = ChainVerifier(start_seq=first_seq, prev_hash=first_prev)
+        leaves: list[bytes] = []
+        last_time = ""
+        pos, line = start, first
+        try:
+            while line and pos < stop:
+                pos += len(line)
+                if not line.endswith(b"\n"):
+                    _check_line(v, b"")  # the file's last line lacks its newline
+                _check_line(v, line[:-1])
+                leaves.append(leaf_hash(bytes.fromhex(line[:64].decode("ascii"))))
+                last_time = v.prev_recorded_at
+                line = f.readline() if pos < stop else b""
+        except VerificationError as exc:
+            return SliceResult(v.count, first_seq, first_prev, first_time, v.prev_hash,
+                               last_time, b"".join(leaves), exc.seq, exc.reason)
     return SliceResult(v.count, first_seq, first_prev, first_time, v.prev_hash, last_time,
                        b"".join(leaves))
 

@@ -22,6 +22,7 @@ from .storage import AppendTx
 from .tree_store import (
     TreeReader,
     catch_up,
+    caught_up,
     insert_checkpoint,
     list_checkpoints,
     read_settings,
@@ -107,13 +108,21 @@ class Prover:
 
     # -- the tree -----------------------------------------------------------------------
     def catch_up(self) -> int:
-        """Save the subtree hashes of the entries so far (own transaction); the head."""
+        """Save the subtree hashes of the entries so far (own transaction); the head.
+
+        A read transaction first: the write lock is taken only when there is work."""
+        def check(tx: AppendTx) -> tuple[int, bool]:
+            head = _head(tx)
+            return head, caught_up(tx, head)
+
         def run(tx: AppendTx) -> int:
             head = _head(tx)
             catch_up(tx, head)
             return head
-        head: int = guard(lambda: self.store.append(run))
-        return head
+        head, done = guard(lambda: self.store.read(check))
+        if not done:
+            head = guard(lambda: self.store.append(run))
+        return int(head)
 
     def _read(self, fn: Any) -> Any:
         return guard(lambda: self.store.read(lambda tx: fn(TreeReader(tx))))

@@ -21,7 +21,7 @@ from .errors import ConfigError, StorageError
 from .merkle import leaf_hash, node_hash, split
 from .storage import AppendTx
 
-__all__ = ["LEVEL", "TreeReader", "catch_up", "insert_checkpoint", "list_checkpoints",
+__all__ = ["LEVEL", "TreeReader", "catch_up", "caught_up", "insert_checkpoint", "list_checkpoints",
            "read_settings", "write_settings"]
 
 LEVEL = 8
@@ -53,6 +53,15 @@ def _level_count(tx: AppendTx) -> dict[int, int]:
     tx.c.execute(tx._sql(f"SELECT level, MAX(idx) AS m FROM {_nodes(tx)} WHERE ledger_id=? "
                          "GROUP BY level"), (tx.lkey,))
     return {int(r["level"]): int(r["m"]) + 1 for r in tx.c.fetchall()}
+
+
+def caught_up(tx: AppendTx, size: int) -> bool:
+    """Whether the saved hashes cover ``size`` leaves (a catch-up saves all levels at once)."""
+    tx.c.execute(tx._sql(f"SELECT MAX(idx) AS m FROM {_nodes(tx)} WHERE ledger_id=? AND "
+                         "level=?"), (tx.lkey, LEVEL))
+    row = tx.c.fetchone()
+    have = 0 if row is None or row["m"] is None else int(row["m"]) + 1
+    return have >= size >> LEVEL
 
 
 def _insert_nodes(tx: AppendTx, rows: list[tuple[int, int, bytes]]) -> None:
