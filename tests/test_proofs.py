@@ -245,3 +245,13 @@ def test_a_failed_auto_checkpoint_does_not_fail_the_stored_append(
     fill(ledger, 5)
     assert ledger.head()[0] == 5 and p.checkpoints() == []
     assert "automatic checkpoint failed" in caplog.text
+
+
+def test_origin_of_a_ledger_named_with_spaces(db_url: str, env: dict[str, str]) -> None:
+    led, msg = Ledger.init(db_url, "payroll 2026+", env=env)
+    assert "checkpoint origin: ledger.example/payroll-2026-" in msg
+    assert parse_verifier_key(str(prover_of(led).verifier_key())).name == \
+        "ledger.example/payroll-2026-"
+    led.close()
+    with pytest.raises(ConfigError, match="LEDGER_CHECKPOINT_EVERY"):
+        Ledger.init(db_url, "other", env={**env, "LEDGER_CHECKPOINT_EVERY": "ten"})

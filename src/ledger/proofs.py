@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,11 +38,22 @@ _log = logging.getLogger("ledger.proofs")
 
 def default_origin(name: str, env: Mapping[str, str]) -> str:
     """``$LEDGER_ORIGIN``, else ``ledger.example/<ledger name>``."""
-    origin = env.get("LEDGER_ORIGIN") or f"{DEFAULT_ORIGIN_HOST}/{name}"
-    if not valid_name(origin):
-        raise ConfigError("LEDGER_ORIGIN: the checkpoint origin must have no whitespace or "
-                          "'+' (the ledger name is part of the default one)")
-    return origin
+    if env.get("LEDGER_ORIGIN"):
+        origin = env["LEDGER_ORIGIN"]
+        if not valid_name(origin):
+            raise ConfigError("LEDGER_ORIGIN: the checkpoint origin must have no whitespace "
+                              "or '+'")
+        return origin
+    return f"{DEFAULT_ORIGIN_HOST}/" + re.sub(r"[\s+]", "-", name)
+
+
+def _every_setting(env: Mapping[str, str]) -> int | None:
+    text = env.get("LEDGER_CHECKPOINT_EVERY")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ConfigError("LEDGER_CHECKPOINT_EVERY must be a whole number ≥ 0")
+    return int(text)
 
 
 def _head(tx: AppendTx) -> int:
@@ -73,7 +85,7 @@ class Prover:
         def settings(tx: AppendTx) -> str:
             s = read_settings(tx)
             if s is None:
-                write_settings(tx, origin, int(self._env.get("LEDGER_CHECKPOINT_EVERY") or 0))
+                write_settings(tx, origin, _every_setting(self._env) or 0)
                 return origin
             if self._env.get("LEDGER_ORIGIN") and s["origin"] != origin:
                 raise ConfigError(f"LEDGER_ORIGIN: this ledger's checkpoints are already "
@@ -88,11 +100,9 @@ class Prover:
         s = guard(lambda: self.store.read(read_settings))
         if s is None:
             raise ConfigError("this ledger has no checkpoint settings yet: run `ledger init`")
-        env_every = self._env.get("LEDGER_CHECKPOINT_EVERY")
-        if env_every:
-            if not env_every.isdigit():
-                raise ConfigError("LEDGER_CHECKPOINT_EVERY must be a whole number ≥ 0")
-            s["checkpoint_every"] = int(env_every)
+        every = _every_setting(self._env)
+        if every is not None:
+            s["checkpoint_every"] = every
         return dict(s)
 
     def set_every(self, every: int) -> None:
