@@ -171,9 +171,9 @@ def test_rollback_below_a_kept_checkpoint_is_caught(attack: str, ledger: Ledger,
             expected = "does not verify"
     # a cut tail and a rehashed rewrite leave a valid chain: only the checkpoint tells
     assert ledger.verify().ok is (attack != "entry edited after it")
-    for incremental in (False, True):
+    for incremental, workers in ((False, 1), (False, 2), (True, 1)):
         with pytest.raises(VerificationError, match=expected):
-            verify_extension(p, kept, key, incremental=incremental)
+            verify_extension(p, kept, key, incremental=incremental, workers=workers)
     # and another key's checkpoint is refused whatever the ledger
     seed, k2 = other_key(kept.origin)
     forged = parse_checkpoint(resign(kept.origin, kept.size, kept.root, seed, k2))

@@ -233,7 +233,8 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
         try:
             cp = parse_checkpoint(text)
             key = parse_verifier_key(key_text) if key_text is not None else p.verifier_key()
-            out = verify_extension(p, cp, key, incremental=args.incremental)
+            out = verify_extension(p, cp, key, incremental=args.incremental,
+                                   workers=args.workers, spawn=True)
         except VerificationError as exc:
             return _failed(args, exc)
     if args.json:

@@ -3,10 +3,11 @@ checkpoint the auditor kept?  No master key is needed.
 
 Full (default):
     (1) the checkpoint is well formed, for the key's origin, signed by the key;
-    (2) every entry 1..head passes the chain verifier (a cut-back ledger has fewer
-        than ``size`` entries: reported as such);
-    (3) the Merkle root of entries 1..size, recomputed from the entries, equals the
-        checkpoint's root — else entries up to ``size`` were rewritten;
+    (2) every entry 1..head passes the chain verifier, as ``ledger verify`` runs it
+        (a cut-back ledger has fewer than ``size`` entries: reported as such);
+    (3) the Merkle root of entries 1..size, recomputed from their hashes (just
+        checked against the entries), equals the checkpoint's root — else entries
+        up to ``size`` were rewritten;
     (4) the consistency proof size → head, built from the saved subtree hashes,
         verifies against the checkpoint's root and the root recomputed in (2).
 
@@ -28,7 +29,7 @@ from typing import Any
 
 from .bundle import frontier_pieces
 from .chain import GENESIS_HASH
-from .checking import guard
+from .checking import guard, verify_store
 from .ed25519 import verify_checkpoint_signature
 from .errors import VerificationError
 from .merkle import (
@@ -40,7 +41,7 @@ from .merkle import (
 )
 from .notes import Checkpoint, VerifierKey
 from .proofs import Prover
-from .tree_store import TreeReader
+from .tree_store import TreeReader, leaf_hashes
 from .verify import ChainVerifier
 
 __all__ = ["verify_extension"]
@@ -56,7 +57,8 @@ def _frontier(prover: Prover, size: int) -> tuple[list[bytes], list[bytes], byte
 
 
 def verify_extension(prover: Prover, cp: Checkpoint, key: VerifierKey, *,
-                     incremental: bool = False) -> dict[str, Any]:
+                     incremental: bool = False, workers: int | None = None,
+                     spawn: bool = False) -> dict[str, Any]:
     """Raise VerificationError with a clear reason, or return the proof that was checked."""
     if cp.origin != key.name:                                                     # (1)
         raise VerificationError(f"the checkpoint is for origin {cp.origin!r}, not the key's "
@@ -72,7 +74,7 @@ def verify_extension(prover: Prover, cp: Checkpoint, key: VerifierKey, *,
     if incremental:
         new_root, checked = _incremental(prover, cp, head)
     else:
-        new_root, checked = _full(prover, cp, head)
+        new_root, checked = _full(prover, cp, head, workers=workers, spawn=spawn)
     proof = prover.consistency(n, head)                                           # (4)
     try:
         verify_consistency(n, head, cp.root, new_root, [bytes.fromhex(p) for p in
@@ -85,22 +87,26 @@ def verify_extension(prover: Prover, cp: Checkpoint, key: VerifierKey, *,
             "new_root": new_root.hex(), "path": proof["path"], "entries_checked": checked}
 
 
-def _full(prover: Prover, cp: Checkpoint, head: int) -> tuple[bytes, int]:
-    acc, verifier = Accumulator(), ChainVerifier()
+def _full(prover: Prover, cp: Checkpoint, head: int, *, workers: int | None,
+          spawn: bool) -> tuple[bytes, int]:
+    # (2) the chain, as `ledger verify` checks it (in several processes past 50,000)
+    result = verify_store(prover.store, prover.url, prover.name, workers=workers, spawn=spawn)
+    if not result.ok:
+        raise VerificationError(f"the chain does not verify: {result.reason}",
+                                seq=result.first_bad_seq)
+    if result.entries < head:
+        raise VerificationError(f"entry {result.entries + 1} is missing",
+                                seq=result.entries + 1)
+    # (3) the roots, from the hashes the chain check just matched with the entries
+    acc = Accumulator()
     old_root = None
-    try:
-        for seq, stored, data in prover.store.iter_rows(1, head):                  # (2)
-            verifier.check(seq, stored, bytes(data))
-            acc.push(leaf_hash(bytes.fromhex(stored)))
-            if acc.size == cp.size:
-                old_root = acc.root()
-    except VerificationError as exc:
-        raise VerificationError(f"the chain does not verify: {exc.reason}", seq=exc.seq) \
-            from None
-    if verifier.count != head:
-        raise VerificationError(f"entry {verifier.expected_seq} is missing",
-                                seq=verifier.expected_seq)
-    if old_root != cp.root:                                                       # (3)
+    for h in leaf_hashes(prover.store, 1, head):
+        acc.push(h)
+        if acc.size == cp.size:
+            old_root = acc.root()
+    if acc.size != head:
+        raise VerificationError(f"entry {acc.size + 1} is missing", seq=acc.size + 1)
+    if old_root != cp.root:
         raise VerificationError(f"the Merkle root of entries 1..{cp.size} differs from the "
                                 "signed checkpoint's: entries up to it were rewritten")
     return acc.root(), head

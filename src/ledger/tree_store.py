@@ -15,14 +15,24 @@ The saved nodes are a cache derived from the ``hash`` column: the verifiers
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import ConfigError, StorageError
 from .merkle import leaf_hash, node_hash, split
 from .storage import AppendTx
 
-__all__ = ["LEVEL", "TreeReader", "catch_up", "caught_up", "insert_checkpoint", "list_checkpoints",
-           "read_settings", "write_settings"]
+__all__ = [
+    "LEVEL",
+    "TreeReader",
+    "catch_up",
+    "caught_up",
+    "insert_checkpoint",
+    "leaf_hashes",
+    "list_checkpoints",
+    "read_settings",
+    "write_settings",
+]
 
 LEVEL = 8
 BLOCK = 1 << LEVEL
@@ -53,6 +63,24 @@ def _level_count(tx: AppendTx) -> dict[int, int]:
     tx.c.execute(tx._sql(f"SELECT level, MAX(idx) AS m FROM {_nodes(tx)} WHERE ledger_id=? "
                          "GROUP BY level"), (tx.lkey,))
     return {int(r["level"]): int(r["m"]) + 1 for r in tx.c.fetchall()}
+
+
+def leaf_hashes(store: Any, start: int, stop: int, page: int = 50_000) -> Iterator[bytes]:
+    """Leaf hashes of entries start..stop in order, from the ``hash`` column only."""
+    def read(tx: AppendTx, pos: int) -> list[Any]:
+        tx.c.execute(tx._sql(
+            f"SELECT originator_version AS seq, hash FROM {tx.t.events} WHERE originator_id=? "
+            "AND originator_version>=? AND originator_version<=? ORDER BY originator_version "
+            "LIMIT ?"), (tx.lid, pos, stop, page))
+        return list(tx.c.fetchall())
+    pos = start
+    while pos <= stop:
+        rows = store.read(lambda tx: read(tx, pos))  # noqa: B023 - called at once
+        if not rows:
+            return
+        for r in rows:
+            yield leaf_hash(bytes.fromhex(r["hash"]))
+        pos = int(rows[-1]["seq"]) + 1
 
 
 def caught_up(tx: AppendTx, size: int) -> bool:
