@@ -59,6 +59,12 @@ def test_auditor_tour(cli_env: dict[str, str], db_url: str, tmp_path: Path) -> N
     assert run(cli_env, "audit-bundle", "-o", str(bundle)).returncode == 0
     out = run(cli_env, "verify", "--bundle", str(bundle), "--pubkey", str(keyfile), "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["checkpoints_verified"] == [21, 22]
+    # offline: no database, no key folder at all
+    offline = {k: v for k, v in cli_env.items() if not k.startswith("LEDGER_")}
+    offline["LEDGER_DATABASE_URL"] = f"sqlite:///{tmp_path}/nowhere/none.db"
+    for args in (["--bundle", str(bundle)], ["--receipt", str(receipt)]):
+        out = run(offline, "verify", *args, "--pubkey", key, cwd=tmp_path)
+        assert out.returncode == 0, out.stdout + out.stderr
     # the ledger is cut back below the kept checkpoint: exit 1 with the reason
     with raw_db(db_url) as (conn, table, q):
         conn.execute(q(f"DELETE FROM {table} WHERE originator_version>?"), (15,))
