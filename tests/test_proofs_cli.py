@@ -25,6 +25,8 @@ def test_auditor_tour(cli_env: dict[str, str], db_url: str, tmp_path: Path) -> N
     _setup(cli_env, tmp_path, 10)                                  # 21 entries
     key = run(cli_env, "pubkey").stdout.strip()
     assert key.startswith("ledger.example/main+") and key.count("+") >= 2
+    as_json = json.loads(run(cli_env, "pubkey", "--json").stdout)
+    assert as_json["key"] == key and key.split("+")[1] == as_json["key_id"]
     cp = run(cli_env, "checkpoint")
     assert cp.returncode == 0 and cp.stdout.startswith("ledger.example/main\n21\n")
     kept = tmp_path / "kept.txt"

@@ -103,8 +103,15 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_pubkey(args: argparse.Namespace) -> int:
+    import base64
+
     with _prover(args) as p:
-        print(p.verifier_key())
+        key = p.verifier_key()
+    if args.json:
+        _print_json({"key": str(key), "name": key.name, "key_id": key.key_id.hex(),
+                     "ed25519": base64.b64encode(key.public_key).decode()})
+    else:
+        print(key)
     return EXIT_OK
 
 
@@ -273,7 +280,8 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
                     "automatically after appends that cross a multiple of N (0: off)")
     sp.add_argument("--list", action="store_true", help="list the recorded checkpoints")
     sp.add_argument("--json", action="store_true")
-    add("pubkey", cmd_pubkey, "print the checkpoint verifier key")
+    sp = add("pubkey", cmd_pubkey, "print the checkpoint verifier key")
+    sp.add_argument("--json", action="store_true")
     sp = add("audit-bundle", cmd_audit_bundle, "write an offline audit bundle")
     sp.add_argument("-o", "--output", required=True, metavar="DIR")
     sp.add_argument("--from", dest="start", type=_count, default=1, metavar="SEQ")
