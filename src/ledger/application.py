@@ -31,6 +31,7 @@ from .errors import InputError, KeyError_, LedgerError, PolicyError
 from .events import CATALOGUE, Draft, Event, FieldSpec, parse_unverified_event, payload_of, utcnow
 from .keystore import create_master, load_master
 from .policy import Policy, policy_digest
+from .proofs import after_append, checkpoint_interval, prover_of
 from .rules import BreachState, PolicyBook, Recorded, SubjectState, check_draft, stream_of
 from .sealing import KeyRing, is_sealed, new_data_key, parse_sealed
 from .storage import AppendTx, KeyRow, StoredRow, open_store
@@ -115,6 +116,8 @@ class Ledger:
         self._book = PolicyBook()
         self._book_seq = -1
         self.url: str | None = None  # set by init/open; lets verify use worker processes
+        self.env: Mapping[str, str] | None = None  # settings (signing key…); None: os.environ
+        self.checkpoint_every = 0  # auto-checkpoint interval (ledger.proofs), set by init/open
 
     # -- opening ----------------------------------------------------------------
     @classmethod
@@ -137,8 +140,10 @@ class Ledger:
             done = "already initialised"
         where = f"master key: {key_path}" if key_path else "master key: LEDGER_MASTER_KEY"
         ledger = cls(store, ring, name)
-        ledger.url = url
-        return ledger, f"ledger {name!r} {done}; {where}"
+        ledger.url, ledger.env = url, env
+        signing = prover_of(ledger).init()
+        ledger.checkpoint_every = checkpoint_interval(ledger)
+        return ledger, f"ledger {name!r} {done}; {where}; {signing}"
 
     @classmethod
     def open(cls, url: str, name: str = "main", env: Mapping[str, str] | None = None) \
@@ -154,7 +159,8 @@ class Ledger:
             store.close()
             raise
         ledger = cls(store, ring, name)
-        ledger.url = url
+        ledger.url, ledger.env = url, env
+        ledger.checkpoint_every = checkpoint_interval(ledger)
         return ledger
 
     def close(self) -> None:
@@ -199,6 +205,8 @@ class Ledger:
             lambda tx: self._append_tx(tx, drafts, pseudonyms)))
         if any(d.type in ("SubjectErased", "DataAnonymised") for d in drafts):
             _guard(self.store.checkpoint_wal)
+        if self.checkpoint_every:
+            after_append(self, [r.seq for r in receipts if r.new])
         return receipts
 
     def _policies(self, tx: AppendTx) -> PolicyBook:

@@ -144,6 +144,10 @@ def cmd_append(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from .cli_proofs import verify_offline, wants_offline_verify
+
+    if wants_offline_verify(args):
+        return verify_offline(args)
     progress: Callable[[int], None] | None = None
     if sys.stderr.isatty() and not args.json:
         def progress(n: int) -> None:
@@ -289,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--workers", type=_positive, metavar="N",
                     help="processes that share the work (default: one per CPU, "
                     "up to 8, past 50,000 entries)")
+    from .cli_proofs import add_verify_options
+
+    add_verify_options(sp)
     sp = add("show", cmd_show, "show one entry, decrypted where keys allow")
     sp.add_argument("seq", type=int, metavar="SEQ")
     sp.add_argument("--json", action="store_true")
@@ -322,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Modules of src/ledger that add commands, each with ``register(sub, add, common)``.
-CORE_COMMAND_MODULES: tuple[str, ...] = ("ledger.cli_http",)
+CORE_COMMAND_MODULES: tuple[str, ...] = ("ledger.cli_proofs", "ledger.cli_http")
 # Packages outside src/ledger (``projections``) add theirs through this entry-point
 # group, so that the write side never imports them (docs/DECISIONS.md).
 COMMAND_ENTRY_POINTS = "ledger.commands"

@@ -25,6 +25,7 @@ from psycopg.sql import SQL
 from ..errors import ConfigError
 from .chained import ChainedRecorder
 from .common import Tables, event_index_sql, key_tables_sql
+from .proof_tables import proof_tables_sql
 
 __all__ = ["PostgresLedgerRecorder", "open_postgres", "parse_postgres_url"]
 
@@ -82,6 +83,7 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
             f"ON {t.events} FOR EACH STATEMENT EXECUTE FUNCTION "
             f"{t.q('ledger_events_refuse')}()",
             *key_tables_sql(t, blob="bytea"),
+            *proof_tables_sql(t, blob="bytea", bigint="bigint"),
         ]
         # Replace the library's statements: no composite type, no insert function.
         self.sql_create_statements = [SQL(s) for s in statements]  # type: ignore[misc]

@@ -28,6 +28,7 @@ from eventsourcing.sqlite import (
 from ..errors import StorageError
 from .chained import ChainedRecorder
 from .common import Tables, event_index_sql, key_tables_sql
+from .proof_tables import proof_tables_sql
 
 __all__ = ["SQLiteLedgerRecorder", "open_sqlite"]
 
@@ -81,6 +82,7 @@ class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             f"CREATE TRIGGER IF NOT EXISTS ledger_events_no_delete BEFORE DELETE ON {t.events} "
             "BEGIN SELECT RAISE(ABORT, 'ledger_events is append-only'); END",
             *key_tables_sql(t, blob="BLOB"),
+            *proof_tables_sql(t, blob="BLOB", bigint="INTEGER"),
         ]
 
     def schema_exists(self) -> bool:

@@ -1,0 +1,151 @@
+"""Checking a bundle's entries in several processes (past :data:`PARALLEL_BYTES`).
+
+``entries.jsonl`` is cut at line starts into one contiguous slice per worker.  A
+worker checks its slice with :class:`~ledger.verify.ChainVerifier`, starting from
+the ``prev_hash`` and ``seq`` its first entry claims, and returns the leaf hashes
+of the entries it verified.  This process then joins the slices in order: each
+slice's first entry must have the next ``seq``, name the previous slice's last hash
+as ``prev_hash`` and not go back in time — exactly the checks a single pass makes
+there — and it pushes the leaves into the Merkle accumulator, checking the root at
+every checkpoint size.  The first bad ``seq`` is the single pass's.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from .errors import VerificationError
+from .merkle import Accumulator, leaf_hash
+from .verify import ChainVerifier
+
+__all__ = ["PARALLEL_BYTES", "auto_workers", "check_in_slices", "seq_of"]
+
+PARALLEL_BYTES = 32 << 20  # about 50,000 entries
+MAX_WORKERS = 8
+
+
+def seq_of(line: bytes, default: int) -> int:
+    """The entry's top-level ``seq`` member, read without parsing the JSON (members are
+    sorted and strings escape quotes, so the last ``"seq":`` is the top-level one;
+    the verifier checks it anyway)."""
+    i = line.rfind(b'"seq":')
+    if i < 0:
+        return default
+    j = k = i + 6
+    while k < len(line) and 48 <= line[k] <= 57:
+        k += 1
+    return int(line[j:k]) if k > j else default
+
+
+def _fork_is_safe() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def auto_workers(size: int, workers: int | None, spawn: bool) -> int:
+    if workers is None:
+        if size < PARALLEL_BYTES or not (spawn or _fork_is_safe()):
+            return 1
+        workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    return max(1, workers)
+
+
+@dataclass(frozen=True, slots=True)
+class SliceResult:
+    count: int
+    first_seq: int
+    first_prev: str
+    first_time: str
+    last_hash: str
+    last_time: str
+    leaves: bytes
+    bad_seq: int | None = None
+    reason: str | None = None
+
+
+def _cuts(path: Path, parts: int) -> list[tuple[int, int]]:
+    size = path.stat().st_size
+    starts = [0]
+    with path.open("rb") as f:
+        for k in range(1, parts):
+            f.seek(max(size * k // parts - 1, starts[-1]))
+            f.readline()  # to the start of the next line
+            starts.append(min(f.tell(), size))
+    starts.append(size)
+    return [(a, b) for a, b in pairwise(starts) if b > a]
+
+
+def _check_line(v: ChainVerifier, line: bytes) -> None:
+    if len(line) < 66 or line[64:65] != b" ":
+        raise VerificationError("entries.jsonl: a line is not '<hash> <entry>'",
+                                seq=v.expected_seq)
+    v.check(seq_of(line, v.expected_seq), line[:64].decode("ascii", "replace"), line[65:])
+
+
+def check_slice(path: str, start: int, stop: int) -> SliceResult:
+    """Check the lines of ``path`` between two line starts (runs in a worker, streaming)."""
+    with Path(path).open("rb") as f:
+        f.seek(start)
+        first = f.readline() if start < stop else b""
+        try:
+            head = json.loads(first[65:])
+            first_seq, first_prev = int(head["seq"]), str(head["prev_hash"])
+            first_time = str(head["recorded_at"])
+        except (ValueError, KeyError, TypeError):
+            first_seq, first_prev, first_time = seq_of(first, 0), "", ""
+        v = ChainVerifier(start_seq=first_seq, prev_hash=first_prev)
+        leaves: list[bytes] = []
+        last_time = ""
+        pos, line = start, first
+        try:
+            while line and pos < stop:
+                pos += len(line)
+                if not line.endswith(b"\n"):
+                    _check_line(v, b"")  # the file's last line lacks its newline
+                _check_line(v, line[:-1])
+                leaves.append(leaf_hash(bytes.fromhex(line[:64].decode("ascii"))))
+                last_time = v.prev_recorded_at
+                line = f.readline() if pos < stop else b""
+        except VerificationError as exc:
+            return SliceResult(v.count, first_seq, first_prev, first_time, v.prev_hash,
+                               last_time, b"".join(leaves), exc.seq, exc.reason)
+    return SliceResult(v.count, first_seq, first_prev, first_time, v.prev_hash, last_time,
+                       b"".join(leaves))
+
+
+def check_in_slices(path: Path, workers: int, *, first: int, prev_hash: str,
+                    acc: Accumulator, on_leaf: Callable[[], None]) -> int:
+    """Check every entry in ``workers`` processes; push their leaves; return the count."""
+    cuts = _cuts(path, workers)
+    context = multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
+    with ProcessPoolExecutor(max_workers=max(1, len(cuts) - 1), mp_context=context) as pool:
+        futures = [pool.submit(check_slice, str(path), a, b) for a, b in cuts[1:]]
+        results = [check_slice(str(path), *cuts[0]), *(f.result() for f in futures)]
+    expected, prev_time, count = first, "", 0
+    for r in results:
+        # the joins: what a single pass checks at the first entry of the slice
+        if r.first_seq != expected:
+            what = "missing" if r.first_seq > expected else "repeated or out of order"
+            raise VerificationError(f"entry {expected} is {what} (found seq {r.first_seq})",
+                                    seq=expected)
+        if r.first_prev != prev_hash:
+            raise VerificationError("prev_hash does not match the previous entry's hash",
+                                    seq=expected)
+        if r.first_time and r.first_time < prev_time:
+            raise VerificationError("recorded_at goes back in time", seq=expected)
+        for i in range(0, len(r.leaves), 32):
+            acc.push(r.leaves[i:i + 32])
+            on_leaf()
+        if r.bad_seq is not None:
+            raise VerificationError(r.reason or "entry does not verify", seq=r.bad_seq)
+        expected += r.count
+        count += r.count
+        prev_hash, prev_time = r.last_hash, r.last_time
+    return count

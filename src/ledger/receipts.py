@@ -1,0 +1,57 @@
+"""Writing a receipt for one event (``ledger receipt``); checking is :mod:`ledger.receipt_check`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .checking import guard
+from .errors import InputError
+from .proofs import Prover
+from .receipt_check import summary
+
+__all__ = ["make_receipt"]
+
+
+def _stored(prover: Prover, seq: int) -> tuple[dict[str, Any], str, str]:
+    rows = list(prover.store.iter_rows(seq, seq))
+    if not rows:
+        raise InputError("SEQ", f"no entry {seq} in this ledger")
+    _, stored_hash, state = rows[0]
+    text = bytes(state).decode("utf-8")
+    return json.loads(text), text, stored_hash
+
+
+def _policy_seq(prover: Prover, version: str, before: int) -> int | None:
+    for row in guard(lambda: list(prover.store.entries(types=["PolicyPublished"]))):
+        if row.seq < before and json.loads(row.state)["payload"].get("version") == version:
+            return int(row.seq)
+    return None
+
+
+def make_receipt(prover: Prover, seq: int) -> dict[str, Any]:
+    """The receipt of entry ``seq`` against the latest checkpoint (signed now if none
+    covers it yet)."""
+    head = prover.catch_up()
+    if not 1 <= seq <= head:
+        raise InputError("SEQ", f"must be between 1 and the ledger's size ({head})")
+    cps = prover.checkpoints(min_size=seq)
+    cp = cps[-1] if cps else prover.checkpoint()
+    size = int(cp["tree_size"])
+    entry, text, stored_hash = _stored(prover, seq)
+    proof = prover.inclusion(seq, size)
+    evidence: dict[str, Any] = {
+        "entry": text, "hash": stored_hash,
+        "proof": {"leaf_index": seq - 1, "tree_size": size, "path": proof["path"]},
+        "policy": None, "checkpoint": cp["note"], "publicKey": str(prover.verifier_key()),
+    }
+    policy_entry = None
+    version = entry["payload"].get("policy_version")
+    pseq = _policy_seq(prover, version, seq) if isinstance(version, str) else None
+    if pseq is not None:
+        policy_entry, ptext, phash = _stored(prover, pseq)
+        pproof = prover.inclusion(pseq, size)
+        evidence["policy"] = {"entry": ptext, "hash": phash,
+                              "proof": {"leaf_index": pseq - 1, "tree_size": size,
+                                        "path": pproof["path"]}}
+    return {**summary(entry, policy_entry), "ledger": evidence}

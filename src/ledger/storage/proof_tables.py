@@ -1,0 +1,28 @@
+"""Tables of the proofs (issue 4), one SQL text for both databases.
+
+    ledger_tree_nodes     saved Merkle subtree hashes: the complete, aligned subtrees of
+                          2^level leaves (level >= 8), node idx covering leaves
+                          [idx·2^level, (idx+1)·2^level); a cache derived from the
+                          ``hash`` column, rebuilt by a catch-up step
+    ledger_checkpoints    every signed checkpoint: tree size, root (hex), note text, when
+    ledger_tree_settings  the checkpoint origin and the auto-checkpoint interval
+"""
+
+from __future__ import annotations
+
+from .common import Tables
+
+__all__ = ["proof_tables_sql"]
+
+
+def proof_tables_sql(t: Tables, *, blob: str, bigint: str) -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_tree_nodes')} (ledger_id TEXT NOT NULL, "
+        f"level INTEGER NOT NULL, idx {bigint} NOT NULL, hash {blob} NOT NULL, "
+        "PRIMARY KEY (ledger_id, level, idx))",
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_checkpoints')} (ledger_id TEXT NOT NULL, "
+        f"tree_size {bigint} NOT NULL, root TEXT NOT NULL, note TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, PRIMARY KEY (ledger_id, tree_size))",
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_tree_settings')} (ledger_id TEXT PRIMARY KEY,"
+        " origin TEXT NOT NULL, checkpoint_every INTEGER NOT NULL)",
+    ]
