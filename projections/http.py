@@ -68,7 +68,8 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "`known_at` with events recorded by then; both: what was known at "
                 "`known_at` about the state at `as_of`. Times: RFC 3339 or YYYY-MM-DD "
                 "(end of that day, UTC).",
-                responses=answers("the consent state and its history"))
+                responses={**answers("the consent state and its history"),
+                           **problems(404)})  # a `ref` with a line break matches no route
     async def consent(ref: str,
                       _: Annotated[Principal, Depends(ctx.require("consent:read"))],
                       as_of: Annotated[str | None, Query()] = None,
@@ -87,7 +88,7 @@ def register(router: APIRouter, ctx: Any) -> None:
                     "application/json": {"schema": OBJECT},
                     "application/zip": {"schema": {"type": "string",
                                                    "format": "binary"}}}},
-                           **problems(*AUTH, 422, 503)})
+                           **problems(*AUTH, 404, 422, 503)})
     async def export(ref: str,
                      _: Annotated[Principal, Depends(ctx.require("subjects:export"))],
                      format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002

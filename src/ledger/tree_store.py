@@ -28,6 +28,7 @@ __all__ = [
     "catch_up",
     "caught_up",
     "insert_checkpoint",
+    "latest_checkpoint",
     "leaf_hashes",
     "list_checkpoints",
     "read_settings",
@@ -225,3 +226,13 @@ def write_settings(tx: AppendTx, origin: str, every: int) -> None:
     tx.c.execute(tx._sql(f"DELETE FROM {t} WHERE ledger_id=?"), (tx.lkey,))
     tx.c.execute(tx._sql(f"INSERT INTO {t} (ledger_id, origin, checkpoint_every) "
                          "VALUES (?,?,?)"), (tx.lkey, origin, every))
+
+
+def latest_checkpoint(tx: AppendTx) -> dict[str, Any] | None:
+    """The stored checkpoint of the largest tree size, or None."""
+    tx.c.execute(tx._sql(
+        f"SELECT tree_size, root, note, created_at FROM {tx.t.q('ledger_checkpoints')} "
+        "WHERE ledger_id=? ORDER BY tree_size DESC LIMIT 1"), (tx.lkey,))
+    r = tx.c.fetchone()
+    return None if r is None else {"tree_size": int(r["tree_size"]), "root": r["root"],
+                                   "note": r["note"], "created_at": r["created_at"]}

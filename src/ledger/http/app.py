@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from .. import __version__
 from ..application import Ledger
 from ..tokens import Tokens
+from . import proof_routes
 from . import routes as core_routes
 from .context import Limits, RouteContext
 from .logs import AccessLog
@@ -55,6 +56,7 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
                            limits=limits or Limits())
         router = APIRouter(prefix="/v1")
         core_routes.register(router, ctx)
+        proof_routes.register(router, ctx)
         for register in route_plugins() if routes is None else routes:
             register(router, ctx)
     except BaseException:

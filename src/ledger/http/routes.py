@@ -97,7 +97,8 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
         openapi_extra={"requestBody": ERASE_SCHEMA},
         responses={200: json_response("already erased with this event_id", RECEIPT),
                    201: json_response("erased", RECEIPT),
-                   **problems(400, *AUTH_ERRORS, 413, 415, 422, 503)},
+                   # 404: a `ref` with a line break matches no route
+                   **problems(400, *AUTH_ERRORS, 404, 413, 415, 422, 503)},
         status_code=201, response_class=JSONResponse)
     async def erase(ref: str, request: Request, who: Annotated[
             Principal, Depends(ctx.require("subjects:erase"))]) -> JSONResponse:

@@ -1,0 +1,96 @@
+"""Evidence for auditors over HTTP: the latest signed checkpoint and Merkle proofs.
+
+    GET /v1/checkpoints/latest             checkpoints:read (auditor, dpo)
+    GET /v1/proofs/inclusion/{seq}?size=   proofs:read      (auditor, dpo)
+    GET /v1/proofs/consistency?old=&new=   proofs:read      (auditor, dpo)
+
+The answers are those of ``ledger checkpoint --list`` (last one), ``ledger prove
+SEQ --json`` and ``ledger prove --consistency OLD NEW --json``: no personal data,
+only sizes and hashes.  A checkpoint is answered as JSON, or as the signed note
+itself (C2SP tlog-checkpoint) when the client accepts ``text/plain`` only.
+"""
+
+# No `from __future__ import annotations` here: FastAPI evaluates the annotations of
+# the nested route functions at run time, and they name local variables (ctx).
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from ..errors import InputError
+from ..proofs import prover_of
+from ..tokens import Principal
+from ..tree_store import latest_checkpoint
+from .context import RouteContext
+from .problems import Problem
+from .schemas import json_response, problems
+
+__all__ = ["register"]
+
+AUTH = (401, 403)
+HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+CHECKPOINT: dict[str, Any] = {"type": "object", "properties": {
+    "tree_size": {"type": "integer"}, "root": HEX, "note": {"type": "string"},
+    "created_at": {"type": "string"}}}
+INCLUSION: dict[str, Any] = {"type": "object", "properties": {
+    "seq": {"type": "integer"}, "leaf_index": {"type": "integer"},
+    "tree_size": {"type": "integer"}, "leaf_hash": HEX, "root": HEX,
+    "path": {"type": "array", "items": HEX}}}
+CONSISTENCY: dict[str, Any] = {"type": "object", "properties": {
+    "old_size": {"type": "integer"}, "new_size": {"type": "integer"}, "old_root": HEX,
+    "new_root": HEX, "path": {"type": "array", "items": HEX}}}
+# the CLI's argument names, as the HTTP parameters are named
+_PARAMS = {"SEQ": "seq", "--size": "size", "OLD": "old", "NEW": "new"}
+
+
+def _renamed(exc: InputError) -> InputError:
+    return type(exc)(_PARAMS.get(exc.field, exc.field), exc.rule)
+
+
+def register(router: APIRouter, ctx: RouteContext) -> None:
+    prover = prover_of(ctx.ledger)
+
+    @router.get("/checkpoints/latest", summary="The latest signed checkpoint",
+                description="The stored checkpoint of the largest tree size (`ledger "
+                "checkpoint` signs one). JSON, or the C2SP signed note itself when the "
+                "request accepts `text/plain` only. 404 when none was signed yet.",
+                responses={200: {"description": "the checkpoint", "content": {
+                    "application/json": {"schema": CHECKPOINT},
+                    "text/plain": {"schema": {"type": "string"}}}},
+                           **problems(*AUTH, 404, 503)})
+    async def latest(request: Request, _: Annotated[
+            Principal, Depends(ctx.require("checkpoints:read"))]) -> Response:
+        cp = await ctx.run(lambda: ctx.ledger.store.read(latest_checkpoint))
+        if cp is None:
+            raise Problem(404, "no checkpoint has been signed yet (ledger checkpoint)")
+        accept = request.headers.get("accept", "")
+        if "text/plain" in accept and "json" not in accept:
+            return PlainTextResponse(cp["note"])
+        return JSONResponse(cp)
+
+    @router.get("/proofs/inclusion/{seq}", summary="Inclusion proof of one entry (RFC 9162)",
+                description="Proves entry `seq` is leaf `seq - 1` of the tree of `size` "
+                "entries (default: the whole ledger).",
+                responses={200: json_response("the proof", INCLUSION),
+                           **problems(*AUTH, 422, 503)})
+    async def inclusion(seq: int, _: Annotated[Principal, Depends(ctx.require("proofs:read"))],
+                        size: Annotated[int | None, Query()] = None) -> JSONResponse:
+        try:
+            return JSONResponse(await ctx.run(prover.inclusion, seq, size))
+        except InputError as exc:
+            raise _renamed(exc) from None
+
+    @router.get("/proofs/consistency",
+                summary="Consistency proof between two tree sizes (RFC 9162)",
+                description="Proves the tree of `old` entries is a prefix of the tree of "
+                "`new` entries (default: the whole ledger).",
+                responses={200: json_response("the proof", CONSISTENCY),
+                           **problems(*AUTH, 422, 503)})
+    async def consistency(_: Annotated[Principal, Depends(ctx.require("proofs:read"))],
+                          old: Annotated[int, Query()],
+                          new: Annotated[int | None, Query()] = None) -> JSONResponse:
+        try:
+            return JSONResponse(await ctx.run(prover.consistency, old, new))
+        except InputError as exc:
+            raise _renamed(exc) from None
