@@ -206,6 +206,7 @@ def engine_for(url: str) -> Engine:
             # (rows and position together) and may lose only the last ones on a power
             # cut, which the next catch-up projects again.
             dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+            dbapi_conn.execute("PRAGMA cache_size=-262144")
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:

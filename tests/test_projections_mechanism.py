@@ -129,6 +129,21 @@ def test_two_ledgers_share_a_database(ledger: Ledger, env: dict[str, str],
             assert r.retention(at=t("2024-06-01T12:00:00Z"))["items"] == []
         with Reader(ledger.url, ledger.name, env=env) as r:
             assert len(r.retention(at=t("2024-06-01T12:00:00Z"))["items"]) == 6
+        # a rebuild of one ledger leaves the other's rows alone (and the reverse)
+        other.append(history()[1])
+        with Reader(ledger.url, "other", env=env) as r:
+            theirs = r.retention(at=t("2024-06-01T12:00:00Z"))["items"]
+            assert theirs
+        with Reader(ledger.url, ledger.name, env=env) as r:
+            r.projector.rebuild()
+            assert len(r.retention(at=t("2024-06-01T12:00:00Z"))["items"]) == 6
+        with Reader(ledger.url, "other", env=env) as r:
+            lag = {s["projection"]: s["lag"] for s in r.projector.status()}
+            assert lag["retention"] == 0
+            assert r.retention(at=t("2024-06-01T12:00:00Z"))["items"] == theirs
+            r.projector.rebuild()
+        with Reader(ledger.url, ledger.name, env=env) as r:
+            assert len(r.retention(at=t("2024-06-01T12:00:00Z"))["items"]) == 6
     finally:
         other.close()
 
