@@ -117,3 +117,22 @@ def test_db_option_before_or_after_the_command(tmp_path: Path) -> None:
         assert out.returncode == 0, out.stderr
         assert (tmp_path / ("a.db" if i == 0 else "b.db")).exists()
     assert not (tmp_path / "ledger.db").exists()
+
+
+def test_plugin_commands_are_loaded_only_when_needed() -> None:
+    from ledger.cli import _command_word, build_parser
+
+    assert _command_word(["--db", "sqlite:///x.db", "--ledger", "verify", "prove", "3"]) \
+        == "prove"
+    assert _command_word(["--db=sqlite:///x.db", "verify"]) == "verify"
+    assert _command_word(["--help"]) is None
+
+    def commands(argv: list[str] | None) -> set[str]:
+        parser = build_parser(argv)
+        sub = next(a for a in parser._actions if a.dest == "command")
+        return set(sub.choices)  # type: ignore[arg-type]
+
+    core = commands(["verify"])
+    assert {"verify", "prove", "serve"} <= core and "consent" not in core
+    assert "consent" in commands(["consent", "someone"])
+    assert "consent" in commands(["--help"]) and "consent" in commands(None)

@@ -17,13 +17,11 @@ with SHA-256 of its bytes.)
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +101,8 @@ def auto_workers(entries: int) -> int:
 
 def fork_is_safe() -> bool:
     """POSIX fork with one thread: no lock of another thread can be copied held."""
+    import multiprocessing  # noqa: PLC0415 - only when verifying in parallel (start-up)
+
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
@@ -129,6 +129,9 @@ def verify_store(store: Any, url: str | None, name: str, *, workers: int | None 
     parts = [_Slice(a, min(a + size - 1, head_seq), *_link_before(store, a))
              for a in range(1, head_seq + 1, size)]
     # fork costs nothing and imports nothing; it is only safe without threads
+    import multiprocessing  # noqa: PLC0415 - only when verifying in parallel (start-up)
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
     context = multiprocessing.get_context("fork" if fork_is_safe() else "spawn")
     with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as pool:
         futures = [pool.submit(_verify_slice, url, name, sl) for sl in parts[1:]]

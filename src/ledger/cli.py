@@ -265,7 +265,8 @@ def _common(default: Any) -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv``, plugins that cannot serve it are not loaded."""
     common = _common(None)
     # After the command, an absent option must not overwrite one given before it.
     sub_common = _common(argparse.SUPPRESS)
@@ -323,9 +324,25 @@ def build_parser() -> argparse.ArgumentParser:
              "('bundled' for the bundled one)", psub)
     sp.add_argument("file", metavar="FILE")
     sp.add_argument("--actor")
-    for register in _command_plugins():
+    for register in _core_plugins():
         register(sub, add, sub_common)
+    # The entry points (another package's commands) are looked up only when the
+    # command is not one of ours: `ledger verify` does not pay for the scan.
+    if argv is None or _command_word(argv) not in sub.choices:
+        for register in _entry_point_plugins():
+            register(sub, add, sub_common)
     return parser
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv`` (the first word that is no option or its value)."""
+    args = iter(argv)
+    for word in args:
+        if word in ("--db", "--ledger"):
+            next(args, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 # Modules of src/ledger that add commands, each with ``register(sub, add, common)``.
@@ -338,19 +355,22 @@ Registrar = Callable[[Any, Callable[..., argparse.ArgumentParser], argparse.Argu
                      None]
 
 
-def _command_plugins() -> list[Registrar]:
+def _core_plugins() -> list[Registrar]:
     import importlib
+
+    return [importlib.import_module(m).register for m in CORE_COMMAND_MODULES]
+
+
+def _entry_point_plugins() -> list[Registrar]:
     from importlib.metadata import entry_points
 
-    found: list[Registrar] = [importlib.import_module(m).register
-                              for m in CORE_COMMAND_MODULES]
-    for ep in sorted(entry_points(group=COMMAND_ENTRY_POINTS), key=lambda e: e.name):
-        found.append(ep.load())
-    return found
+    return [ep.load() for ep in sorted(entry_points(group=COMMAND_ENTRY_POINTS),
+                                       key=lambda e: e.name)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
     args = parser.parse_args(argv)
     try:
         code: int = args.fn(args)

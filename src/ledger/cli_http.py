@@ -112,10 +112,18 @@ def _at_least_one(text: str) -> int:
     return int(text)
 
 
+def _role(text: str) -> str:
+    """A role (``ledger.tokens.ROLES``, imported when the command runs, not for --help)."""
+    from .tokens import ROLES
+
+    if text not in ROLES:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from "
+                                         f"{', '.join(ROLES)})")
+    return text
+
+
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
-    from .tokens import ROLES  # no heavy import: the module's own imports are light
-
     sp = add("serve", cmd_serve, "serve the HTTP API (docs at /docs, OpenAPI at "
              "/openapi.json; docs/API.md)")
     sp.add_argument("--host", default="127.0.0.1", help="address to listen on "
@@ -131,7 +139,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     sp = add("create", cmd_token_create, "create a token and print it (only this once)",
              tsub)
-    sp.add_argument("--role", required=True, choices=ROLES,
+    sp.add_argument("--role", required=True, type=_role, metavar="{service,auditor,dpo}",
                     help="service: append, read consent; auditor: verify, checkpoints, "
                     "proofs; dpo: everything")
     sp.add_argument("--name", required=True, help="who holds it; recorded as the actor "
