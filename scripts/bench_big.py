@@ -32,7 +32,7 @@ from ledger.application import Ledger
 from ledger.policy import bundled_policy
 
 NAME = "bench"
-MODULES = ("bench_proofs", "bench_projections")
+MODULES = ("bench_proofs", "bench_projections", "bench_http_reads")
 
 
 def build(url: str, key_dir: Path, entries: int) -> dict[str, Any]:

@@ -26,3 +26,20 @@ def test_bench_http_smoke_run(db_url: str, env: dict[str, str]) -> None:
     assert result["verify"]["entries"] == 1 + result["appends"]  # the policy, then the load
     for key in ("requests_per_s", "appends_per_s", "p50_ms", "p99_ms"):
         assert result[key] > 0
+
+
+@pytest.mark.slow
+def test_bench_http_reads_smoke_run(ledger: object, db_url: str, env: dict[str, str]) -> None:
+    from tests.proof_helpers import fill
+
+    fill(ledger, 40)  # type: ignore[arg-type]
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import bench_http_reads
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    result = bench_http_reads.run(db_url, "main", rounds=3, env={**os.environ, **env})
+    assert result["entries"] == 40
+    for what in ("consent", "export", "inclusion_proof"):
+        assert result[what]["statuses"] == [200], (what, result)
+        assert result[what]["runs"] == 3 and result[what]["median_ms"] > 0
