@@ -182,7 +182,7 @@ def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
     workers = auto_workers(path.stat().st_size, workers, spawn)
     if workers > 1:
         return check_in_slices(path, workers, first=first, prev_hash=prev_hash, acc=acc,
-                               on_leaf=lambda: _root_reached(acc, roots, report))
+                               sizes=roots, at_size=lambda: _root_reached(acc, roots, report))
     verifier = ChainVerifier(start_seq=first, prev_hash=prev_hash)
     push, check = acc.push, verifier.check
     fromhex = bytes.fromhex
@@ -191,8 +191,12 @@ def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
             if len(line) < 67 or line[64:65] != b" " or not line.endswith(b"\n"):
                 raise VerificationError("entries.jsonl: a line is not '<hash> <entry>'",
                                         seq=verifier.expected_seq)
-            stored = line[:64].decode("ascii", "replace")
-            check(_seq_of(line, verifier), stored, line[65:-1])
+            stored, entry = line[:64].decode("ascii", "replace"), line[65:-1]
+            try:  # the line's position is its seq; the verifier checks the entry's own
+                check(verifier.expected_seq, stored, entry)
+            except VerificationError:  # again with the line's seq, for the precise reason
+                check(_seq_of(line, verifier), stored, entry)
+                raise
             push(leaf_hash(fromhex(stored)))
             if acc.size in roots:
                 _check_root(roots.pop(acc.size), acc, report)

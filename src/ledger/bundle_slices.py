@@ -16,7 +16,7 @@ import json
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
@@ -86,7 +86,14 @@ def _check_line(v: ChainVerifier, line: bytes) -> None:
     if len(line) < 66 or line[64:65] != b" ":
         raise VerificationError("entries.jsonl: a line is not '<hash> <entry>'",
                                 seq=v.expected_seq)
-    v.check(seq_of(line, v.expected_seq), line[:64].decode("ascii", "replace"), line[65:])
+    stored, entry = line[:64].decode("ascii", "replace"), line[65:]
+    try:
+        # the line's position is its seq: the verifier checks the entry's own seq against it
+        v.check(v.expected_seq, stored, entry)
+    except VerificationError:
+        # again with the seq the line names, for the precise reason (missing, repeated…)
+        v.check(seq_of(line, v.expected_seq), stored, entry)
+        raise
 
 
 def check_slice(path: str, start: int, stop: int) -> SliceResult:
@@ -121,8 +128,11 @@ def check_slice(path: str, start: int, stop: int) -> SliceResult:
 
 
 def check_in_slices(path: Path, workers: int, *, first: int, prev_hash: str,
-                    acc: Accumulator, on_leaf: Callable[[], None]) -> int:
-    """Check every entry in ``workers`` processes; push their leaves; return the count."""
+                    acc: Accumulator, sizes: Collection[int],
+                    at_size: Callable[[], None]) -> int:
+    """Check every entry in ``workers`` processes; push their leaves; return the count.
+
+    ``at_size`` is called when the tree has reached one of ``sizes`` (checkpoints)."""
     cuts = _cuts(path, workers)
     context = multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
     with ProcessPoolExecutor(max_workers=max(1, len(cuts) - 1), mp_context=context) as pool:
@@ -140,9 +150,11 @@ def check_in_slices(path: Path, workers: int, *, first: int, prev_hash: str,
                                     seq=expected)
         if r.first_time and r.first_time < prev_time:
             raise VerificationError("recorded_at goes back in time", seq=expected)
-        for i in range(0, len(r.leaves), 32):
-            acc.push(r.leaves[i:i + 32])
-            on_leaf()
+        push, leaves = acc.push, r.leaves
+        for i in range(0, len(leaves), 32):
+            push(leaves[i:i + 32])
+            if acc.size in sizes:
+                at_size()
         if r.bad_seq is not None:
             raise VerificationError(r.reason or "entry does not verify", seq=r.bad_seq)
         expected += r.count
