@@ -113,3 +113,10 @@ def test_checkpoint_every_from_the_cli(cli_env: dict[str, str], tmp_path: Path) 
     assert run(cli_env, "append", str(batch)).returncode == 0      # 5: crosses 4
     listed = run(cli_env, "checkpoint", "--list", "--json").stdout.splitlines()
     assert [json.loads(x)["tree_size"] for x in listed] == [3, 5]
+
+
+def test_proofs_of_an_empty_ledger_name_the_argument_given(cli_env: dict[str, str]) -> None:
+    assert run(cli_env, "init").returncode == 0
+    out = run(cli_env, "prove", "1")
+    assert out.returncode == 2
+    assert "SEQ: must be between 1 and the ledger's size (0)" in out.stderr

@@ -151,6 +151,8 @@ class Prover:
     def inclusion(self, seq: int, size: int | None = None) -> dict[str, Any]:
         head = self.catch_up()
         if size is None:
+            if not 1 <= seq <= head:
+                raise InputError("SEQ", f"must be between 1 and the ledger's size ({head})")
             size = head
         if not 1 <= size <= head:
             raise InputError("--size", f"must be between 1 and the ledger's size ({head})")
