@@ -25,7 +25,8 @@ from pathlib import Path
 from .errors import ConfigError
 from .storage import sqlite_path
 
-__all__ = ["MASTER_FILE", "create_master", "key_dir", "load_master"]
+__all__ = ["MASTER_FILE", "create_master", "decode_secret", "key_dir", "load_master",
+           "write_secret"]
 
 MASTER_FILE = "master.key"
 
@@ -39,7 +40,9 @@ def key_dir(url: str, env: Mapping[str, str]) -> Path:
     return Path("ledger-keys")
 
 
-def _decode(text: str, origin: str) -> bytes:
+def decode_secret(text: str, origin: str, what: str) -> bytes:
+    """32 secret bytes from 64 hex digits or base64 (standard or URL-safe); else the
+    ConfigError ``<origin>: <what> must be …``."""
     text = text.strip()
     if re.fullmatch(r"[0-9a-fA-F]{64}", text):
         return bytes.fromhex(text)
@@ -49,9 +52,22 @@ def _decode(text: str, origin: str) -> bytes:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        raise ConfigError(f"{origin}: the master key must be 32 bytes, as base64 or 64 hex "
-                          "digits")
+        raise ConfigError(f"{origin}: {what} must be 32 bytes, as base64 or 64 hex digits")
     return raw
+
+
+def write_secret(path: Path, secret: bytes) -> None:
+    """Create ``path`` (mode 0600, folder 0700) holding ``secret`` as base64; never overwrite."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(base64.b64encode(secret).decode() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _decode(text: str, origin: str) -> bytes:
+    return decode_secret(text, origin, "the master key")
 
 
 def load_master(url: str, env: Mapping[str, str]) -> bytes:
@@ -76,11 +92,6 @@ def create_master(url: str, env: Mapping[str, str]) -> tuple[bytes, Path | None]
     path = folder / MASTER_FILE
     if path.exists():
         return load_master(url, env), path
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(base64.b64encode(key).decode() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    write_secret(path, key)
     return key, path

@@ -13,15 +13,13 @@ ledger initialised before checkpoints existed.
 from __future__ import annotations
 
 import base64
-import binascii
-import os
 import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import ConfigError
-from .keystore import key_dir
+from .keystore import decode_secret, key_dir, write_secret
 
 __all__ = ["create_signing_key", "load_signing_key", "signing_key_path"]
 
@@ -33,17 +31,7 @@ def signing_key_path(url: str, name: str, env: Mapping[str, str]) -> Path:
 
 
 def _decode(text: str, origin: str) -> bytes:
-    text = text.strip()
-    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        return bytes.fromhex(text)
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 32:
-        raise ConfigError(f"{origin}: the signing key must be a 32-byte Ed25519 seed, as "
-                          "base64 or 64 hex digits")
-    return raw
+    return decode_secret(text, origin, "the signing key (an Ed25519 seed)")
 
 
 def load_signing_key(url: str, name: str, env: Mapping[str, str]) -> bytes:
@@ -68,10 +56,5 @@ def create_signing_key(url: str, name: str, env: Mapping[str, str]) -> Path | No
     if path.exists():
         load_signing_key(url, name, env)
         return path
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    write_secret(path, secrets.token_bytes(32))
     return path
