@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,28 @@ def _wait_up(port: int, proc: subprocess.Popen[bytes], errors: Path) -> None:
     raise RuntimeError("ledger serve did not answer within 60 s")
 
 
+@contextlib.contextmanager
+def serving(env: Mapping[str, str]) -> Iterator[tuple[int, list[str]]]:
+    """A ``ledger serve`` subprocess (the ledger named by ``env``) on a free loopback port.
+
+    Yields the port and a list that holds the server's log once it has stopped."""
+    port = _free_port()
+    log_text: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server_log = Path(tmp) / "serve.log"
+        with server_log.open("wb") as sink:
+            proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port",
+                                     str(port), "--no-access-log"], env=dict(env),
+                                    stdout=subprocess.DEVNULL, stderr=sink)
+        try:
+            _wait_up(port, proc, server_log)
+            yield port, log_text
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+            log_text.append(server_log.read_text(errors="replace"))
+
+
 def _percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
@@ -163,37 +185,25 @@ def run(url: str, name: str, *, seconds: float = 30, clients: int = 16, batch: i
     env = dict(os.environ if env is None else env)
     env.update({"LEDGER_DATABASE_URL": url, "LEDGER_NAME": name})
     service, auditor = _prepare(url, name, env)
-    port = _free_port()
     run_tag = uuid.uuid4().hex[:6]
-    with tempfile.TemporaryDirectory() as tmp:
-        server_log = Path(tmp) / "serve.log"
-        with server_log.open("wb") as sink:
-            proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port",
-                                     str(port), "--no-access-log"], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=sink)
+    with serving(env) as (port, server_log):
+        log(f"  {clients} clients, batches of {batch}, {seconds:g} s …")
+        start = time.perf_counter()
+        threads = [_Client(k, port, service, batch, stop_at=start + seconds, run=run_tag)
+                   for k in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         try:
-            _wait_up(port, proc, server_log)
-            log(f"  {clients} clients, batches of {batch}, {seconds:g} s …")
-            start = time.perf_counter()
-            threads = [_Client(k, port, service, batch, stop_at=start + seconds, run=run_tag)
-                       for k in range(clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            elapsed = time.perf_counter() - start
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-            try:
-                conn.request("GET", "/v1/verify",
-                             headers={"Authorization": f"Bearer {auditor}"})
-                api_verify = json.loads(conn.getresponse().read())
-            finally:
-                conn.close()
+            conn.request("GET", "/v1/verify",
+                         headers={"Authorization": f"Bearer {auditor}"})
+            api_verify = json.loads(conn.getresponse().read())
         finally:
-            proc.terminate()
-            proc.wait(timeout=60)
-        server_errors = [line for line in server_log.read_text(errors="replace").splitlines()
-                         if "ERROR" in line]
+            conn.close()
+    server_errors = [line for text in server_log for line in text.splitlines() if "ERROR" in line]
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "ledger.cli", "verify", "--json"], env=env,
                           capture_output=True, text=True, check=False)

@@ -16,16 +16,14 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_http import _free_port, _percentile, _wait_up
+from bench_http import _percentile, serving
 
 from ledger.application import Ledger
 from ledger.tokens import Tokens
@@ -71,37 +69,26 @@ def run(url: str, name: str, *, rounds: int = ROUNDS, seed: int = 11,
     env = {**(os.environ if env is None else env), "LEDGER_DATABASE_URL": url,
            "LEDGER_NAME": name}
     subjects, head, token = _subjects(url, name, rounds, seed, env)
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        errors = Path(tmp) / "serve.log"
-        with errors.open("wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--port",
-                                     str(port), "--no-access-log"], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            _wait_up(port, proc, errors)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-            rnd = random.Random(seed)
-            out: dict[str, Any] = {"entries": head}
-            for what, path in (("consent", "/v1/subjects/{s}/consent"),
-                               ("export", "/v1/subjects/{s}/export")):
-                warm, status = _timed(conn, path.format(s=subjects[0]), token)
-                times, statuses = [], set()
-                for s in subjects:
-                    took, status = _timed(conn, path.format(s=s), token)
-                    times.append(took)
-                    statuses.add(status)
-                out[what] = {**_summary(times), "first_call_ms": round(warm * 1000, 1),
-                             "statuses": sorted(statuses)}
+    rnd = random.Random(seed)
+    out: dict[str, Any] = {"entries": head}
+    with serving(env) as (port, _):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        for what, path in (("consent", "/v1/subjects/{s}/consent"),
+                           ("export", "/v1/subjects/{s}/export")):
+            warm, status = _timed(conn, path.format(s=subjects[0]), token)
             times, statuses = [], set()
-            for _ in range(rounds):
-                took, status = _timed(conn, f"/v1/proofs/inclusion/{rnd.randint(1, head)}",
-                                      token)
+            for s in subjects:
+                took, status = _timed(conn, path.format(s=s), token)
                 times.append(took)
                 statuses.add(status)
-            out["inclusion_proof"] = {**_summary(times), "statuses": sorted(statuses)}
-            conn.close()
-            return out
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            out[what] = {**_summary(times), "first_call_ms": round(warm * 1000, 1),
+                         "statuses": sorted(statuses)}
+        times, statuses = [], set()
+        for _ in range(rounds):
+            took, status = _timed(conn, f"/v1/proofs/inclusion/{rnd.randint(1, head)}",
+                                  token)
+            times.append(took)
+            statuses.add(status)
+        out["inclusion_proof"] = {**_summary(times), "statuses": sorted(statuses)}
+        conn.close()
+    return out
