@@ -34,6 +34,7 @@ class ConsentProjection(Projection):
     name = "consent"
     version = 1
     tables = (db.consent_history,)
+    insert_only = (db.consent_history,)
     types = frozenset(STATES)
 
     def apply(self, conn: Connection, entries: Sequence[Entry], ctx: Context) -> None:

@@ -17,6 +17,7 @@ class DisclosuresProjection(Projection):
     name = "disclosures"
     version = 1
     tables = (db.disclosures,)
+    insert_only = (db.disclosures,)
     types = frozenset({"DataDisclosed"})
 
     def apply(self, conn: Connection, entries: Sequence[Entry], ctx: Context) -> None:

@@ -41,6 +41,7 @@ class RetentionProjection(Projection):
     name = "retention"
     version = 1
     tables = (db.retention_items, db.retention_erasures, db.holds)
+    insert_only = (db.retention_items, db.retention_erasures)
     types = frozenset({"DataCollected", "SubjectErased", "DataAnonymised", "LegalHoldPlaced",
                        "LegalHoldReleased"})
 

@@ -283,3 +283,62 @@ def test_two_catch_ups_at_once_apply_each_entry_once(ledger: Ledger) -> None:
         assert set(positions(p).values()) == {ledger.head()[0]}
         p.rebuild()
         assert snapshot(p) == both
+
+
+# -- a rebuild defers the indexes of insert-only tables -------------------------------------
+def index_names(p: Projector) -> set[str]:
+    from sqlalchemy import inspect
+
+    with p.sql_engine().connect() as conn:
+        schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
+        found = inspect(conn)
+        return {i["name"] for t in db.METADATA.sorted_tables
+                for i in found.get_indexes(t.name, schema=schema)}
+
+
+ALL_INDEXES = {i.name for t in db.METADATA.sorted_tables for i in t.indexes}
+
+
+def test_a_rebuild_builds_the_deferred_indexes_again(ledger: Ledger,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    build(ledger)
+    with Projector(ledger.url, ledger.name, all_projections()) as p:
+        p.rebuild()
+        assert index_names(p) >= ALL_INDEXES
+        expected = snapshot(p)
+        deferred = {i.name for proj in p.projections for t in proj.insert_only
+                    for i in t.indexes}
+        assert deferred  # consent history, retention items, disclosures
+
+        def failing(*args: Any, **kw: Any) -> None:
+            assert not index_names(p) & deferred  # dropped while projecting
+            raise Boom
+
+        monkeypatch.setattr(RetentionProjection, "apply", failing)
+        with pytest.raises(Boom):
+            p.rebuild()
+        assert index_names(p) >= ALL_INDEXES  # built again although the rebuild failed
+        monkeypatch.undo()
+        p.catch_up()
+        assert snapshot(p) == expected
+
+
+REBUILD_KILLER = KILLER.replace("p.catch_up(batch=2)", "p.rebuild(batch=2)")
+
+
+@pytest.mark.slow
+def test_indexes_dropped_by_a_killed_rebuild_come_back(ledger: Ledger, db_url: str) -> None:
+    build(ledger)
+    with Projector(ledger.url, ledger.name, all_projections()) as p:
+        p.rebuild()
+        expected = snapshot(p)
+    done = subprocess.run([sys.executable, "-c", REBUILD_KILLER, ledger.url or "",
+                           ledger.name, "2"], capture_output=True, text=True, check=False,
+                          env={**os.environ})
+    assert done.returncode == -9, done.stderr
+    with Projector(ledger.url, ledger.name, all_projections()) as p:
+        assert not index_names(p) >= ALL_INDEXES  # the killed rebuild had dropped some
+        p.setup()
+        assert index_names(p) >= ALL_INDEXES
+        p.catch_up()
+        assert snapshot(p) == expected
