@@ -61,6 +61,7 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 def run(url: str, name: str, *, env: Mapping[str, str] | None = None, rounds: int = 50,
         cli_rounds: int = 5, bundle: bool = True, bundle_entries: int = 200_000,
+        bundle_rounds: int = 5,
         seed: int = 7) -> dict[str, Any]:
     """Measure the proofs on the ledger ``name`` at ``url`` (keys from ``env``).
 
@@ -103,16 +104,20 @@ def run(url: str, name: str, *, env: Mapping[str, str] | None = None, rounds: in
                 folder = Path(tmp) / "bundle"
                 start = max(1, head - bundle_entries + 1)
                 t_write, _ = _timed(lambda: write_bundle(p, folder, start))
-                t_verify, report = _timed(lambda: verify_bundle(folder, str(p.verifier_key()),
-                                                                spawn=True))
-                if not report.ok:
-                    raise SystemExit(f"bundle verification failed: {report.reason}")
+                rates = []
+                for _ in range(bundle_rounds):  # the machine is noisy: the median of rounds
+                    t_verify, report = _timed(lambda: verify_bundle(
+                        folder, str(p.verifier_key()), spawn=True))
+                    if not report.ok:
+                        raise SystemExit(f"bundle verification failed: {report.reason}")
+                    rates.append(round(report.entries / t_verify))
                 out["bundle_entries"] = report.entries
                 out["bundle_write_per_s"] = round(report.entries / t_write)
-                out["bundle_verify_per_s"] = round(report.entries / t_verify)
-                out["bundle_verify_s"] = round(t_verify, 3)
+                out["bundle_verify_per_s"] = round(statistics.median(rates))
+                out["bundle_verify_rounds_per_s"] = rates
         out["targets"] = {
-            "prove_under_50ms": out["prove_in_process"]["median_ms"] < 50,
+            "prove_under_50ms_in_process": out["prove_in_process"]["median_ms"] < 50,
+            "prove_command_under_50ms": out["prove_cli"]["median_ms"] < 50,
             "bundle_verify_100k_per_s": out.get("bundle_verify_per_s", 0) >= 100_000,
         }
         return out
