@@ -140,3 +140,21 @@ def test_valid_examples_are_valid(ledger: Ledger) -> None:
     ledger.append(VALID)
     assert ledger.head()[0] == 1 + len(VALID)
     assert ledger.verify().ok
+
+
+def test_an_unknown_key_that_could_be_personal_is_not_repeated(ledger: Ledger) -> None:
+    """A key the caller sent is named in the error only if it looks like a field name."""
+    for where in ("envelope", "data"):
+        ev = consent("someone@example.org")
+        target = ev if where == "envelope" else ev["data"]
+        target["camille.durand@example.fr"] = 1
+        with pytest.raises(InputError) as caught:
+            ledger.append([ev])
+        assert "camille" not in str(caught.value)
+        assert "(unknown key)" in caught.value.field
+        target.pop("camille.durand@example.fr")
+        target["colour"] = 1  # a name-like key is still named, to help the caller
+        with pytest.raises(InputError) as caught:
+            ledger.append([ev])
+        assert caught.value.field.endswith("colour")
+    assert ledger.head()[0] == 1  # nothing stored: only the policy

@@ -501,12 +501,22 @@ def _json_value(value: Any, where: str) -> Any:
     return value
 
 
+_KEY_SHOWN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}\Z")
+UNKNOWN_KEY = "(unknown key)"
+
+
+def shown_key(key: object) -> str:
+    """A key the caller sent, as an error may repeat it: a name-like key as it is; any
+    other (it could be an e-mail address or a name: personal data) as ``(unknown key)``."""
+    return key if isinstance(key, str) and _KEY_SHOWN.match(key) else UNKNOWN_KEY
+
+
 def _parse_fields(specs: tuple[tuple[str, FieldSpec], ...], data: Mapping[str, Any],
                   where: str) -> dict[str, Any]:
     known = {n for n, _ in specs}
     for key in data:
         if key not in known:
-            raise InputError(f"{where}.{key}", "is not a field of this event "
+            raise InputError(f"{where}.{shown_key(key)}", "is not a field of this event "
                              f"(fields: {', '.join(sorted(known))})")
     out: dict[str, Any] = {}
     for name, fs in specs:
@@ -534,7 +544,7 @@ def parse_unverified_event(raw: object, *, now: datetime,
         raise InputError("event", "must be a JSON object")
     for key in raw:
         if key not in ENVELOPE:
-            raise InputError(str(key)[:40], "is not an envelope field "
+            raise InputError(shown_key(key), "is not an envelope field "
                              "(event_id, type, subject, occurred_at, actor, data)")
     type_ = raw.get("type")
     if not isinstance(type_, str) or type_ not in CATALOGUE:

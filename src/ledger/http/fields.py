@@ -16,12 +16,12 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
-from ..events import CATALOGUE, ENVELOPE, FieldSpec
+from ..events import CATALOGUE, ENVELOPE, UNKNOWN_KEY, FieldSpec
 from ..policy import bundled_policy
 
 __all__ = ["UNKNOWN", "safe_field"]
 
-UNKNOWN = "(unknown key)"
+UNKNOWN = UNKNOWN_KEY  # the same words as the core uses
 # query parameters of the routes (core and plugins): named in their errors
 QUERY_PARAMETERS = frozenset({"as_of", "known_at", "due_before", "status", "at", "format",
                               "open", "overdue", "old", "new", "seq", "size"})
