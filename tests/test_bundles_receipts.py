@@ -239,3 +239,76 @@ def test_a_receipt_re_signed_with_another_key_is_caught(
     assert verify_receipt(r)["ok"]          # consistent with itself…
     with pytest.raises(VerificationError, match="no signature by key"):
         verify_receipt(r, key)              # …but not with the auditor's key
+
+
+# -- offline extension: the bundle against a checkpoint the auditor kept -------------------
+def test_a_bundle_extends_the_checkpoint_the_auditor_kept(ledger: Ledger,
+                                                          tmp_path: Path) -> None:
+    p = prover_of(ledger)
+    fill(ledger, 20)
+    kept = parse_checkpoints(p.checkpoint()["note"] + "\n")  # taken home at a visit
+    fill(ledger, 40)                                      # events appended meanwhile
+    write_bundle(p, tmp_path / "b")
+    key = str(p.verifier_key())
+    report = verify_bundle(tmp_path / "b", key, kept=kept)
+    assert report.ok, report.reason
+    assert report.kept == [20] and 20 in report.checkpoints
+    assert any("checkpoint(s) you kept" in line for line in report.proves)
+    # a bundle that starts after the kept size cannot prove it
+    write_bundle(p, tmp_path / "late", from_seq=25)
+    late = verify_bundle(tmp_path / "late", key, kept=kept)
+    assert not late.ok and "cannot be checked here" in (late.reason or "")
+
+
+def test_a_rewritten_or_cut_ledger_fails_against_the_kept_checkpoint(
+        db_url: str, env: dict[str, str], tmp_path: Path) -> None:
+    """The operator holds the signing key: a rewrite is re-signed, a cut is re-signed,
+    and only the checkpoint the auditor kept tells."""
+    import base64
+    import secrets
+
+    from ledger.policy import bundled_policy
+
+    seed = base64.b64encode(secrets.token_bytes(32)).decode()
+    first_env = {**env, "LEDGER_SIGNING_KEY": seed}
+    led, _ = Ledger.init(db_url, env=first_env)
+    try:
+        led.publish_policy(bundled_policy())
+        fill(led, 20)
+        kept = parse_checkpoints(prover_of(led).checkpoint()["note"] + "\n")
+        key = str(prover_of(led).verifier_key())
+    finally:
+        led.close()
+    # another history, same key and origin: a rewrite signed anew (an SQLite file here)
+    other_url = f"sqlite:///{tmp_path}/rewritten.db"
+    other_env = {"LEDGER_KEY_DIR": str(tmp_path / "k2"), "LEDGER_SIGNING_KEY": seed}
+    other, _ = Ledger.init(other_url, env=other_env)
+    try:
+        other.publish_policy(bundled_policy())
+        fill(other, 7)
+        fill(other, 30)  # other events: different hashes from seq 2 on
+        write_bundle(prover_of(other), tmp_path / "rewritten")
+        rewritten = verify_bundle(tmp_path / "rewritten", key, kept=kept)
+        assert verify_bundle(tmp_path / "rewritten", key).ok  # fine on its own…
+        assert not rewritten.ok                             # …not against what was kept
+        assert rewritten.first_bad_seq == 20
+        assert "differs from the checkpoint you kept" in (rewritten.reason or "")
+    finally:
+        other.close()
+    # cut back below the kept size and re-signed
+    cut_url = f"sqlite:///{tmp_path}/cut.db"
+    cut, _ = Ledger.init(cut_url, env={"LEDGER_KEY_DIR": str(tmp_path / "k3"),
+                                       "LEDGER_SIGNING_KEY": seed})
+    try:
+        cut.publish_policy(bundled_policy())
+        fill(cut, 12)
+        write_bundle(prover_of(cut), tmp_path / "cut")
+        report = verify_bundle(tmp_path / "cut", key, kept=kept)
+        assert not report.ok and "entries are missing" in (report.reason or "")
+    finally:
+        cut.close()
+    # a kept checkpoint signed by another key is refused
+    seed2, key2 = other_key(kept[0].origin)
+    forged = parse_checkpoints(resign(kept[0].origin, kept[0].size, kept[0].root, seed2,
+                                      key2) + "\n")
+    assert not verify_bundle(tmp_path / "cut", key, kept=forged).ok

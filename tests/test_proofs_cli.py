@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from tests.helpers import collect, consent
@@ -64,9 +65,20 @@ def test_auditor_tour(cli_env: dict[str, str], db_url: str, tmp_path: Path) -> N
     # offline: no database, no key folder at all
     offline = {k: v for k, v in cli_env.items() if not k.startswith("LEDGER_")}
     offline["LEDGER_DATABASE_URL"] = f"sqlite:///{tmp_path}/nowhere/none.db"
-    for args in (["--bundle", str(bundle)], ["--receipt", str(receipt)]):
+    for args in (["--bundle", str(bundle)], ["--receipt", str(receipt)],
+                 ["--bundle", str(bundle), "--checkpoint", str(kept)]):
         out = run(offline, "verify", *args, "--pubkey", key, cwd=tmp_path)
         assert out.returncode == 0, out.stdout + out.stderr
+    assert "(yours: 21)" in out.stdout  # the bundle extends the checkpoint kept, offline
+    # a bundle cut below the kept checkpoint fails against it, offline
+    short = tmp_path / "short"
+    shutil.copytree(bundle, short)
+    entries = (short / "entries.jsonl").read_text().splitlines()
+    (short / "entries.jsonl").write_text("\n".join(entries[:18]) + "\n")
+    (short / "checkpoints.txt").write_text("")
+    out = run(offline, "verify", "--bundle", str(short), "--checkpoint", str(kept),
+              "--pubkey", key, cwd=tmp_path)
+    assert out.returncode == 1 and "entries are missing" in out.stdout, out.stdout
     # the ledger is cut back below the kept checkpoint: exit 1 with the reason
     with raw_db(db_url) as (conn, table, q):
         conn.execute(q(f"DELETE FROM {table} WHERE originator_version>?"), (15,))
@@ -100,7 +112,14 @@ def test_bad_arguments_exit_2_naming_them(cli_env: dict[str, str], tmp_path: Pat
     for args, field in ((["verify", "--pubkey", "k"], "--pubkey"),
                         (["verify", "--incremental"], "--incremental"),
                         (["verify", "--bundle", str(tmp_path), "--receipt", "r"],
-                         "--bundle/--checkpoint/--receipt")):
+                         "--receipt"),
+                        (["verify", "--checkpoint", "k", "--receipt", "r"], "--receipt"),
+                        (["verify", "--bundle", str(tmp_path), "--checkpoint",
+                          str(tmp_path / "none.txt")], "--checkpoint"),
+                        (["verify", "--bundle", str(tmp_path), "--checkpoint",
+                          str(tmp_path / "batch.jsonl"), "--incremental"], "--incremental"),
+                        (["verify", "--bundle", str(tmp_path), "--checkpoint",
+                          str(tmp_path / "batch.jsonl")], "--checkpoint")):
         out = run(cli_env, *args)
         assert out.returncode == 2 and f"{field}: " in out.stderr, (args, out.stderr)
 

@@ -24,6 +24,7 @@ A bundle is a folder (docs/FORMAT.md §12)::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,16 @@ class BundleReport:
     reason: str | None = None
     proves: list[str] = field(default_factory=list)
     does_not_prove: list[str] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)       # sizes of the auditor's checkpoints
+    kept_notes: set[Checkpoint] = field(default_factory=set, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "first_seq": self.first_seq, "last_seq": self.last_seq,
                 "entries": self.entries, "checkpoints_verified": self.checkpoints,
                 "key": self.key, "key_from": self.key_from,
                 "first_bad_seq": self.first_bad_seq, "reason": self.reason,
-                "proves": self.proves, "does_not_prove": self.does_not_prove}
+                "proves": self.proves, "does_not_prove": self.does_not_prove,
+                "kept_checkpoints_verified": self.kept}
 
 
 def frontier_root(frontier: list[bytes]) -> bytes:
@@ -109,15 +113,19 @@ def _prefix(folder: Path, first_seq: int) -> tuple[Accumulator, str]:
 
 
 def verify_bundle(folder: Path, pubkey: str | None = None, *, workers: int | None = None,
-                  spawn: bool = False) -> BundleReport:
+                  spawn: bool = False, kept: Sequence[Checkpoint] = ()) -> BundleReport:
     """Check a bundle; the report says what passed, what failed and what is not proven.
+
+    ``kept``: checkpoints the auditor kept from an earlier visit; each must carry the
+    key's signature and its root must be the root of the bundle's first ``size``
+    entries — the bundle then extends what the auditor was shown (offline).
 
     Past :data:`PARALLEL_BYTES` of entries the chain checks are shared among processes
     (``workers``; see :mod:`ledger.bundle_slices`); the verdict is the single pass's.
     """
     report = BundleReport()
     try:
-        _verify(folder, pubkey, report, workers, spawn)
+        _verify(folder, pubkey, report, workers, spawn, kept=list(kept))
     except VerificationError as exc:
         report.ok, report.first_bad_seq, report.reason = False, exc.seq, exc.reason
         return report
@@ -136,12 +144,14 @@ def _first_seq(folder: Path) -> int:
 
 
 def _verify(folder: Path, pubkey: str | None, report: BundleReport, workers: int | None,
-            spawn: bool) -> None:
+            spawn: bool, *, kept: list[Checkpoint]) -> None:
     if not folder.is_dir():
         raise InputError("--bundle", "must be a folder written by `ledger audit-bundle`")
     key = _key(folder, pubkey, report)
     report.key = str(key)
     checkpoints: list[Checkpoint] = parse_checkpoints(_read(folder, "checkpoints.txt"))
+    checkpoints += kept  # checked like the bundle's own, none dropped (two may share a size)
+    report.kept, report.kept_notes = sorted(cp.size for cp in kept), set(kept)
     for cp in checkpoints:                                                    # (2)
         if cp.origin != key.name:
             raise VerificationError(f"checkpoint of size {cp.size} is for origin "
@@ -155,14 +165,14 @@ def _verify(folder: Path, pubkey: str | None, report: BundleReport, workers: int
         acc, prev_hash = _prefix(folder, first)
     else:
         acc, prev_hash = Accumulator(), GENESIS_HASH
-    pending = sorted({cp.size: cp for cp in checkpoints}.items())
-    for size, _ in pending:
-        if size < first - 1:
-            raise VerificationError(f"checkpoint of size {size} ends before the bundle's "
+    roots: dict[int, list[Checkpoint]] = {}
+    for cp in checkpoints:
+        if cp.size < first - 1:
+            raise VerificationError(f"checkpoint of size {cp.size} ends before the bundle's "
                                     f"first entry {first}: it cannot be checked here")
-    roots = dict(pending)
+        roots.setdefault(cp.size, []).append(cp)
     if first - 1 in roots:
-        _check_root(roots.pop(first - 1), acc, report)
+        _check_roots(roots.pop(first - 1), acc, report)
     path = folder / "entries.jsonl"
     count = _check_entries(path, first=first, prev_hash=prev_hash, acc=acc, roots=roots,
                            report=report, workers=workers, spawn=spawn)
@@ -176,7 +186,7 @@ def _verify(folder: Path, pubkey: str | None, report: BundleReport, workers: int
 
 
 def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
-                   roots: dict[int, Checkpoint], report: BundleReport,
+                   roots: dict[int, list[Checkpoint]], report: BundleReport,
                    workers: int | None, spawn: bool) -> int:
     """Steps (1) and (3): every entry, and the root at every checkpoint size."""
     workers = auto_workers(path.stat().st_size, workers, spawn)
@@ -199,30 +209,41 @@ def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
                 raise
             push(leaf_hash(fromhex(stored)))
             if acc.size in roots:
-                _check_root(roots.pop(acc.size), acc, report)
+                _check_roots(roots.pop(acc.size), acc, report)
     return verifier.count
 
 
-def _root_reached(acc: Accumulator, roots: dict[int, Checkpoint], report: BundleReport) -> None:
+def _root_reached(acc: Accumulator, roots: dict[int, list[Checkpoint]],
+                  report: BundleReport) -> None:
     if acc.size in roots:
-        _check_root(roots.pop(acc.size), acc, report)
+        _check_roots(roots.pop(acc.size), acc, report)
 
 
 def _seq_of(line: bytes, verifier: ChainVerifier) -> int:
     return seq_of(line, verifier.expected_seq)
 
 
-def _check_root(cp: Checkpoint, acc: Accumulator, report: BundleReport) -> None:
-    if acc.root() != cp.root:
-        raise VerificationError(f"the Merkle root of the first {cp.size} entries differs from "
-                                f"the signed checkpoint's", seq=cp.size)
-    report.checkpoints.append(cp.size)
+def _check_roots(cps: list[Checkpoint], acc: Accumulator, report: BundleReport) -> None:
+    root = acc.root()
+    for cp in cps:
+        if root != cp.root:
+            whose = "the checkpoint you kept" if cp in report.kept_notes \
+                else "the signed checkpoint's"
+            raise VerificationError(f"the Merkle root of the first {cp.size} entries differs "
+                                    f"from {whose}", seq=cp.size)
+    if acc.size not in report.checkpoints:
+        report.checkpoints.append(acc.size)
 
 
 def _explain(report: BundleReport, first: int) -> None:
     last = report.last_seq
     report.proves.append(f"entries {first}..{last} are well formed, canonical and linked, "
                          "and each hash is SHA-256 of its entry")
+    if report.kept:
+        report.proves.append(
+            f"the bundle extends the checkpoint(s) you kept (sizes "
+            f"{', '.join(map(str, report.kept))}): its entries up to them are the ones "
+            "those checkpoints committed to, nothing cut, edited or reordered since")
     if report.checkpoints:
         top = max(report.checkpoints)
         report.proves.append(

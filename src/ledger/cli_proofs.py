@@ -182,8 +182,8 @@ def _failed(args: argparse.Namespace, exc: VerificationError, **extra: Any) -> i
 
 def verify_offline(args: argparse.Namespace) -> int:
     """``ledger verify`` with --bundle, --checkpoint or --receipt."""
-    if sum(bool(getattr(args, a, None)) for a in ("bundle", "checkpoint", "receipt")) > 1:
-        raise InputError("--bundle/--checkpoint/--receipt", "give only one of them")
+    if args.receipt and (args.bundle or args.checkpoint):
+        raise InputError("--receipt", "goes alone (not with --bundle or --checkpoint)")
     key = _pubkey(args)
     if args.bundle:
         return _verify_bundle(args, key)
@@ -195,13 +195,27 @@ def verify_offline(args: argparse.Namespace) -> int:
 def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
     from .bundle_check import verify_bundle
 
+    kept = []
+    if args.checkpoint:  # offline: the bundle must extend the checkpoint the auditor kept
+        from .notes import parse_checkpoints
+
+        if args.incremental:
+            raise InputError("--incremental", "goes with --checkpoint on a database, not "
+                             "with --bundle")
+        try:
+            kept = parse_checkpoints(_read_text(args.checkpoint, "--checkpoint"))
+        except VerificationError as exc:
+            raise InputError("--checkpoint", f"is not a signed checkpoint ({exc.reason})") \
+                from None
     # the command is an import-safe entry point: it may spawn worker processes
-    report = verify_bundle(Path(args.bundle), key, workers=args.workers, spawn=True)
+    report = verify_bundle(Path(args.bundle), key, workers=args.workers, spawn=True,
+                           kept=kept)
     if args.json:
         _print_json(report.as_dict())
     elif report.ok:
+        kept_text = f" (yours: {', '.join(map(str, report.kept))})" if report.kept else ""
         print(f"OK: bundle entries {report.first_seq}..{report.last_seq}, checkpoints "
-              f"{', '.join(map(str, report.checkpoints)) or 'none'} verified; key "
+              f"{', '.join(map(str, report.checkpoints)) or 'none'}{kept_text} verified; key "
               f"{report.key_from}")
         print("proves:\n" + "\n".join(f"  - {p}" for p in report.proves))
         print("does not prove:\n" + "\n".join(f"  - {p}" for p in report.does_not_prove))
@@ -257,8 +271,9 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
 def add_verify_options(sp: argparse.ArgumentParser) -> None:
     """The offline options of ``ledger verify`` (added by cli.py's verify command)."""
     sp.add_argument("--bundle", metavar="DIR", help="verify an audit bundle offline")
-    sp.add_argument("--checkpoint", metavar="FILE", help="prove the ledger extends this "
-                    "signed checkpoint (rollback and truncation detection)")
+    sp.add_argument("--checkpoint", metavar="FILE", help="prove the ledger (with "
+                    "--bundle: the bundle, offline) extends this signed checkpoint you kept "
+                    "(rollback and truncation detection)")
     sp.add_argument("--receipt", metavar="FILE", help="verify a receipt offline")
     sp.add_argument("--pubkey", metavar="KEY", help="the verifier key name+id+key (or a "
                     "file holding it); default: the one in the bundle or receipt, or the "
