@@ -12,30 +12,22 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ledger.cli import database_url, ledger_name, print_json
 
 __all__ = ["register"]
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _url(args: argparse.Namespace) -> str:
-    return str(getattr(args, "db", None) or os.environ.get("LEDGER_DATABASE_URL")
-               or "sqlite:///ledger.db")
-
-
-def _name(args: argparse.Namespace) -> str:
-    return str(getattr(args, "ledger", None) or os.environ.get("LEDGER_NAME") or "main")
-
-
 def _reader(args: argparse.Namespace, *, with_key: bool = False) -> Any:
     from .queries import Reader
 
-    return Reader(_url(args), _name(args), with_key=with_key)
+    return Reader(database_url(args), ledger_name(args), with_key=with_key)
 
 
 def _when(args: argparse.Namespace, attr: str, flag: str, *,
@@ -43,10 +35,6 @@ def _when(args: argparse.Namespace, attr: str, flag: str, *,
     from .queries import parse_when
 
     return parse_when(getattr(args, attr, None), flag, start_of_day=start_of_day)
-
-
-def _json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def _guarded(fn: Command) -> Command:
@@ -74,7 +62,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with _reader(args) as r:
         rows = r.status()
     if args.json:
-        _json({"projections": rows})
+        print_json({"projections": rows})
         return 0
     print(f"{'projection':12} {'position':>10} {'head':>10} {'lag':>10}  state")
     for s in rows:
@@ -108,7 +96,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         sys.stderr.write("\r\033[K")
     chosen = [s for s in rows if names is None or s["projection"] in names]
     if args.json:
-        _json({"rebuilt": [s["projection"] for s in chosen], "entries": applied,
+        print_json({"rebuilt": [s["projection"] for s in chosen], "entries": applied,
                "seconds": round(took, 3), "projections": chosen})
     else:
         print(f"rebuilt {', '.join(s['projection'] for s in chosen)} from {applied:,} "
@@ -122,7 +110,7 @@ def cmd_consent(args: argparse.Namespace) -> int:
     with _reader(args, with_key=not args.subject.startswith("pseudonym:")) as r:
         doc = r.consent(args.subject, as_of=as_of, known_at=known_at)
     if args.json:
-        _json(doc)
+        print_json(doc)
         return 0
     when = []
     if as_of:
@@ -147,7 +135,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
                           due_before=_when(args, "due_before", "--due-before"),
                           status=args.status, subject=args.subject)
     if args.json:
-        _json(doc)
+        print_json(doc)
         return 0
     print(f"retention at {doc['at']}: " + ", ".join(f"{n} {s}" for s, n in
                                                     doc["counts"].items()))
@@ -163,7 +151,7 @@ def cmd_requests(args: argparse.Namespace) -> int:
         doc = r.requests(at=_when(args, "at", "--at"), open_only=args.open,
                          overdue_only=args.overdue)
     if args.json:
-        _json(doc)
+        print_json(doc)
         return 0
     print(f"rights requests at {doc['at']}: {len(doc['requests'])}")
     for q in doc["requests"]:
@@ -177,7 +165,7 @@ def cmd_breaches(args: argparse.Namespace) -> int:
     with _reader(args) as r:
         doc = r.breaches(at=_when(args, "at", "--at"))
     if args.json:
-        _json(doc)
+        print_json(doc)
         return 0
     print(f"breach register at {doc['at']}: {len(doc['breaches'])}")
     for b in doc["breaches"]:
@@ -243,7 +231,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                        start=_when(args, "start", "--from", start_of_day=True),
                        end=_when(args, "end", "--to"), types=args.type or ())
     if args.json:
-        _json(doc)
+        print_json(doc)
         return 0 if doc["verification"]["ok"] else 1
     for e in doc["entries"]:
         data = e["data"]

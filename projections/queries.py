@@ -133,7 +133,7 @@ class Reader:
     def retention(self, *, at: str | None = None, due_before: str | None = None,
                   status: str | None = None, subject: str | None = None) -> dict[str, Any]:
         if status is not None and status not in STATUSES:
-            raise InputError("--status", f"must be one of {', '.join(STATUSES)}")
+            raise InputError("status", f"must be one of {', '.join(STATUSES)}")
         pseudonym = self.pseudonym(subject) if subject is not None else None
         self.fresh("retention")
         return dict(self._read(lambda c: retention_items(

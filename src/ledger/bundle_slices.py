@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
-import threading
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,11 +23,11 @@ from pathlib import Path
 from .errors import VerificationError
 from .merkle import Accumulator, leaf_hash
 from .verify import ChainVerifier
+from .workers import cpu_workers, fork_is_safe
 
 __all__ = ["PARALLEL_BYTES", "auto_workers", "check_in_slices", "seq_of"]
 
 PARALLEL_BYTES = 32 << 20  # about 50,000 entries
-MAX_WORKERS = 8
 
 
 def seq_of(line: bytes, default: int) -> int:
@@ -45,15 +43,11 @@ def seq_of(line: bytes, default: int) -> int:
     return int(line[j:k]) if k > j else default
 
 
-def _fork_is_safe() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
 def auto_workers(size: int, workers: int | None, spawn: bool) -> int:
     if workers is None:
-        if size < PARALLEL_BYTES or not (spawn or _fork_is_safe()):
+        if size < PARALLEL_BYTES or not (spawn or fork_is_safe()):
             return 1
-        workers = min(MAX_WORKERS, os.cpu_count() or 1)
+        workers = cpu_workers()
     return max(1, workers)
 
 
@@ -140,7 +134,7 @@ def check_in_slices(path: Path, workers: int, *, first: int, prev_hash: str,
 
     ``at_size`` is called when the tree has reached one of ``sizes`` (checkpoints)."""
     cuts = _cuts(path, workers)
-    context = multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
+    context = multiprocessing.get_context("fork" if fork_is_safe() else "spawn")
     with ProcessPoolExecutor(max_workers=max(1, len(cuts) - 1), mp_context=context) as pool:
         futures = [pool.submit(check_slice, str(path), a, b) for a, b in cuts[1:]]
         # one at a time: the first slice's leaves are folded while the workers still run

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,12 +30,12 @@ from .chain import GENESIS_HASH
 from .errors import ConfigError, LedgerError, StorageError
 from .storage import AppendTx, open_store, sqlite_path
 from .verify import ChainVerifier, VerificationResult, verify_rows
+from .workers import MAX_WORKERS, cpu_workers, fork_is_safe
 
 __all__ = ["MAX_WORKERS", "PARALLEL_FROM", "auto_workers", "guard", "ledger_id_for",
            "open_checked_store", "read_meta", "verify_store"]
 
 PARALLEL_FROM = 50_000
-MAX_WORKERS = 8
 _NAMESPACE = uuid.UUID("6f1c2b7e-4d0a-5b8e-9c3f-0a1b2c3d4e5f")
 
 
@@ -96,14 +95,7 @@ def auto_workers(entries: int) -> int:
     """Processes worth starting to verify ``entries``: one per CPU (up to 8) past 50,000."""
     if entries < PARALLEL_FROM:
         return 1
-    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
-
-
-def fork_is_safe() -> bool:
-    """POSIX fork with one thread: no lock of another thread can be copied held."""
-    import multiprocessing  # noqa: PLC0415 - only when verifying in parallel (start-up)
-
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return cpu_workers()
 
 
 def verify_store(store: Any, url: str | None, name: str, *, workers: int | None = None,

@@ -32,23 +32,24 @@ if TYPE_CHECKING:
 # The application (event catalogue, policy, cryptography) is imported by the
 # commands that use it: `ledger verify` and `ledger --help` start without it.
 
-__all__ = ["main"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_STORAGE", "EXIT_USAGE", "database_url",
+           "ledger_name", "main", "positive", "print_json"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
 
 
-def _url(args: argparse.Namespace) -> str:
+def database_url(args: argparse.Namespace) -> str:
     return str(args.db or os.environ.get("LEDGER_DATABASE_URL") or "sqlite:///ledger.db")
 
 
-def _name(args: argparse.Namespace) -> str:
+def ledger_name(args: argparse.Namespace) -> str:
     return str(args.ledger or os.environ.get("LEDGER_NAME") or "main")
 
 
 def _open(args: argparse.Namespace) -> Ledger:
     from .application import Ledger
 
-    return Ledger.open(_url(args), _name(args))
+    return Ledger.open(database_url(args), ledger_name(args))
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -62,7 +63,7 @@ def _actor(args: argparse.Namespace) -> str:
         return "cli"
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
@@ -87,7 +88,7 @@ def _one_of(what: str) -> Callable[[str], str]:
     return check
 
 
-def _print_json(obj: Any, out: TextIO = sys.stdout) -> None:
+def print_json(obj: Any, out: TextIO = sys.stdout) -> None:
     out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
@@ -95,7 +96,7 @@ def _print_json(obj: Any, out: TextIO = sys.stdout) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     from .application import Ledger
 
-    ledger, what = Ledger.init(_url(args), _name(args))
+    ledger, what = Ledger.init(database_url(args), ledger_name(args))
     ledger.close()
     print(what)
     return EXIT_OK
@@ -136,7 +137,7 @@ def cmd_append(args: argparse.Namespace) -> int:
         except InputError as exc:
             raise exc.at_line(numbers[exc.line - 1]) if exc.line else exc from None
     for r in receipts:
-        _print_json(r.as_dict())
+        print_json(r.as_dict())
     new = sum(r.new for r in receipts)
     print(f"ledger: {new} stored, {len(receipts) - new} already present (same event_id)",
           file=sys.stderr)
@@ -155,18 +156,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
             sys.stderr.flush()
     from .checking import open_checked_store, verify_store
 
-    url = _url(args)
-    store, _ = open_checked_store(url, _name(args))  # an auditor needs no master key
+    url = database_url(args)
+    store, _ = open_checked_store(url, ledger_name(args))  # an auditor needs no master key
     try:
         # this entry point is import-safe, so it may use spawned processes too
-        result = verify_store(store, url, _name(args), workers=args.workers, spawn=True,
+        result = verify_store(store, url, ledger_name(args), workers=args.workers, spawn=True,
                               on_progress=progress)
     finally:
         store.close()
     if progress is not None:
         sys.stderr.write("\r\033[K")
     if args.json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
     elif result:
         print(f"OK: {result.entries} entries, head {result.head}")
     else:
@@ -191,7 +192,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if entry is None:
         raise InputError("SEQ", f"no entry {args.seq} in this ledger")
     if args.json:
-        _print_json(entry)
+        print_json(entry)
     else:
         print(_human(entry))
     return EXIT_OK
@@ -201,7 +202,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     with _open(args) as ledger:
         for entry in ledger.log(args.subject, start=args.start, types=args.type or ()):
             if args.json:
-                _print_json(entry)
+                print_json(entry)
             else:
                 print(_human(entry))
     return EXIT_OK
@@ -211,7 +212,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     with _open(args) as ledger:
         r = ledger.erase(args.subject, ground=args.ground, request_id=args.request_id,
                          actor=_actor(args))
-    _print_json(r.as_dict())
+    print_json(r.as_dict())
     return EXIT_OK
 
 
@@ -220,7 +221,7 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
 
     policy = load_policy(Path(args.file)) if args.file else bundled_policy()
     if args.json:
-        _print_json(policy.to_json())
+        print_json(policy.to_json())
         return EXIT_OK
     print(f"{policy.id} version {policy.version} (in force from "
           f"{policy.effective_at:%Y-%m-%d}), controller {policy.controller.name}")
@@ -249,7 +250,7 @@ def cmd_policy_publish(args: argparse.Namespace) -> int:
     policy = load_policy(Path(args.file)) if args.file != "bundled" else bundled_policy()
     with _open(args) as ledger:
         r = ledger.publish_policy(policy, actor=_actor(args))
-    _print_json(r.as_dict())
+    print_json(r.as_dict())
     return EXIT_OK
 
 
@@ -291,7 +292,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sp.add_argument("--actor", help="who appends, when an event names none")
     sp = add("verify", cmd_verify, "verify the whole chain")
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--workers", type=_positive, metavar="N",
+    sp.add_argument("--workers", type=positive, metavar="N",
                     help="processes that share the work (default: one per CPU, "
                     "up to 8, past 50,000 entries)")
     from .cli_proofs import add_verify_options

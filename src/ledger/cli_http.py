@@ -13,15 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .cli import EXIT_OK, database_url, ledger_name, positive, print_json
+
 __all__ = ["register"]
-
-EXIT_OK = 0
-
-
-def _url_name(args: argparse.Namespace) -> tuple[str, str]:
-    from .cli import _name, _url  # the same settings as every other command
-
-    return _url(args), _name(args)
 
 
 def _tokens(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -29,7 +23,7 @@ def _tokens(args: argparse.Namespace) -> tuple[Any, Any]:
     from .checking import open_checked_store
     from .tokens import Tokens
 
-    store, _ = open_checked_store(*_url_name(args))
+    store, _ = open_checked_store(database_url(args), ledger_name(args))
     return store, Tokens(store)
 
 
@@ -53,7 +47,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         for t in found:
-            print(json.dumps(t.as_dict(), separators=(",", ":")))
+            print_json(t.as_dict())
         return EXIT_OK
     print(f"{'NAME':24} {'ROLE':8} {'CREATED':27} REVOKED")
     for t in found:
@@ -94,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .http import Limits, create_app
 
     limits = Limits(max_body_bytes=args.max_body, max_events=args.max_events)
-    app = create_app(*_url_name(args), limits=limits)
+    app = create_app(database_url(args), ledger_name(args), limits=limits)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False,
                 log_config=log_config(not args.no_access_log), server_header=False)
     return EXIT_OK
@@ -103,12 +97,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number (0-65535), not {text!r}")
-    return int(text)
-
-
-def _at_least_one(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
     return int(text)
 
 
@@ -129,9 +117,9 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--host", default="127.0.0.1", help="address to listen on "
                     "(default 127.0.0.1)")
     sp.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
-    sp.add_argument("--max-body", type=_at_least_one, default=1_048_576, metavar="BYTES",
+    sp.add_argument("--max-body", type=positive, default=1_048_576, metavar="BYTES",
                     help="largest request body accepted (default 1048576; larger: 413)")
-    sp.add_argument("--max-events", type=_at_least_one, default=1000, metavar="N",
+    sp.add_argument("--max-events", type=positive, default=1000, metavar="N",
                     help="most events in one POST /v1/events (default 1000; more: 413)")
     sp.add_argument("--no-access-log", action="store_true",
                     help="do not log requests (the log never shows URLs: route templates)")

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cli import EXIT_FAILED, EXIT_OK, database_url, ledger_name, print_json
 from .errors import InputError, VerificationError
 
 if TYPE_CHECKING:
@@ -22,20 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "verify_offline", "wants_offline_verify"]
 
-EXIT_OK, EXIT_FAILED = 0, 1
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
 @contextmanager
 def _prover(args: argparse.Namespace) -> Iterator[Prover]:
     from .checking import open_checked_store
-    from .cli import _name, _url
     from .proofs import Prover
 
-    url, name = _url(args), _name(args)
+    url, name = database_url(args), ledger_name(args)
     store, _ = open_checked_store(url, name)
     try:
         yield Prover(store, url, name)
@@ -59,7 +52,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         with _prover(args) as p:
             out = p.consistency(old, new)
         if args.json:
-            _print_json(out)
+            print_json(out)
         else:
             print(f"consistency {out['old_size']} -> {out['new_size']}\n"
                   f"old root {out['old_root']}\nnew root {out['new_root']}")
@@ -70,7 +63,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     with _prover(args) as p:
         out = p.inclusion(args.seq, args.size)
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         print(f"entry {out['seq']} (leaf {out['leaf_index']}) in the tree of {out['tree_size']}"
               f"\nleaf hash {out['leaf_hash']}\nroot {out['root']}")
@@ -84,7 +77,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
             cps = p.checkpoints()
             if args.json:
                 for c in cps:
-                    _print_json(c)
+                    print_json(c)
             else:
                 for c in cps:
                     print(f"{c['tree_size']:>10} {c['root']} {c['created_at']}")
@@ -96,7 +89,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
             p.set_every(args.every)
         cp = p.checkpoint()
     if args.json:
-        _print_json(cp)
+        print_json(cp)
     else:
         sys.stdout.write(cp["note"])
     return EXIT_OK
@@ -108,7 +101,7 @@ def cmd_pubkey(args: argparse.Namespace) -> int:
     with _prover(args) as p:
         key = p.verifier_key()
     if args.json:
-        _print_json({"key": str(key), "name": key.name, "key_id": key.key_id.hex(),
+        print_json({"key": str(key), "name": key.name, "key_id": key.key_id.hex(),
                      "ed25519": base64.b64encode(key.public_key).decode()})
     else:
         print(key)
@@ -121,7 +114,7 @@ def cmd_audit_bundle(args: argparse.Namespace) -> int:
     with _prover(args) as p:
         out = write_bundle(p, Path(args.output), args.start)
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         print(f"wrote {out['folder']}: entries {out['first_seq']}..{out['last_seq']}, "
               f"{out['checkpoints']} checkpoint(s); key {out['pubkey']}")
@@ -174,7 +167,7 @@ def _read_text(path: str, option: str) -> str:
 
 def _failed(args: argparse.Namespace, exc: VerificationError, **extra: Any) -> int:
     if args.json:
-        _print_json({"ok": False, "first_bad_seq": exc.seq, "reason": exc.reason, **extra})
+        print_json({"ok": False, "first_bad_seq": exc.seq, "reason": exc.reason, **extra})
     else:
         print(f"FAILED: {exc}")
     return EXIT_FAILED
@@ -211,7 +204,7 @@ def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
     report = verify_bundle(Path(args.bundle), key, workers=args.workers, spawn=True,
                            kept=kept)
     if args.json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     elif report.ok:
         kept_text = f" (yours: {', '.join(map(str, report.kept))})" if report.kept else ""
         print(f"OK: bundle entries {report.first_seq}..{report.last_seq}, checkpoints "
@@ -238,7 +231,7 @@ def _verify_receipt(args: argparse.Namespace, key: str | None) -> int:
     except VerificationError as exc:
         return _failed(args, exc)
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         print(f"OK: entry {out['seq']} ({out['type']}, event {out['event_id']}) is in the "
               f"signed tree of {out['tree_size']} entries; key {out['key_from']}")
@@ -259,7 +252,7 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
         except VerificationError as exc:
             return _failed(args, exc)
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         print(f"OK: the ledger ({out['new_size']} entries, root {out['new_root']}) extends "
               f"the checkpoint of {out['old_size']} entries ({out['mode']} check, "
