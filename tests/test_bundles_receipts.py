@@ -193,7 +193,7 @@ def test_a_receipt_verifies_anywhere(receipt: tuple[dict[str, Any], str]) -> Non
     out = verify_receipt(json.loads(json.dumps(r)), key)
     assert out["seq"] == 6 and out["type"] == "ConsentGiven" and out["tree_size"] == 20
     assert r["consentReceiptID"] == json.loads(r["ledger"]["entry"])["event_id"]
-    assert r["services"][0]["purposes"][0]["purpose"] == "recruitment"
+    assert r["services"][0]["service"] == "Recruitment management"  # the policy's purpose
     assert r["collectionMethod"] == "form"
     assert r["piiControllers"][0]["piiController"]
     assert r["piiPrincipalId"].startswith("pseudonym:")
@@ -211,6 +211,8 @@ RECEIPT_ATTACKS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         "stored hash does not match"),
     "purpose edited": (lambda r: r["services"][0]["purposes"][0].update(purpose="marketing"),
                        "summary fields differ"),
+    "service renamed": (lambda r: r["services"][0].update(service="Marketing"),
+                        "summary fields differ"),
     "proof bit flipped": (lambda r: r["ledger"]["proof"]["path"].__setitem__(
         0, _flip_hex(r["ledger"]["proof"]["path"][0])), "does not lead to the root"),
     "policy entry swapped": (lambda r: r["ledger"].update(policy=None),

@@ -125,7 +125,7 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     from .receipts import make_receipt
 
     with _prover(args) as p:
-        receipt = make_receipt(p, args.seq)
+        receipt = make_receipt(p, args.seq, args.format)
     text = json.dumps(receipt, ensure_ascii=False, indent=1) + "\n"
     if args.output == "-":
         sys.stdout.write(text)
@@ -134,7 +134,9 @@ def cmd_receipt(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise InputError("-o", f"cannot be written ({exc.strerror})") from None
-        print(f"wrote {args.output}: entry {args.seq}, checkpoint of "
+        kind = {"kantara": "Kantara Consent Receipt v1.1",
+                "iso27560": "ISO/IEC TS 27560 consent record (DPV)"}[args.format]
+        print(f"wrote {args.output}: entry {args.seq} as a {kind}, checkpoint of "
               f"{receipt['ledger']['proof']['tree_size']}")
     return EXIT_OK
 
@@ -297,4 +299,8 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp = add("receipt", cmd_receipt, "write a self-contained receipt for one entry")
     sp.add_argument("seq", type=_count, metavar="SEQ")
     sp.add_argument("-o", "--output", required=True, metavar="FILE|-")
+    sp.add_argument("--format", choices=("kantara", "iso27560"), default="kantara",
+                    help="kantara: a Kantara Consent Receipt v1.1 (any event about a data "
+                    "subject); iso27560: an ISO/IEC TS 27560 consent record in W3C DPV terms "
+                    "(consent events); default kantara (docs/FORMAT.md §13)")
     _ = common

@@ -1,11 +1,15 @@
 """Checking a receipt (``ledger verify --receipt``): one event, proven anywhere.
 
-A receipt (docs/FORMAT.md §13) is a JSON object.  Its top-level fields are a
-summary named after the Kantara Consent Receipt specification where the two
-overlap; they are *derived* from the entry (and from the policy entry it cites),
-and the check recomputes them: a receipt whose summary says anything else is
-rejected.  Under ``ledger`` it carries the evidence: the canonical entry, its
-hash, its inclusion proof, the signed checkpoint and the verifier key.
+A receipt (docs/FORMAT.md §13) is a JSON object.  Its top-level members are a
+summary in one of the profiles of :mod:`ledger.receipt_formats` (a Kantara
+Consent Receipt v1.1, or an ISO/IEC TS 27560 consent record with DPV terms);
+they are *derived* from the entry (and from the policy entry it cites), and the
+check recomputes them: a receipt whose summary says anything else is rejected.
+Under ``ledger`` it carries the evidence: its ``format`` and ``profile``, the
+canonical entry, its hash, its inclusion proof, the signed checkpoint and the
+verifier key.  Receipts of the earlier format ``ledger-receipt/1`` (no
+``format`` under ``ledger``) are checked against the summary they were written
+with.
 
 Checks, in order: (1) the key; (2) the checkpoint's format, origin and
 Ed25519 signature; (3) each entry is canonical, has the nine members and
@@ -17,58 +21,35 @@ summary equals the one derived from the entries.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from .ed25519 import verify_checkpoint_signature
 from .errors import VerificationError
 from .merkle import leaf_hash, verify_inclusion
 from .notes import Checkpoint, parse_checkpoint, parse_verifier_key
+from .receipt_formats import FORMAT, PROFILES, NotReceiptable, Summary, legacy_summary
 from .verify import ChainVerifier
 
-__all__ = ["RECEIPT_VERSION", "summary", "verify_receipt"]
-
-RECEIPT_VERSION = "ledger-receipt/1"
+__all__ = ["summary", "verify_receipt"]
 
 
-def _epoch(text: str) -> int:
-    return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-               .timestamp())
+def summary(entry: dict[str, Any], policy_entry: dict[str, Any] | None,
+            profile: str) -> dict[str, Any]:
+    """The receipt's summary in ``profile``, derived from the entry and its policy entry
+    (raises :class:`~ledger.receipt_formats.NotReceiptable`)."""
+    return PROFILES[profile](entry, policy_entry)
 
 
-def _list(payload: dict[str, Any], one: str, many: str) -> list[Any]:
-    if isinstance(payload.get(many), list):
-        return list(payload[many])
-    return [payload[one]] if isinstance(payload.get(one), str) else []
-
-
-def summary(entry: dict[str, Any], policy_entry: dict[str, Any] | None) -> dict[str, Any]:
-    """The receipt's Kantara-named fields, derived from the entry and its policy entry."""
-    p = entry["payload"]
-    out: dict[str, Any] = {
-        "version": RECEIPT_VERSION,
-        "consentReceiptID": entry["event_id"],
-        "eventType": entry["type"],
-        "consentTimestamp": _epoch(entry["occurred_at"]),
-        "piiPrincipalId": None if entry["subject"] is None else f"pseudonym:{entry['subject']}",
-    }
-    if isinstance(p.get("method"), str):
-        out["collectionMethod"] = p["method"]
-    purposes = _list(p, "purpose", "purposes")
-    categories = _list(p, "category", "categories")
-    if purposes or categories:
-        out["services"] = [{"service": entry["type"], "purposes": [
-            {"purpose": x, "piiCategory": categories} for x in purposes or [None]]}]
-    if isinstance(p.get("policy_version"), str):
-        out["policyVersion"] = p["policy_version"]
-    if policy_entry is not None:
-        pol = policy_entry["payload"]["policy"]
-        c = pol["controller"]
-        out["policyUrl"] = pol["url"]
-        out["language"] = pol["language"]
-        out["piiControllers"] = [{"piiController": c["name"], "address": c["address"],
-                                  "email": c["email"], "url": c["url"]}]
-    return out
+def _summary_of(ev: dict[str, Any]) -> tuple[Summary, str]:
+    """The function that derives this receipt's summary, and the name of its format."""
+    if "format" not in ev:
+        return legacy_summary, "ledger-receipt/1"
+    profile = ev.get("profile")
+    if ev["format"] != FORMAT or not isinstance(profile, str) or profile not in PROFILES:
+        raise VerificationError(f"receipt: unknown format {ev['format']!r} / profile "
+                                f"{profile!r} (this verifier reads {FORMAT} with "
+                                f"{', '.join(PROFILES)}, and ledger-receipt/1)")
+    return PROFILES[profile], f"{FORMAT} {profile}"
 
 
 def _entry(part: Any, what: str) -> tuple[dict[str, Any], bytes, str]:
@@ -120,7 +101,14 @@ def verify_receipt(receipt: Any, pubkey: str | None = None) -> dict[str, Any]:
                 policy_entry["payload"].get("version") != entry["payload"].get("policy_version"):
             raise VerificationError("receipt: the policy entry is not the policy the event "
                                     "cites")
-    expected = summary(entry, policy_entry)                                     # (5)
+    derive, fmt = _summary_of(ev)
+    try:
+        expected = derive(entry, policy_entry)                                  # (5)
+    except NotReceiptable as exc:
+        raise VerificationError(f"receipt: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise VerificationError("receipt: the entry cannot be summarised (malformed)") \
+            from None
     given = {k: v for k, v in receipt.items() if k != "ledger"}
     if given != expected:
         wrong = sorted(k for k in expected.keys() | given.keys()
@@ -128,7 +116,7 @@ def verify_receipt(receipt: Any, pubkey: str | None = None) -> dict[str, Any]:
         raise VerificationError(f"receipt: summary fields differ from the entry: "
                                 f"{', '.join(wrong)}")
     return {"ok": True, "seq": entry["seq"], "event_id": entry["event_id"],
-            "type": entry["type"], "hash": stored, "tree_size": cp.size,
+            "type": entry["type"], "format": fmt, "hash": stored, "tree_size": cp.size,
             "root": cp.root.hex(), "key": str(key),
             "key_from": "given (--pubkey)" if pubkey is not None else
             "read from the receipt (trust it only if it matches a key obtained elsewhere)"}

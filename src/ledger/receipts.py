@@ -9,6 +9,7 @@ from .checking import guard
 from .errors import InputError
 from .proofs import Prover
 from .receipt_check import summary
+from .receipt_formats import FORMAT, PROFILES, NotReceiptable
 
 __all__ = ["make_receipt"]
 
@@ -29,29 +30,42 @@ def _policy_seq(prover: Prover, version: str, before: int) -> int | None:
     return None
 
 
-def make_receipt(prover: Prover, seq: int) -> dict[str, Any]:
-    """The receipt of entry ``seq`` against the latest checkpoint (signed now if none
-    covers it yet)."""
+def make_receipt(prover: Prover, seq: int, profile: str = "kantara") -> dict[str, Any]:
+    """The receipt of entry ``seq`` in ``profile`` (``kantara`` or ``iso27560``) against
+    the latest checkpoint (signed now if none covers it yet).
+
+    An entry the profile cannot describe is refused (InputError naming SEQ and why)
+    before anything is signed.
+    """
+    if profile not in PROFILES:
+        raise InputError("--format", f"must be one of {', '.join(PROFILES)}")
     head = prover.catch_up()
     if not 1 <= seq <= head:
         raise InputError("SEQ", f"must be between 1 and the ledger's size ({head})")
+    entry, text, stored_hash = _stored(prover, seq)
+    policy_entry, pseq = None, None
+    version = entry["payload"].get("policy_version")
+    if isinstance(version, str):
+        pseq = _policy_seq(prover, version, seq)
+    if pseq is not None:
+        policy_entry, ptext, phash = _stored(prover, pseq)
+    try:
+        derived = summary(entry, policy_entry, profile)
+    except NotReceiptable as exc:
+        raise InputError("SEQ", f"entry {seq}: {exc}") from None
     cps = prover.checkpoints(min_size=seq)
     cp = cps[-1] if cps else prover.checkpoint()
     size = int(cp["tree_size"])
-    entry, text, stored_hash = _stored(prover, seq)
     proof = prover.inclusion(seq, size)
     evidence: dict[str, Any] = {
+        "format": FORMAT, "profile": profile,
         "entry": text, "hash": stored_hash,
         "proof": {"leaf_index": seq - 1, "tree_size": size, "path": proof["path"]},
         "policy": None, "checkpoint": cp["note"], "publicKey": str(prover.verifier_key()),
     }
-    policy_entry = None
-    version = entry["payload"].get("policy_version")
-    pseq = _policy_seq(prover, version, seq) if isinstance(version, str) else None
     if pseq is not None:
-        policy_entry, ptext, phash = _stored(prover, pseq)
         pproof = prover.inclusion(pseq, size)
         evidence["policy"] = {"entry": ptext, "hash": phash,
                               "proof": {"leaf_index": pseq - 1, "tree_size": size,
                                         "path": pproof["path"]}}
-    return {**summary(entry, policy_entry), "ledger": evidence}
+    return {**derived, "ledger": evidence}
