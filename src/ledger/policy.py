@@ -40,9 +40,9 @@ from datetime import UTC, date, datetime, time, tzinfo
 from importlib import resources
 from pathlib import Path
 
+from . import periods
 from .canonical import format_time, parse_time
 from .errors import PolicyError
-from . import periods
 
 __all__ = [
     "EEA_COUNTRIES",
