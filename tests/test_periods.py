@@ -164,3 +164,18 @@ def test_known_time_zones() -> None:
     assert time_zone("UTC") is UTC
     assert time_zone("Europe/Paris") == PARIS
     assert str(time_zone("America/Argentina/Buenos_Aires")) == "America/Argentina/Buenos_Aires"
+
+
+@pytest.mark.parametrize("name", ["Europe/Paris", "America/New_York", "Australia/Lord_Howe"])
+def test_text_fast_path_agrees_at_every_hour_of_a_year(name: str) -> None:
+    # every UTC hour of 2026 (both DST changes, and Lord Howe's half-hour one), at three
+    # minutes of the hour, 1 and 13 months later: the cached hour path of add_to_text
+    # gives the instant add_in_zone gives
+    zone = time_zone(name)
+    start = datetime(2025, 12, 31, tzinfo=UTC)
+    for hour in range(366 * 24):
+        for minute in (0, 30, 59):
+            moment = start + timedelta(hours=hour, minutes=minute, seconds=7)
+            for months in (1, 13):
+                assert add_to_text(format_time(moment), months, 0, zone) == \
+                    format_time(add_in_zone(moment, months, 0, zone)), (moment, months)

@@ -93,22 +93,75 @@ def add_in_zone(moment: datetime, months: int, days: int, zone: tzinfo) -> datet
 def add_to_text(utc_text: str, months: int, days: int, zone: tzinfo) -> str:
     """:func:`add_in_zone` on the ledger's time text ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
 
-    The read models call it once per collected item: whole months in UTC are
-    done on the text alone; anything else takes one conversion each way.
+    The read models call it once per collected item, so whole months take a
+    fast path: the start's UTC hour is mapped to its local date and hour, and
+    the deadline's local hour back to UTC, each once per hour (cached), when
+    the zone's offset is whole hours and the same throughout that hour (no
+    daylight-saving change inside it); minutes and seconds then carry over
+    unchanged.  Anything else takes :func:`add_in_zone`.
     """
-    if zone is UTC and not days:
-        y, m, d = int(utc_text[0:4]), int(utc_text[5:7]), int(utc_text[8:10])
-        year, month = divmod(y * 12 + m - 1 + months, 12)
-        if year > datetime.max.year:
-            raise OverflowError("date beyond year 9999")
-        day = min(d, calendar.monthrange(year, month + 1)[1])
-        return f"{year:04d}-{month + 1:02d}-{day:02d}{utc_text[10:]}"
+    if not days:
+        y, m, d, h = (_local_hour(zone, utc_text[:13]) if zone is not UTC else
+                      (int(utc_text[0:4]), int(utc_text[5:7]), int(utc_text[8:10]), -1))
+        if y:
+            year, month = divmod(y * 12 + m - 1 + months, 12)
+            if year > datetime.max.year:
+                raise OverflowError("date beyond year 9999")
+            day = min(d, calendar.monthrange(year, month + 1)[1])
+            if h < 0:  # UTC: the text itself
+                return f"{year:04d}-{month + 1:02d}-{day:02d}{utc_text[10:]}"
+            prefix = _utc_hour(zone, year, month + 1, day, h)
+            if prefix:
+                return prefix + utc_text[13:]
     start = datetime(int(utc_text[0:4]), int(utc_text[5:7]), int(utc_text[8:10]),
                      int(utc_text[11:13]), int(utc_text[14:16]), int(utc_text[17:19]),
                      int(utc_text[20:26]), tzinfo=UTC)
     end = add_in_zone(start, months, days, zone)
     return (f"{end.year:04d}-{end.month:02d}-{end.day:02d}T{end.hour:02d}:{end.minute:02d}:"
             f"{end.second:02d}.{end.microsecond:06d}Z")
+
+
+_NO_HOUR = (0, 0, 0, 0)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _local_hour(zone: tzinfo, utc_hour: str) -> tuple[int, int, int, int]:
+    """Local (year, month, day, hour) of the UTC hour ``YYYY-MM-DDTHH``, or zeros.
+
+    Zeros when the offset is not whole hours or changes within the hour.
+    """
+    try:
+        start = datetime(int(utc_hour[0:4]), int(utc_hour[5:7]), int(utc_hour[8:10]),
+                         int(utc_hour[11:13]), tzinfo=UTC)
+        first = start.astimezone(zone)
+        last = (start + timedelta(hours=1, microseconds=-1)).astimezone(zone)
+    except OverflowError:
+        return _NO_HOUR
+    offset = first.utcoffset()
+    if offset is None or offset != last.utcoffset() or offset.total_seconds() % 3600:
+        return _NO_HOUR
+    return first.year, first.month, first.day, first.hour
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _utc_hour(zone: tzinfo, year: int, month: int, day: int, hour: int) -> str:
+    """UTC ``YYYY-MM-DDTHH`` of the local wall hour, or ``""``.
+
+    ``""`` when the offset is not whole hours or the hour holds a daylight-saving
+    change (a gap or an overlap: the wall times in it need :func:`add_in_zone`).
+    """
+    try:
+        wall = datetime(year, month, day, hour, tzinfo=zone)
+        end = wall.replace(minute=59, second=59, microsecond=999999)
+        offsets = {t.utcoffset() for t in (wall, wall.replace(fold=1), end,
+                                           end.replace(fold=1))}
+        utc = wall.astimezone(UTC)
+    except OverflowError:
+        return ""
+    offset = offsets.pop()
+    if offsets or offset is None or offset.total_seconds() % 3600:
+        return ""
+    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}"
 
 
 def human_time(utc_text: str, zone: tzinfo | str, *, seconds: bool = False) -> str:
