@@ -127,6 +127,8 @@ def deadline_text(policy: Any, collected_at: str, purpose: str, category: str) -
     _, zone, periods = _PERIODS[key]
     if not periods:
         return None
+    if len(periods) == 1:
+        return add_to_text(collected_at, periods[0][0], periods[0][1], zone)
     return min(add_to_text(collected_at, months, days, zone) for months, days in periods)
 
 

@@ -107,7 +107,7 @@ def add_to_text(utc_text: str, months: int, days: int, zone: tzinfo) -> str:
             year, month = divmod(y * 12 + m - 1 + months, 12)
             if year > datetime.max.year:
                 raise OverflowError("date beyond year 9999")
-            day = min(d, calendar.monthrange(year, month + 1)[1])
+            day = min(d, _month_days(year, month + 1))
             if h < 0:  # UTC: the text itself
                 return f"{year:04d}-{month + 1:02d}-{day:02d}{utc_text[10:]}"
             prefix = _utc_hour(zone, year, month + 1, day, h)
@@ -122,6 +122,14 @@ def add_to_text(utc_text: str, months: int, days: int, zone: tzinfo) -> str:
 
 
 _NO_HOUR = (0, 0, 0, 0)
+_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_days(year: int, month: int) -> int:
+    """Days in the month (``calendar.monthrange`` without the weekday it also computes)."""
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _DAYS[month]
 
 
 @functools.lru_cache(maxsize=1 << 17)
