@@ -57,6 +57,30 @@ def _short(subject: str | None) -> str:
     return f"{subject[:12]}…" if subject else "-"
 
 
+def _zone(args: argparse.Namespace) -> str:
+    """The time zone of the policy in force now: human output shows times there."""
+    from ledger.checking import open_checked_store
+    from ledger.periods import DEFAULT_TIME_ZONE
+
+    from .mechanism import PolicyLog
+    from .queries import now_text
+
+    store, _ = open_checked_store(database_url(args), ledger_name(args))
+    try:
+        log = PolicyLog().load(store)
+    finally:
+        store.close()
+    policy = log.in_force(now_text()) or log.latest()
+    return str(policy.time_zone) if policy is not None else DEFAULT_TIME_ZONE
+
+
+def _local(text: str | None, zone: str, *, seconds: bool = False) -> str:
+    """A ledger time (UTC) for people, in ``zone`` with its offset; ``-`` for none."""
+    from ledger.periods import human_time
+
+    return human_time(text, zone, seconds=seconds) if text else "-"
+
+
 # -- projections ----------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     with _reader(args) as r:
@@ -112,19 +136,21 @@ def cmd_consent(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
+    zone = _zone(args)
     when = []
     if as_of:
-        when.append(f"as of {as_of}")
+        when.append(f"as of {_local(as_of, zone)}")
     if known_at:
-        when.append(f"as known at {known_at}")
+        when.append(f"as known at {_local(known_at, zone)}")
     print(f"consent of subject {_short(doc['subject'])} {' '.join(when) or 'now'} "
           f"(policy {doc['policy_version'] or 'none known then'})")
     for p in doc["purposes"]:
         if p["status"] == "none":
             print(f"  {p['purpose']:28} none")
         else:
-            print(f"  {p['purpose']:28} {p['status']:9} since {p['since']} "
-                  f"(policy {p['policy_version']}, #{p['seq']}, recorded {p['recorded_at']})")
+            print(f"  {p['purpose']:28} {p['status']:9} since {_local(p['since'], zone)} "
+                  f"(policy {p['policy_version']}, #{p['seq']}, recorded "
+                  f"{_local(p['recorded_at'], zone)})")
     return 0
 
 
@@ -137,12 +163,13 @@ def cmd_retention(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
-    print(f"retention at {doc['at']}: " + ", ".join(f"{n} {s}" for s, n in
-                                                    doc["counts"].items()))
+    zone = _zone(args)
+    print(f"retention at {_local(doc['at'], zone)}: " + ", ".join(
+        f"{n} {s}" for s, n in doc["counts"].items()))
     for i in doc["items"]:
         print(f"  #{i['seq']:<8} {_short(i['subject']):14} {i['category']:28} "
-              f"{i['purpose']:22} collected {i['collected_at'][:10]} "
-              f"deadline {(i['deadline'] or 'none')[:10]:10} {i['status']}")
+              f"{i['purpose']:22} collected {_local(i['collected_at'], zone)} "
+              f"deadline {_local(i['deadline'], zone):23} {i['status']}")
     return 0
 
 
@@ -153,11 +180,13 @@ def cmd_requests(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
-    print(f"rights requests at {doc['at']}: {len(doc['requests'])}")
+    zone = _zone(args)
+    print(f"rights requests at {_local(doc['at'], zone)}: {len(doc['requests'])}")
     for q in doc["requests"]:
         flag = " OVERDUE" if q["overdue"] else (" answered late" if q["answered_late"] else "")
         print(f"  {q['request_id']:20} {q['right']:14} {_short(q['subject']):14} received "
-              f"{q['received_at'][:10]} due {q['due_at'][:10]} {q['status']}{flag}")
+              f"{_local(q['received_at'], zone)} due {_local(q['due_at'], zone)} "
+              f"{q['status']}{flag}")
     return 0
 
 
@@ -167,11 +196,13 @@ def cmd_breaches(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
-    print(f"breach register at {doc['at']}: {len(doc['breaches'])}")
+    zone = _zone(args)
+    print(f"breach register at {_local(doc['at'], zone)}: {len(doc['breaches'])}")
     for b in doc["breaches"]:
-        notified = b["notified_at"] or "not notified"
+        notified = _local(b["notified_at"], zone) if b["notified_at"] else "not notified"
         missing = ", ".join(b["missing"]) or "none"
-        print(f"  {b['breach_id']:20} discovered {b['discovered_at']} notified {notified} "
+        print(f"  {b['breach_id']:20} discovered {_local(b['discovered_at'], zone)} "
+              f"notified {notified} "
               f"({b['hours_elapsed']} h) {b['status']}; Art. 33(3) missing: {missing}")
     return 0
 
@@ -233,13 +264,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0 if doc["verification"]["ok"] else 1
+    zone = _zone(args)
     for e in doc["entries"]:
         data = e["data"]
         if e["type"] == "PolicyPublished":
             data = {k: v for k, v in data.items() if k != "policy"}
-        print(f"#{e['seq']} {e['occurred_at']} {e['type']} subject={_short(e['subject'])} "
-              f"actor={e['actor']}\n    {json.dumps(data, ensure_ascii=False)}\n"
-              f"    recorded {e['recorded_at']} hash {e['hash']}")
+        print(f"#{e['seq']} {_local(e['occurred_at'], zone, seconds=True)} {e['type']} "
+              f"subject={_short(e['subject'])} actor={e['actor']}\n"
+              f"    {json.dumps(data, ensure_ascii=False)}\n"
+              f"    recorded {_local(e['recorded_at'], zone, seconds=True)} hash {e['hash']}")
     v = doc["verification"]
     if v["ok"]:
         print(f"verified: entries 1..{v['checked'][-1] if v['checked'] else 0} "

@@ -2,7 +2,9 @@
 
 Due date: received + the policy's ``rights_response_months`` (one month), plus
 ``rights_extension_months`` (two) once RightsRequestExtended is recorded,
-from the policy in force when the request was received.  Status: ``open``,
+from the policy in force when the request was received, counted on the local
+date in that policy's time zone (:mod:`ledger.periods`: received 31 March
+00:30 in Paris, due 30 April 00:30 in Paris).  Status: ``open``,
 ``extended``, ``fulfilled`` or ``refused``; ``overdue`` when still open past
 the due date at the time asked, ``answered_late`` when closed after it.
 """
@@ -10,12 +12,12 @@ the due date at the time asked, ``answered_late`` when closed after it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.canonical import format_time, parse_time
-from ledger.policy import add_period
+from ledger.periods import add_to_text
 
 from . import db
 from .mechanism import Context, Entry, KeyedRows, Projection
@@ -23,20 +25,22 @@ from .mechanism import Context, Entry, KeyedRows, Projection
 __all__ = ["RequestsProjection", "request_list"]
 
 
-def _months(ctx: Context, at: str, seq: int) -> tuple[int, int]:
+def _months(ctx: Context, at: str, seq: int) -> tuple[int, int, tzinfo]:
+    """(response months, extension months, time zone) of the policy in force at ``at``."""
     policy = ctx.policies.in_force(at, seq)
     if policy is None:
-        return 1, 2
-    return policy.rights_response_months, policy.rights_extension_months
+        return 1, 2, UTC
+    return policy.rights_response_months, policy.rights_extension_months, policy.zone
 
 
-def _add_months(at: str, months: int) -> str:
-    return format_time(add_period(parse_time(at), f"P{months}M"))
+def _add_months(at: str, months: int, zone: tzinfo) -> str:
+    """``at`` plus ``months``, counted on the local date in ``zone``."""
+    return add_to_text(at, months, 0, zone)
 
 
 class RequestsProjection(Projection):
     name = "requests"
-    version = 1
+    version = 2  # 2: due dates counted on the local date in the policy's time zone
     tables = (db.rights_requests,)
     types = frozenset({"RightsRequestReceived", "RightsRequestExtended",
                        "RightsRequestFulfilled", "RightsRequestRefused"})
@@ -47,12 +51,12 @@ class RequestsProjection(Projection):
             p = e["payload"]
             key = (e["subject"], p["request_id"])
             if e["type"] == "RightsRequestReceived":
-                months, _ = _months(ctx, e["occurred_at"], e["seq"])
+                months, _, zone = _months(ctx, e["occurred_at"], e["seq"])
                 rows.add(key, {
                     "subject": e["subject"], "request_id": p["request_id"], "seq": e["seq"],
                     "hash": e["hash"], "right": p["right"], "channel": p["channel"],
                     "received_at": e["occurred_at"],
-                    "due_at": _add_months(e["occurred_at"], months),
+                    "due_at": _add_months(e["occurred_at"], months, zone),
                     "extended_at": None, "extension_reason": None, "closed_at": None,
                     "closed_seq": None, "outcome": None, "outcome_text": None})
                 continue
@@ -60,10 +64,10 @@ class RequestsProjection(Projection):
             if row is None:  # pragma: no cover - the write side refuses it
                 continue
             if e["type"] == "RightsRequestExtended":
-                months, extra = _months(ctx, row["received_at"], row["seq"])
+                months, extra, zone = _months(ctx, row["received_at"], row["seq"])
                 row["extended_at"] = e["occurred_at"]
                 row["extension_reason"] = p["reason"]
-                row["due_at"] = _add_months(row["received_at"], months + extra)
+                row["due_at"] = _add_months(row["received_at"], months + extra, zone)
             else:
                 row["closed_at"] = e["occurred_at"]
                 row["closed_seq"] = e["seq"]

@@ -3,7 +3,8 @@
 Insert-only but for hold releases: a DataCollected adds an item whose deadline
 comes from the policy it cites (the policy in force when it was collected:
 the earlier of the purpose's and the category's periods, 13 months for
-tracker data in the XP² cloud policy); SubjectErased and DataAnonymised add
+tracker data in the XP² cloud policy, counted on the local date in the policy's
+time zone: :func:`deadline_text`); SubjectErased and DataAnonymised add
 an erasure row; LegalHoldPlaced / LegalHoldReleased open and close a hold.
 The status is computed when asked, at a time ``at`` (default now):
 
@@ -17,16 +18,16 @@ The status is computed when asked, at a time ``at`` (default now):
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from ledger.canonical import format_time, parse_time
-from ledger.policy import add_period, parse_period
+from ledger.periods import add_to_text
+from ledger.policy import parse_period
 
 from . import db
 from .mechanism import Context, Entry, Projection, bulk_insert
@@ -39,7 +40,7 @@ STATUSES = ("active", "due", "overdue", "held", "erased", "anonymised")
 
 class RetentionProjection(Projection):
     name = "retention"
-    version = 1
+    version = 2  # 2: deadlines counted on the local date in the policy's time zone
     tables = (db.retention_items, db.retention_erasures, db.holds)
     insert_only = (db.retention_items, db.retention_erasures)
     types = frozenset({"DataCollected", "SubjectErased", "DataAnonymised", "LegalHoldPlaced",
@@ -101,47 +102,34 @@ def _deadline(ctx: Context, e: Entry) -> str | None:
     return deadline_text(policy, e["occurred_at"], p["purpose"], p["category"])
 
 
-# (id(policy), purpose, category) -> (the policy, kept alive so the id stays its own, periods)
-_PERIODS: dict[tuple[int, str, str], tuple[Any, tuple[tuple[int, int], ...] | None]] = {}
-
-
-_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _days_in_month(year: int, month: int) -> int:
-    if month == 2 and calendar.isleap(year):
-        return 29
-    return _DAYS[month - 1]
+# (id(policy), purpose, category) -> (the policy, kept alive so the id stays its own,
+# its time zone, the (months, days) periods that apply)
+_Periods = tuple[tuple[int, int], ...]
+_PERIODS: dict[tuple[int, str, str], tuple[Any, tzinfo, _Periods | None]] = {}
 
 
 def deadline_text(policy: Any, collected_at: str, purpose: str, category: str) -> str | None:
-    """``policy.retention_deadline`` on the ledger's time text, fast for whole months.
+    """``policy.retention_deadline`` on the ledger's time text, with the periods cached.
 
-    Same rule (the earlier of the purpose's and the category's periods, the day
-    clamped to the end of the month); periods with days take the slow path.
+    Same rule (the earlier of the purpose's and the category's periods, counted
+    on the local date in the policy's time zone, the day clamped to the end of
+    the month: :mod:`ledger.periods`); :func:`ledger.periods.add_to_text` does
+    the arithmetic on the text, whole months in UTC without parsing a datetime.
     """
     key = (id(policy), purpose, category)
     if key not in _PERIODS:
         pur, cat = policy.purpose(purpose), policy.category(category)
         if pur is None or cat is None or category not in pur.categories:
-            _PERIODS[key] = (policy, None)
+            _PERIODS[key] = (policy, policy.zone, None)
         else:
-            _PERIODS[key] = (policy, tuple(parse_period(r) for r in
-                                           (pur.retention, cat.retention) if r))
-    periods = _PERIODS[key][1]
+            _PERIODS[key] = (policy, policy.zone, tuple(
+                parse_period(r) for r in (pur.retention, cat.retention) if r))
+    _, zone, periods = _PERIODS[key]
     if not periods:
         return None
-    out = []
-    y, m, d = int(collected_at[0:4]), int(collected_at[5:7]), int(collected_at[8:10])
-    for months, days in periods:
-        if days:
-            moved = add_period(datetime.fromisoformat(collected_at), f"P{months}M{days}D")
-            out.append(format_time(moved))
-            continue
-        year, month = divmod(y * 12 + m - 1 + months, 12)
-        day = min(d, _days_in_month(year, month + 1))
-        out.append(f"{year:04d}-{month + 1:02d}-{day:02d}{collected_at[10:]}")
-    return min(out)
+    if len(periods) == 1:
+        return add_to_text(collected_at, periods[0][0], periods[0][1], zone)
+    return min(add_to_text(collected_at, months, days, zone) for months, days in periods)
 
 
 def status_of(item: dict[str, Any], erasures: list[dict[str, Any]], held: bool,

@@ -18,7 +18,8 @@ retention (13 months for tracker data; P2Y recruitment; P5Y order delivery)
 requests (one month, three when extended)
 * R1 (C) access received 2024-04-20T10:00Z → due 2024-05-20T10:00Z, open: overdue
 * R2 (C) portability received 2024-05-10T10:00Z → due 2024-06-10T10:00Z, open: not overdue
-* R3 (D) access received 2024-03-15T10:00Z, extended 2024-04-01 → due 2024-06-15T10:00Z:
+* R3 (D) access received 2024-03-15T10:00Z, extended 2024-04-01 → due 2024-06-15T09:00Z
+       (11:00 in Paris both days: three months on the Paris calendar, across the DST change):
        extended, not overdue (without the extension it would be since 2024-04-15)
 * R4 (A) erasure received 2024-04-01T09:00Z, fulfilled 2024-04-30T09:00Z: fulfilled, on time
 

@@ -748,3 +748,65 @@ def test_mutated_json_only_raises_policy_error(data: st.DataObject) -> None:
     except PolicyError:
         return
     assert Policy.from_json(p.to_json()) == p
+
+
+# ---------------------------------------------------------------------------
+# The time zone: the controller's calendar (docs/POLICY.md, "Time zone and calendar")
+
+
+def test_bundled_policy_counts_in_paris(xp2: Policy) -> None:
+    assert xp2.time_zone == "Europe/Paris"
+    assert xp2.to_json()["time_zone"] == "Europe/Paris"
+    # 31 Jan 2026 00:30 in Paris = 30 Jan 23:30Z; 13 months on the Paris date = 28 Feb
+    # 2027 00:30 Paris = 27 Feb 23:30Z (on the UTC date it would be 1 Mar 00:30 Paris)
+    collected = datetime(2026, 1, 30, 23, 30, tzinfo=UTC)
+    deadline = xp2.retention_deadline(collected, "cookies_audience", "tracker_audience")
+    assert deadline == datetime(2027, 2, 27, 23, 30, tzinfo=UTC)
+    # a request received 31 Mar 00:30 Paris is due 30 Apr 00:30 Paris
+    assert xp2.period_end(datetime(2026, 3, 30, 22, 30, tzinfo=UTC), "P1M") == datetime(
+        2026, 4, 29, 22, 30, tzinfo=UTC)
+
+
+def test_time_zone_defaults_to_utc() -> None:
+    p = load_policy(BASE)  # BASE names no time zone
+    assert p.time_zone == "UTC"
+    assert p.to_json()["time_zone"] == "UTC"
+    collected = datetime(2026, 1, 30, 23, 30, tzinfo=UTC)
+    assert p.retention_deadline(collected, "audience", "cookies") == datetime(
+        2027, 2, 28, 23, 30, tzinfo=UTC)
+    paris = load_policy(edit('language = "en"\n', 'language = "en"\ntime_zone = "Europe/Paris"\n'))
+    assert paris.time_zone == "Europe/Paris"
+    assert paris.retention_deadline(collected, "audience", "cookies") == datetime(
+        2027, 2, 27, 23, 30, tzinfo=UTC)
+    assert policy_digest(paris) != policy_digest(p)
+
+
+def test_a_stored_policy_from_before_the_field_still_loads(xp2: Policy) -> None:
+    # the JSON a ledger stored before time_zone existed: no such key
+    old = xp2.to_json()
+    del old["time_zone"]
+    again = Policy.from_json(json.loads(json.dumps(old)))
+    assert again.time_zone == "UTC"
+    assert again == replace(xp2, time_zone="UTC")
+    # and its periods keep the meaning they had: counted on the UTC date
+    collected = datetime(2026, 1, 30, 23, 30, tzinfo=UTC)
+    assert again.retention_deadline(collected, "cookies_audience", "tracker_audience") == \
+        datetime(2027, 2, 28, 23, 30, tzinfo=UTC)
+    # null, as a JSON writer spelling every optional key out would store it
+    old["time_zone"] = None
+    assert Policy.from_json(old).time_zone == "UTC"
+
+
+@pytest.mark.parametrize("value", ['"Paris"', '"Europe/Pariss"', '"CET "', '""', '"+01:00"',
+                                   '"../../etc/passwd"', "1", "true", '["Europe/Paris"]'])
+def test_unknown_time_zone_is_refused(value: str) -> None:
+    text = edit('language = "en"\n', f'language = "en"\ntime_zone = {value}\n')
+    with pytest.raises(PolicyError) as e:
+        load_policy(text)
+    assert e.value.field == "time_zone"
+    assert "IANA" in e.value.rule
+    doc = load_policy(BASE).to_json()
+    doc["time_zone"] = "Mars/Olympus_Mons"
+    with pytest.raises(PolicyError) as e:
+        Policy.from_json(doc)
+    assert e.value.field == "time_zone"

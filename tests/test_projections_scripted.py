@@ -84,7 +84,9 @@ def test_requests_due_dates_and_overdue(reader: Reader, ledger: Ledger) -> None:
     assert got == {
         "R1": ("open", "2024-05-20T10:00:00.000000Z", True, False),
         "R2": ("open", "2024-06-10T10:00:00.000000Z", False, False),
-        "R3": ("extended", "2024-06-15T10:00:00.000000Z", False, False),
+        # received 15 March 11:00 Paris (winter time) + 3 months on the Paris date =
+        # 15 June 11:00 Paris (summer time) = 09:00Z: the policy's calendar, not UTC's
+        "R3": ("extended", "2024-06-15T09:00:00.000000Z", False, False),
         "R4": ("fulfilled", "2024-05-01T09:00:00.000000Z", False, False),
     }
     assert [r["request_id"] for r in reader.requests(at=t(AT), overdue_only=True)

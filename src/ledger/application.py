@@ -30,6 +30,7 @@ from .checking import ledger_id_for, open_checked_store, read_meta, verify_store
 from .errors import InputError, KeyError_, LedgerError, PolicyError
 from .events import CATALOGUE, Draft, Event, FieldSpec, parse_unverified_event, payload_of, utcnow
 from .keystore import create_master, load_master
+from .periods import DEFAULT_TIME_ZONE
 from .policy import Policy, policy_digest
 from .proofs import after_append, checkpoint_interval, prover_of
 from .rules import BreachState, PolicyBook, Recorded, SubjectState, check_draft, stream_of
@@ -357,6 +358,19 @@ class Ledger:
     def head(self) -> tuple[int, str]:
         h = _guard(lambda: self.store.read(lambda tx: tx.head()))
         return (0, GENESIS_HASH) if h is None else (h.seq, h.hash)
+
+    def time_zone(self) -> str:
+        """The time zone times are shown in to people: the policy's in force now.
+
+        Before any policy is in force, the last one published; ``UTC`` when none
+        was.  JSON and the chain stay in UTC.
+        """
+        book = PolicyBook()
+        for row in _guard(lambda: list(self.store.entries(types=["PolicyPublished"]))):
+            book.add(row.seq, Policy.from_json(json.loads(row.state)["payload"]["policy"]))
+        policy = book.in_force(self.clock()) or (
+            book.published[-1][2] if book.published else None)
+        return policy.time_zone if policy is not None else DEFAULT_TIME_ZONE
 
     def show(self, seq: int) -> dict[str, Any] | None:
         for row in _guard(lambda: list(self.store.entries(start=seq, page=1))):

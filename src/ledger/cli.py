@@ -176,35 +176,42 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result else EXIT_FAILED
 
 
-def _human(e: dict[str, Any]) -> str:
+def _human(e: dict[str, Any], zone: str) -> str:
+    """An entry for people: times in the policy's time zone, with the offset."""
+    from .periods import human_time
+
     subject = f" subject={e['subject'][:12]}…" if e["subject"] else ""
     shown = e["data"]
     if e["type"] == "PolicyPublished":  # the whole document is in --json
         shown = {k: v for k, v in shown.items() if k != "policy"}
     data = json.dumps(shown, ensure_ascii=False, separators=(", ", ": "))
-    return (f"#{e['seq']} {e['occurred_at']} {e['type']}{subject} actor={e['actor']}\n"
-            f"    {data}\n    recorded {e['recorded_at']} hash {e['hash']}")
+    occurred = human_time(e["occurred_at"], zone, seconds=True)
+    recorded = human_time(e["recorded_at"], zone, seconds=True)
+    return (f"#{e['seq']} {occurred} {e['type']}{subject} actor={e['actor']}\n"
+            f"    {data}\n    recorded {recorded} hash {e['hash']}")
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     with _open(args) as ledger:
+        zone = ledger.time_zone()
         entry = ledger.show(args.seq)
     if entry is None:
         raise InputError("SEQ", f"no entry {args.seq} in this ledger")
     if args.json:
         print_json(entry)
     else:
-        print(_human(entry))
+        print(_human(entry, zone))
     return EXIT_OK
 
 
 def cmd_log(args: argparse.Namespace) -> int:
     with _open(args) as ledger:
+        zone = ledger.time_zone()
         for entry in ledger.log(args.subject, start=args.start, types=args.type or ()):
             if args.json:
                 print_json(entry)
             else:
-                print(_human(entry))
+                print(_human(entry, zone))
     return EXIT_OK
 
 
@@ -225,6 +232,7 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{policy.id} version {policy.version} (in force from "
           f"{policy.effective_at:%Y-%m-%d}), controller {policy.controller.name}")
+    print(f"time zone {policy.time_zone} (periods counted on the local date there)")
     print(f"minimum age {policy.minimum_age}; breaches notified within "
           f"{policy.breach_notification_hours} h; rights answered within "
           f"{policy.rights_response_months} month(s) (+{policy.rights_extension_months})")

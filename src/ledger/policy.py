@@ -22,21 +22,25 @@ Decisions (see ``docs/POLICY.md``):
   earlier deadline wins.
 * A transfer is only to a country outside the EEA, and a recipient outside
   the EEA must be covered by a transfer naming its safeguard.
+* ``time_zone`` names the controller's calendar (an IANA name such as
+  ``Europe/Paris``); every period is counted on the local date in it
+  (:mod:`ledger.periods`).  A policy without it, as every policy published
+  before the field existed, counts in ``UTC``, so old ledgers keep their meaning.
 """
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, tzinfo
 from importlib import resources
 from pathlib import Path
 
+from . import periods
 from .canonical import format_time, parse_time
 from .errors import PolicyError
 
@@ -217,6 +221,7 @@ class Policy:
     version: str
     effective_at: datetime
     language: str
+    time_zone: str  # IANA name: the controller's calendar, where periods are counted
     url: str
     controller: Controller
     dpo_email: str
@@ -244,20 +249,34 @@ class Policy:
         """The recipient with this id, or ``None``."""
         return next((r for r in self.recipients if r.id == id), None)
 
+    @property
+    def zone(self) -> tzinfo:
+        """The policy's time zone (:func:`ledger.periods.time_zone` of ``time_zone``)."""
+        return periods.time_zone(self.time_zone)
+
+    def period_end(self, start: datetime, period: str) -> datetime:
+        """When ``period`` counted from the instant ``start`` ends, in UTC.
+
+        Counted on the local date in the policy's time zone: see :mod:`ledger.periods`.
+        """
+        return add_period(start, period, self.zone)
+
     def retention_deadline(
         self, collected_at: datetime, purpose: str, category: str
     ) -> datetime | None:
         """When data of ``category`` collected at ``collected_at`` for ``purpose`` expires.
 
         The earlier of the purpose's and the category's retention periods,
-        counted from collection.  ``None`` when the purpose is unknown or does
+        counted from collection on the local date in the policy's time zone
+        (:meth:`period_end`), in UTC.  ``None`` when the purpose is unknown or does
         not cite the category (a valid policy gives every cited pair a period).
         """
         p = self.purpose(purpose)
         c = self.category(category)
         if p is None or c is None or category not in p.categories:
             return None
-        deadlines = [add_period(collected_at, r) for r in (p.retention, c.retention) if r]
+        deadlines = [self.period_end(collected_at, r) for r in (p.retention, c.retention)
+                     if r]
         return min(deadlines) if deadlines else None
 
     def to_json(self) -> dict[str, object]:
@@ -267,6 +286,7 @@ class Policy:
             "version": self.version,
             "effective_at": format_time(self.effective_at),
             "language": self.language,
+            "time_zone": self.time_zone,
             "url": self.url,
             "controller": {
                 "name": self.controller.name,
@@ -366,20 +386,20 @@ def parse_period(text: str) -> tuple[int, int]:
     return _period(text, "retention")
 
 
-def add_period(dt: datetime, text: str) -> datetime:
+def add_period(dt: datetime, text: str, zone: tzinfo | None = None) -> datetime:
     """``dt`` plus the period ``text``: calendar months first, then days.
 
     The day is clamped to the end of the month (31 Jan + ``P1M`` = 28 or 29
-    Feb), the time of day and the time zone are kept.
+    Feb, Regulation 1182/71 art. 3(2)(c)) and the wall time is kept.  With a
+    ``zone`` (the policy's, :attr:`Policy.zone`), the aware instant ``dt`` is
+    counted on its local date in that zone and the result is in UTC
+    (:func:`ledger.periods.add_in_zone`); without one, on ``dt``'s own wall
+    clock, its ``tzinfo`` kept.
     """
     months, days = parse_period(text)
-    total = dt.year * 12 + (dt.month - 1) + months
-    year, month = divmod(total, 12)
-    if year > datetime.max.year:
-        raise OverflowError("date beyond year 9999")
-    day = min(dt.day, calendar.monthrange(year, month + 1)[1])
-    moved = dt.replace(year=year, month=month + 1, day=day)
-    return moved + timedelta(days=days)
+    if zone is None:
+        return periods.add_wall(dt, months, days)
+    return periods.add_in_zone(dt, months, days, zone)
 
 
 def _period(value: object, field: str) -> tuple[int, int]:
@@ -586,7 +606,7 @@ _POLICY_KEYS = (
     "rights_extension_months", "purposes", "categories", "security_measures",
     "subject_categories",
 )
-_POLICY_OPTIONAL = ("joint_consent_age", "recipients", "transfers")
+_POLICY_OPTIONAL = ("joint_consent_age", "recipients", "transfers", "time_zone")
 
 
 def _policy(data: object) -> Policy:
@@ -600,6 +620,7 @@ def _policy(data: object) -> Policy:
     language = _pattern(
         t["language"], "language", _LANGUAGE, "must be a BCP 47 language tag such as fr"
     )
+    zone_name = _time_zone(t.get("time_zone"))
     url = _url(t["url"], "url")
     controller = _controller(t["controller"])
     dpo_email = _email(t["dpo_email"], "dpo_email")
@@ -633,6 +654,7 @@ def _policy(data: object) -> Policy:
         version=version,
         effective_at=effective_at,
         language=language,
+        time_zone=zone_name,
         url=url,
         controller=controller,
         dpo_email=dpo_email,
@@ -648,6 +670,20 @@ def _policy(data: object) -> Policy:
         security_measures=_texts(t["security_measures"], "security_measures"),
         subject_categories=_ids(t["subject_categories"], "subject_categories"),
     )
+
+
+def _time_zone(value: object) -> str:
+    """The policy's IANA time zone; absent (or null in JSON): ``UTC``, see the module doc."""
+    if value is None:
+        return periods.DEFAULT_TIME_ZONE
+    if not isinstance(value, str):
+        raise PolicyError("time_zone", "must be a string: an IANA time zone name such as "
+                                       "Europe/Paris")
+    try:
+        periods.time_zone(value)
+    except ValueError as exc:
+        raise PolicyError("time_zone", str(exc)) from None
+    return value
 
 
 def _or_empty(value: object) -> object:

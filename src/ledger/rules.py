@@ -14,7 +14,7 @@ Time rules are bitemporal: "consent in force" means in force at the draft's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .canonical import format_time, parse_time
@@ -331,7 +331,9 @@ def _check_request(d: Draft, payload: dict[str, Any], subject: SubjectState,
             raise _fail("data.request_id", "was already extended")
         policy = book.in_force(request["received_at"])
         months = policy.rights_response_months if policy else 1
-        limit = add_period(request["received_at"], f"P{months}M")
+        # counted on the local date in the policy's time zone (ledger.periods)
+        limit = add_period(request["received_at"], f"P{months}M",
+                           policy.zone if policy else UTC)
         if d.occurred_at > limit:
             raise _fail("occurred_at", f"an extension must be decided within {months} "
                                        "month(s) of receipt (Art. 12(3))")
