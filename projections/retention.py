@@ -243,7 +243,7 @@ def effective_deadline(item: dict[str, Any], triggers: list[dict[str, Any]]
     return best
 
 
-def status_of(item: dict[str, Any], erasures: list[dict[str, Any]], held: bool,
+def status_of(item: dict[str, Any], erasures: list[dict[str, Any]], held: bool, *,
               deadline: str | None, at: str, soon: str) -> tuple[str, dict[str, Any] | None]:
     for er in erasures:  # in seq order: the first that covers the item
         if er["seq"] > item["seq"] and er["category"] in (None, item["category"]):
@@ -257,10 +257,11 @@ def status_of(item: dict[str, Any], erasures: list[dict[str, Any]], held: bool,
     return "active", None
 
 
-def _by_subject(conn: Connection, table: Any, ledger_id: str, subject: str | None,
-                frame: Timeframe, occurred: str, recorded: str,
-                *extra: Any) -> dict[str, list[dict[str, Any]]]:
+def _by_subject(conn: Connection, table: Any, ledger_id: str, subject: str | None, *,
+                frame: Timeframe, times: tuple[str, str],
+                extra: tuple[Any, ...] = ()) -> dict[str, list[dict[str, Any]]]:
     """The rows of ``table`` the frame admits, per subject, in ``seq`` order."""
+    occurred, recorded = times
     q = select(table).where(table.c.ledger_id == ledger_id,
                             frame.where(table.c[occurred], table.c[recorded]), *extra)
     if subject is not None:
@@ -282,13 +283,15 @@ def retention_items(conn: Connection, ledger_id: str, *, frame: Timeframe,
                         frame.where(t.c.collected_at, t.c.recorded_at))
     if subject is not None:
         q = q.where(t.c.subject == subject)
-    erasures = _by_subject(conn, er, ledger_id, subject, frame, "occurred_at", "recorded_at")
-    held = {s for s, holds in _by_subject(conn, h, ledger_id, subject, frame, "placed_at",
-                                          "placed_recorded_at").items()
+    erasures = _by_subject(conn, er, ledger_id, subject, frame=frame,
+                           times=("occurred_at", "recorded_at"))
+    held = {s for s, holds in _by_subject(conn, h, ledger_id, subject, frame=frame,
+                                          times=("placed_at", "placed_recorded_at")).items()
             if any(not frame.admits(x["released_at"], x["released_recorded_at"])
                    for x in holds)}
-    triggers = _by_subject(conn, tr, ledger_id, subject, frame, "occurred_at", "recorded_at",
-                           tr.c.kind.in_(_TRIGGERS))
+    triggers = _by_subject(conn, tr, ledger_id, subject, frame=frame,
+                           times=("occurred_at", "recorded_at"),
+                           extra=(tr.c.kind.in_(_TRIGGERS),))
     for rows in triggers.values():
         rows.sort(key=lambda x: (x["occurred_at"], x["seq"]))
     out = []
@@ -299,7 +302,7 @@ def retention_items(conn: Connection, ledger_id: str, *, frame: Timeframe,
         if due_before is not None and (deadline is None or deadline > due_before):
             continue
         st, by = status_of(item, erasures.get(item["subject"], []), item["subject"] in held,
-                           deadline, at, soon)
+                           deadline=deadline, at=at, soon=soon)
         if due_before is not None and st in ("erased", "anonymised"):
             continue
         counts[st] += 1
