@@ -166,7 +166,7 @@ def test_answers_as_of_t_ignore_later_events(ledger: Ledger, env: dict[str, str]
 @given(history=events(-190 * 1440, 0), later=events(-800 * 1440, 20 * 1440),
        back=st.integers(0, 400))
 def test_answers_known_at_k_ignore_later_records(ledger: Ledger, env: dict[str, str],
-                                                 clock: Any, history: list[tuple[Any, ...]],
+                                                 clock: Any, *, history: list[tuple[Any, ...]],
                                                  later: list[tuple[Any, ...]],
                                                  back: int) -> None:
     clock.now = T  # the history is recorded by K = T
