@@ -108,6 +108,7 @@ retention_triggers = Table(
     Column("occurred_at", String(32), nullable=False),
     Column("recorded_at", String(32), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("due_at", String(32)),  # occurred + the policy's erasure_grace (NULL: not a trigger)
     Index("proj_retention_triggers_subject", "ledger_id", "subject"),
 )
 holds = Table(

@@ -31,20 +31,17 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from ledger.canonical import format_time, parse_time
-from ledger.policy import add_period, parse_period
+from ledger.policy import DEFAULT_ERASURE_GRACE, add_period, parse_period
 
 from . import db
 from .mechanism import Context, Entry, Projection, bulk_insert
 from .timeframe import Timeframe
 
-__all__ = ["DUE_WINDOW_DAYS", "ERASURE_GRACE_DAYS", "REASONS", "STATUSES",
-           "RetentionProjection", "retention_items"]
+__all__ = ["DUE_WINDOW_DAYS", "REASONS", "STATUSES", "RetentionProjection",
+           "retention_items"]
 
 DUE_WINDOW_DAYS = 30
 STATUSES = ("active", "due", "overdue", "held", "erased", "anonymised")
-# Time allowed to erase after a withdrawal, an upheld objection or a granted erasure
-# request ("without undue delay", Art. 17(1)); docs/POLICY.md says why 30 days.
-ERASURE_GRACE_DAYS = 30
 REASONS = ("retention_period", "consent_withdrawn", "objection", "erasure_request")
 _TRIGGERS = REASONS[1:]
 # which items a trigger reaches: the legal bases it removes (Art. 17(1)(b), (c))
@@ -55,7 +52,7 @@ _BASES = {"consent_withdrawn": ("consent",),
 
 class RetentionProjection(Projection):
     name = "retention"
-    version = 2
+    version = 3
     tables = (db.retention_items, db.retention_erasures, db.holds, db.retention_triggers)
     insert_only = (db.retention_items, db.retention_erasures)
     types = frozenset({"DataCollected", "SubjectErased", "DataAnonymised", "LegalHoldPlaced",
@@ -102,6 +99,7 @@ class RetentionProjection(Projection):
                     triggers.append({"ledger_id": lid, "seq": e["seq"],
                                      "subject": e["subject"], "occurred_at": e["occurred_at"],
                                      "recorded_at": e["recorded_at"], "hash": e["hash"],
+                                     "due_at": _grace_end(ctx, e, trigger["kind"]),
                                      **trigger})
         bulk_insert(conn, db.retention_items, items)
         if erasures:
@@ -155,6 +153,18 @@ def _trigger(conn: Connection, lid: str, batch: list[dict[str, Any]],
     if found is None:
         return None
     return {"kind": "erasure_request", "purpose": None, "request_id": p["request_id"]}
+
+
+def _grace_end(ctx: Context, e: Entry, kind: str) -> str | None:
+    """When a trigger's items must be erased by: its time + the policy's ``erasure_grace``.
+
+    The policy in force when the trigger occurred (``P30D`` when it sets none).
+    """
+    if kind not in _TRIGGERS:
+        return None
+    policy = ctx.policies.in_force(e["occurred_at"], e["seq"])
+    grace = (policy.erasure_grace if policy is not None else None) or DEFAULT_ERASURE_GRACE
+    return format_time(add_period(parse_time(e["occurred_at"]), grace))
 
 
 def _basis(ctx: Context, e: Entry) -> str | None:
@@ -223,8 +233,8 @@ def effective_deadline(item: dict[str, Any], triggers: list[dict[str, Any]]
                        ) -> tuple[str | None, str, dict[str, Any] | None]:
     """The item's deadline, why (a reason of ``REASONS``) and the trigger behind it.
 
-    The retention period's deadline, or earlier: ``ERASURE_GRACE_DAYS`` after a
-    trigger (given in occurrence order, already filtered by the time frame) that
+    The retention period's deadline, or earlier: the policy's ``erasure_grace``
+    (default ``P30D``) after a trigger (given in occurrence order, already filtered by the time frame) that
     reaches the item: same subject, occurred at or after the collection, the
     item's purpose (any consent-based one for an erasure request), and a legal
     basis the trigger removes (consent; legitimate interests or public task for
@@ -237,7 +247,7 @@ def effective_deadline(item: dict[str, Any], triggers: list[dict[str, Any]]
                 or item["basis"] not in _BASES[tr["kind"]] \
                 or tr["purpose"] not in (None, item["purpose"]):
             continue
-        when = format_time(parse_time(tr["occurred_at"]) + timedelta(days=ERASURE_GRACE_DAYS))
+        when = tr["due_at"]
         if best[0] is None or when < best[0]:
             best = (when, tr["kind"], tr)
     return best
@@ -318,6 +328,5 @@ def retention_items(conn: Connection, ledger_id: str, *, frame: Timeframe,
                     "status": st, "ended_at": by["occurred_at"] if by else None,
                     "ended_seq": by["seq"] if by else None,
                     "seq": item["seq"], "hash": item["hash"]})
-    return {**frame.to_json(), "due_window_days": DUE_WINDOW_DAYS,
-            "erasure_grace_days": ERASURE_GRACE_DAYS, "due_before": due_before,
+    return {**frame.to_json(), "due_window_days": DUE_WINDOW_DAYS, "due_before": due_before,
             "status": status, "counts": counts, "items": out}

@@ -2,7 +2,8 @@
 
 Art. 17(1)(b): consent withdrawn and no other legal basis; 17(1)(c): objection
 under Art. 21.  From that moment the items collected before it for the purpose
-are due for erasure within ``ERASURE_GRACE_DAYS`` (30 days); the register says
+are due for erasure within the policy's ``erasure_grace`` (default P30D, which the
+bundled XP² cloud policy uses: it sets none); the register says
 why (``reason``).  Hand-computed boundaries on both sides, both databases.
 
 Timeline (all recorded on 2027-01-01, after it happened):
@@ -23,7 +24,8 @@ import pytest
 
 from ledger.application import Ledger
 from projections.queries import Reader, parse_when
-from projections.retention import ERASURE_GRACE_DAYS
+from ledger.errors import PolicyError
+from ledger.policy import DEFAULT_ERASURE_GRACE, Policy, bundled_policy
 
 S = "wanda@example.org"
 
@@ -65,7 +67,7 @@ def items(reader: Reader, at: str, **kw: Any) -> dict[str, tuple[str, str, str |
 
 
 def test_withdrawal_makes_consent_data_due(ledger: Ledger, reader: Reader) -> None:
-    assert ERASURE_GRACE_DAYS == 30
+    assert DEFAULT_ERASURE_GRACE == "P30D" and bundled_policy().erasure_grace is None
     ledger.append([ev("ConsentWithdrawn", "2025-06-05T10:00:00Z", purpose="cookies_audience",
                       method="settings")])
     # one second before the withdrawal: active on its 13-month period
@@ -160,3 +162,30 @@ def test_back_dated_withdrawal_known_later(ledger: Ledger, reader: Reader,
     assert {i["reason"] for i in known_before["items"]} == {"retention_period"}
     known_now = items(reader, "2025-06-06")
     assert known_now["cookies_audience"][:2] == ("due", "consent_withdrawn")
+
+
+def test_the_policy_sets_the_grace_period(ledger: Ledger, reader: Reader) -> None:
+    # a policy in force from 2025-05-01 gives 7 days; the withdrawal at W (2025-06-05T10:00Z)
+    # is due by 2025-06-12T10:00Z
+    doc = bundled_policy().to_json()
+    doc.update(version="2025-05-01", effective_at="2025-05-01T00:00:00.000000Z",
+               erasure_grace="P7D")
+    ledger.publish_policy(Policy.from_json(doc), actor="test")
+    ledger.append([ev("ConsentWithdrawn", "2025-06-05T10:00:00Z", purpose="cookies_audience",
+                      method="settings")])
+    assert items(reader, "2025-06-12T09:59:59Z")["cookies_audience"] == (
+        "due", "consent_withdrawn", "2025-06-12T10:00:00.000000Z")
+    assert items(reader, "2025-06-12T10:00:00Z")["cookies_audience"][0] == "overdue"
+    # the policy form keeps the field; without it the digest of older policies is unchanged
+    assert Policy.from_json(doc).to_json()["erasure_grace"] == "P7D"
+    assert "erasure_grace" not in bundled_policy().to_json()
+
+
+@pytest.mark.parametrize("bad", ["P2M", "P1M1D", "P32D", "P1Y", "P0D", "30 days", 30])
+def test_erasure_grace_must_be_at_most_one_month(bad: object) -> None:
+    doc = bundled_policy().to_json()
+    doc["erasure_grace"] = bad
+    with pytest.raises(PolicyError, match="erasure_grace"):
+        Policy.from_json(doc)
+    doc["erasure_grace"] = "P1M"
+    assert Policy.from_json(doc).erasure_grace == "P1M"
