@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
-from projections.queries import Reader, parse_when
 from ledger.errors import PolicyError
 from ledger.policy import DEFAULT_ERASURE_GRACE, Policy, bundled_policy
+from projections.queries import Reader, parse_when
 
 S = "wanda@example.org"
 
