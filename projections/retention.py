@@ -236,9 +236,9 @@ def effective_deadline(item: dict[str, Any], triggers: list[dict[str, Any]]
     The retention period's deadline, or earlier: the policy's ``erasure_grace``
     (default ``P30D``) after a trigger (given in occurrence order, already
     filtered by the time frame) that reaches the item: same subject, occurred at
-    or after the collection, the item's purpose (any consent-based one for an erasure request), and a legal
-    basis the trigger removes (consent; legitimate interests or public task for
-    an objection).  Ties keep the retention period.
+    or after the collection, the item's purpose (any consent-based one for an
+    erasure request), and a legal basis the trigger removes (consent; legitimate
+    interests or public task for an objection).  Ties keep the retention period.
     """
     best: tuple[str | None, str, dict[str, Any] | None] = (
         item["deadline"], "retention_period", None)
