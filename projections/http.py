@@ -29,6 +29,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
+from ledger.errors import InputError
 from ledger.http.schemas import json_response, problems
 from ledger.tokens import Principal
 
@@ -50,8 +51,11 @@ At = Annotated[str | None, Query(description="deprecated: the old name of as_of"
 
 
 def _frame(as_of: str | None, known_at: str | None, at: str | None) -> dict[str, str | None]:
-    return {"as_of": parse_when(as_of, "as_of"), "known_at": parse_when(known_at, "known_at"),
-            "at": parse_when(at, "at")}
+    when = parse_when(as_of, "as_of")
+    old = parse_when(at, "at")
+    if old is not None and when is not None and old != when:
+        raise InputError("at", "is the old name of as_of: give one of them")
+    return {"as_of": when or old, "known_at": parse_when(known_at, "known_at")}
 
 
 class _SharedReader:
