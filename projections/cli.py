@@ -1,7 +1,10 @@
 """The read commands: registered into ``ledger`` through the ``ledger.commands`` entry point.
 
 ``register(sub, add, common)`` adds: ``projections status|rebuild``, ``consent``,
-``retention``, ``requests``, ``breaches``, ``export``, ``ropa``, ``replay``.
+``retention``, ``requests``, ``breaches``, ``disclosures``, ``export``, ``ropa``,
+``replay``.  Every register takes ``--as-of T`` and ``--known-at K`` (the time
+model of :mod:`projections.timeframe`); ``--at`` is the deprecated old name of
+``--as-of``.
 Each command is a thin layer over :class:`projections.queries.Reader`: human
 text by default, the same dict as one JSON document with ``--json``.
 Nothing heavy is imported until a command runs (``ledger --help`` stays fast).
@@ -35,6 +38,26 @@ def _when(args: argparse.Namespace, attr: str, flag: str, *,
     from .queries import parse_when
 
     return parse_when(getattr(args, attr, None), flag, start_of_day=start_of_day)
+
+
+def _frame(args: argparse.Namespace) -> dict[str, str | None]:
+    """``as_of``, ``known_at`` and the old ``at`` of a register command, parsed."""
+    return {"as_of": _when(args, "as_of", "--as-of"),
+            "known_at": _when(args, "known_at", "--known-at"),
+            "at": _when(args, "at", "--at")}
+
+
+def _frame_options(sp: argparse.ArgumentParser, what: str) -> None:
+    sp.add_argument("--as-of", metavar="T", help=f"{what} as they stood at T, from the "
+                    "events that occurred by T (default: now)")
+    sp.add_argument("--known-at", metavar="K", help="only from events recorded by K "
+                    "(with --as-of: what was known at K about T)")
+    sp.add_argument("--at", metavar="T", help="deprecated: the old name of --as-of")
+
+
+def _as_of_text(doc: dict[str, Any], zone: str) -> str:
+    known = f" as known at {_local(doc['known_at'], zone)}" if doc.get("known_at") else ""
+    return f"{_local(doc['at'], zone)}{known}"
 
 
 def _guarded(fn: Command) -> Command:
@@ -157,31 +180,32 @@ def cmd_consent(args: argparse.Namespace) -> int:
 # -- retention, requests, breaches ------------------------------------------------------------
 def cmd_retention(args: argparse.Namespace) -> int:
     with _reader(args, with_key=bool(args.subject)) as r:
-        doc = r.retention(at=_when(args, "at", "--at"),
+        doc = r.retention(**_frame(args),
                           due_before=_when(args, "due_before", "--due-before"),
                           status=args.status, subject=args.subject)
     if args.json:
         print_json(doc)
         return 0
     zone = _zone(args)
-    print(f"retention at {_local(doc['at'], zone)}: " + ", ".join(
+    print(f"retention at {_as_of_text(doc, zone)}: " + ", ".join(
         f"{n} {s}" for s, n in doc["counts"].items()))
     for i in doc["items"]:
         print(f"  #{i['seq']:<8} {_short(i['subject']):14} {i['category']:28} "
               f"{i['purpose']:22} collected {_local(i['collected_at'], zone)} "
-              f"deadline {_local(i['deadline'], zone):23} {i['status']}")
+              f"deadline {_local(i['deadline'], zone):23} {i['status']}"
+              + ("" if i["reason"] == "retention_period" else f" ({i['reason']})"))
     return 0
 
 
 def cmd_requests(args: argparse.Namespace) -> int:
     with _reader(args) as r:
-        doc = r.requests(at=_when(args, "at", "--at"), open_only=args.open,
+        doc = r.requests(**_frame(args), open_only=args.open,
                          overdue_only=args.overdue)
     if args.json:
         print_json(doc)
         return 0
     zone = _zone(args)
-    print(f"rights requests at {_local(doc['at'], zone)}: {len(doc['requests'])}")
+    print(f"rights requests at {_as_of_text(doc, zone)}: {len(doc['requests'])}")
     for q in doc["requests"]:
         flag = " OVERDUE" if q["overdue"] else (" answered late" if q["answered_late"] else "")
         print(f"  {q['request_id']:20} {q['right']:14} {_short(q['subject']):14} received "
@@ -192,18 +216,35 @@ def cmd_requests(args: argparse.Namespace) -> int:
 
 def cmd_breaches(args: argparse.Namespace) -> int:
     with _reader(args) as r:
-        doc = r.breaches(at=_when(args, "at", "--at"))
+        doc = r.breaches(**_frame(args))
     if args.json:
         print_json(doc)
         return 0
     zone = _zone(args)
-    print(f"breach register at {_local(doc['at'], zone)}: {len(doc['breaches'])}")
+    print(f"breach register at {_as_of_text(doc, zone)}: {len(doc['breaches'])}")
     for b in doc["breaches"]:
         notified = _local(b["notified_at"], zone) if b["notified_at"] else "not notified"
         missing = ", ".join(b["missing"]) or "none"
         print(f"  {b['breach_id']:20} discovered {_local(b['discovered_at'], zone)} "
               f"notified {notified} "
               f"({b['hours_elapsed']} h) {b['status']}; Art. 33(3) missing: {missing}")
+    return 0
+
+
+def cmd_disclosures(args: argparse.Namespace) -> int:
+    with _reader(args, with_key=bool(args.subject)) as r:
+        doc = r.disclosures(**_frame(args), subject=args.subject)
+    if args.json:
+        print_json(doc)
+        return 0
+    zone = _zone(args)
+    print(f"disclosures at {_as_of_text(doc, zone)}: {doc['count']} "
+          f"({doc['outside_eea']} outside the EEA)")
+    for d in doc["disclosures"]:
+        flag = " OUTSIDE EEA" if d["outside_eea"] else ""
+        print(f"  #{d['seq']:<8} {_local(d['occurred_at'], zone)} {d['recipient']:20} "
+              f"{d['recipient_kind']:12} {d['country']} {d['purpose']:22} "
+              f"{_short(d['subject'])}{flag}")
     return 0
 
 
@@ -230,7 +271,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         raise InputError("-o", "is required for --format csv (a zip file) on a terminal")
     with _reader(args, with_key=True) as r:
-        doc = r.export(args.subject)
+        doc = r.export(args.subject, **_frame(args))
     if args.format == "json":
         text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
         _write(text.encode("utf-8"), args.output)
@@ -247,7 +288,7 @@ def cmd_ropa(args: argparse.Namespace) -> int:
     from .ropa import ropa_markdown
 
     with _reader(args) as r:
-        doc = r.ropa(at=_when(args, "at", "--at"))
+        doc = r.ropa(**_frame(args))
     if args.format == "json":
         text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
     else:
@@ -310,17 +351,23 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--status", choices=("active", "due", "overdue", "held", "erased",
                                          "anonymised"))
     sp.add_argument("--subject", metavar="REF")
-    sp.add_argument("--at", metavar="T", help="evaluate statuses at T (default: now)")
+    _frame_options(sp, "statuses and deadlines")
     sp.add_argument("--json", action="store_true")
 
     sp = add("requests", _guarded(cmd_requests), "rights requests, due dates and overdue ones")
     sp.add_argument("--open", action="store_true", help="not yet answered")
     sp.add_argument("--overdue", action="store_true", help="open past the due date")
-    sp.add_argument("--at", metavar="T", help="evaluate at T (default: now)")
+    _frame_options(sp, "requests")
     sp.add_argument("--json", action="store_true")
 
     sp = add("breaches", _guarded(cmd_breaches), "the breach register (Art. 33(5))")
-    sp.add_argument("--at", metavar="T", help="evaluate at T (default: now)")
+    _frame_options(sp, "breaches")
+    sp.add_argument("--json", action="store_true")
+
+    sp = add("disclosures", _guarded(cmd_disclosures), "the disclosures register "
+             "(recipients and transfers seen)")
+    sp.add_argument("--subject", metavar="REF")
+    _frame_options(sp, "disclosures")
     sp.add_argument("--json", action="store_true")
 
     sp = add("export", _guarded(cmd_export), "a subject's data export (Art. 15, 20)")
@@ -328,10 +375,11 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--format", choices=("json", "csv"), default="json",
                     help="json (one document) or csv (a zip of one CSV per table)")
     sp.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
+    _frame_options(sp, "the subject's data")
 
     sp = add("ropa", _guarded(cmd_ropa), "the record of processing activities (Art. 30)")
     sp.add_argument("--format", choices=("json", "md"), default="md")
-    sp.add_argument("--at", metavar="T", help="policy in force at T (default: now)")
+    _frame_options(sp, "the policy in force and the events seen")
     sp.add_argument("-o", "--output", metavar="PATH")
 
     sp = add("replay", _guarded(cmd_replay), "history in order, decrypted, with the chain "

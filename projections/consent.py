@@ -92,6 +92,7 @@ def consent_state(conn: Connection, ledger_id: str, subject: str, policies: Poli
     for purpose in purposes:
         h = best.get(purpose)
         shown = [x for x in history if x["purpose"] == purpose and
+                 (as_of is None or x["occurred_at"] <= as_of) and
                  (known_at is None or x["recorded_at"] <= known_at)]
         items.append({
             "purpose": purpose,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
 )
 
 from ledger.errors import ConfigError
@@ -77,6 +79,7 @@ retention_items = Table(
     Column("policy_version", String(64)),
     Column("deadline", String(32)),  # NULL: the policy sets no period
     Column("hash", String(64), nullable=False),
+    Column("basis", String(32)),  # the purpose's legal basis in that policy (NULL: unknown)
     Index("proj_retention_items_seq", "ledger_id", "seq", unique=True),
     Index("proj_retention_items_subject", "ledger_id", "subject"),
     Index("proj_retention_items_deadline", "ledger_id", "deadline"),
@@ -89,7 +92,24 @@ retention_erasures = Table(
     Column("kind", String(16), nullable=False),  # erased, anonymised
     Column("occurred_at", String(32), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
     Index("proj_retention_erasures_subject", "ledger_id", "subject"),
+)
+# what makes items due before their retention period ends (item 3 of issue 10): a
+# withdrawal, an objection, a granted erasure request; and the erasure requests received
+retention_triggers = Table(
+    "proj_retention_triggers", METADATA, _lid(),
+    Column("seq", Integer, nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("purpose", String(64)),  # NULL: every consent-based purpose (erasure request)
+    # consent_withdrawn, objection, erasure_request; erasure_request_received (not a trigger)
+    Column("kind", String(32), nullable=False),
+    Column("request_id", String(128)),
+    Column("occurred_at", String(32), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("due_at", String(32)),  # occurred + the policy's erasure_grace (NULL: not a trigger)
+    Index("proj_retention_triggers_subject", "ledger_id", "subject"),
 )
 holds = Table(
     "proj_holds", METADATA, _lid(),
@@ -100,6 +120,8 @@ holds = Table(
     Column("placed_at", String(32), nullable=False),
     Column("released_seq", Integer),
     Column("released_at", String(32)),
+    Column("placed_recorded_at", String(32), nullable=False),
+    Column("released_recorded_at", String(32)),
     Index("proj_holds_subject", "ledger_id", "subject", "hold_id"),
 )
 
@@ -113,17 +135,22 @@ rights_requests = Table(
     Column("right", String(32), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("received_at", String(32), nullable=False),
-    Column("due_at", String(32), nullable=False),
+    Column("due_at", String(32), nullable=False),  # without the extension
     Column("extended_at", String(32)),
     Column("extension_reason", Text),
     Column("closed_at", String(32)),
     Column("closed_seq", Integer),
     Column("outcome", String(16)),  # fulfilled, refused
     Column("outcome_text", Text),
+    # when each transition was recorded, and the due date once extended (the time model)
+    Column("received_recorded_at", String(32), nullable=False),
+    Column("extended_due_at", String(32)),
+    Column("extended_recorded_at", String(32)),
+    Column("closed_recorded_at", String(32)),
     Index("proj_requests_key", "ledger_id", "subject", "request_id", unique=True),
 )
 
-# breaches: the register, one row per breach
+# breaches: the register, one row per breach (its detection) and one per later step
 breaches = Table(
     "proj_breaches", METADATA, _lid(),
     Column("breach_id", String(128), nullable=False),
@@ -136,15 +163,19 @@ breaches = Table(
     Column("nature", Text, nullable=False),   # JSON list
     Column("risk", String(16), nullable=False),
     Column("description", Text, nullable=False),
-    Column("notified_at", String(32)),
-    Column("notified_seq", Integer),
-    Column("authority", String(128)),
-    Column("reference", String(128)),
-    Column("reason_for_delay", Text),
-    Column("communicated_at", String(32)),
-    Column("communication", String(64)),
-    Column("art33", Text, nullable=False),  # JSON: the Art. 33(3) items given so far
+    Column("art33", Text, nullable=False),  # JSON: the Art. 33(3) items given at detection
+    Column("recorded_at", String(32), nullable=False),
     Index("proj_breaches_key", "ledger_id", "breach_id", unique=True),
+)
+breach_steps = Table(  # one row per BreachNotified / BreachCommunicated
+    "proj_breach_steps", METADATA, _lid(),
+    Column("seq", Integer, nullable=False),
+    Column("breach_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),  # notified, communicated
+    Column("occurred_at", String(32), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("data", Text, nullable=False),  # JSON: the step's fields the register shows
+    Index("proj_breach_steps_key", "ledger_id", "breach_id", "seq", unique=True),
 )
 
 # disclosures: one row per DataDisclosed (for the ROPA and the exports)
@@ -162,6 +193,7 @@ disclosures = Table(
     Column("subject_count", Integer, nullable=False),
     Column("occurred_at", String(32), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
     Index("proj_disclosures_seq", "ledger_id", "seq", unique=True),
     Index("proj_disclosures_purpose", "ledger_id", "purpose"),
 )
@@ -169,6 +201,24 @@ disclosures = Table(
 
 def tables() -> dict[str, Table]:
     return dict(METADATA.tables)
+
+
+def create_all(conn: Connection) -> None:
+    """Create the tables; first drop any whose columns differ from the code's (older code).
+
+    Projection tables are rebuildable: a table of an older layout is dropped and
+    created again, and the projection's changed ``version`` makes the next
+    catch-up project it from zero.
+    """
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
+    found = inspect(conn)
+    for table in METADATA.sorted_tables:
+        if not found.has_table(table.name, schema=schema):
+            continue
+        have = {c["name"] for c in found.get_columns(table.name, schema=schema)}
+        if have != {c.name for c in table.columns}:
+            table.drop(conn)
+    METADATA.create_all(conn)
 
 
 def _sqlalchemy_url(url: str) -> tuple[str, str | None]:

@@ -5,10 +5,15 @@ imports ``projections``).  Every route brings its projection up to date first,
 then answers what the matching ``ledger`` command prints with ``--json``:
 
     GET /v1/subjects/{ref}/consent?as_of=&known_at=   consent:read    (service, dpo)
-    GET /v1/subjects/{ref}/export?format=json|csv     subjects:export (dpo)
-    GET /v1/retention?due_before=&status=&at=         registers:read  (dpo)
-    GET /v1/requests?open=&overdue=&at=               registers:read  (dpo)
-    GET /v1/breaches?at=                              registers:read  (dpo)
+    GET /v1/subjects/{ref}/export?format=json|csv&as_of=&known_at=   subjects:export (dpo)
+    GET /v1/retention?due_before=&status=&as_of=&known_at=   registers:read  (dpo)
+    GET /v1/requests?open=&overdue=&as_of=&known_at=         registers:read  (dpo)
+    GET /v1/breaches?as_of=&known_at=                        registers:read  (dpo)
+    GET /v1/disclosures?as_of=&known_at=                     registers:read  (dpo)
+    GET /v1/ropa?as_of=&known_at=                            registers:read  (dpo)
+
+Every register takes ``as_of`` and ``known_at`` (projections.timeframe); ``at``
+is the deprecated old name of ``as_of``.
 
 One :class:`~projections.queries.Reader` serves every request; it shares the
 server's open ledger (and its master key) for pseudonyms and exports.
@@ -24,6 +29,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
+from ledger.errors import InputError
 from ledger.http.schemas import json_response, problems
 from ledger.tokens import Principal
 
@@ -34,6 +40,22 @@ __all__ = ["register"]
 
 OBJECT: dict[str, Any] = {"type": "object"}
 AUTH = (401, 403)
+TIMES = ("`as_of`: as things stood at that time, from events that occurred by then "
+         "(default now); `known_at`: only events recorded by then; both: what was known at "
+         "`known_at` about `as_of`; `at`: deprecated old name of `as_of`. Times: RFC 3339 "
+         "or YYYY-MM-DD (end of that day, UTC).")
+AsOf = Annotated[str | None, Query(description="as things stood then (events occurred by)")]
+KnownAt = Annotated[str | None, Query(description="only events recorded by then")]
+At = Annotated[str | None, Query(description="deprecated: the old name of as_of",
+                                  deprecated=True)]
+
+
+def _frame(as_of: str | None, known_at: str | None, at: str | None) -> dict[str, str | None]:
+    when = parse_when(as_of, "as_of")
+    old = parse_when(at, "at")
+    if old is not None and when is not None and old != when:
+        raise InputError("at", "is the old name of as_of: give one of them")
+    return {"as_of": when or old, "known_at": parse_when(known_at, "known_at")}
 
 
 class _SharedReader:
@@ -81,7 +103,8 @@ def register(router: APIRouter, ctx: Any) -> None:
                 summary="A subject's data export, decrypted (Art. 15, 20)",
                 description="JSON (schema `ledger-export/1`, docs/PROJECTIONS.md) or, with "
                 "`format=csv`, a zip of one CSV file per table. Each item cites its `seq` "
-                "and `hash`. An erased subject's export says so and holds no personal value.",
+                "and `hash`. An erased subject's export says so and holds no personal value. "
+                + TIMES,
                 responses={200: {"description": "the export", "content": {
                     "application/json": {"schema": OBJECT},
                     "application/zip": {"schema": {"type": "string",
@@ -90,8 +113,10 @@ def register(router: APIRouter, ctx: Any) -> None:
     async def export(ref: str,
                      _: Annotated[Principal, Depends(ctx.require("subjects:export"))],
                      format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002
+                     as_of: AsOf = None, known_at: KnownAt = None, at: At = None,
                      ) -> Response:
-        doc = await ctx.run(lambda: shared.get().export(ref))
+        when = _frame(as_of, known_at, at)
+        doc = await ctx.run(lambda: shared.get().export(ref, **when))
         if format == "csv":
             return Response(export_zip(doc), media_type="application/zip", headers={
                 "Content-Disposition": 'attachment; filename="export.zip"'})
@@ -99,33 +124,51 @@ def register(router: APIRouter, ctx: Any) -> None:
 
     @router.get("/retention", summary="Collected items and their retention deadlines",
                 description="`status`: active, due, overdue, held, erased or anonymised; "
-                "`due_before` and `at` (the moment statuses are computed for, default now): "
-                "RFC 3339 or YYYY-MM-DD.",
+                "`due_before`: RFC 3339 or YYYY-MM-DD. " + TIMES,
                 responses=answers("the retention register"))
     async def retention(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                         due_before: Annotated[str | None, Query()] = None,
                         status: Annotated[str | None, Query()] = None,
-                        at: Annotated[str | None, Query()] = None) -> JSONResponse:
+                        as_of: AsOf = None, known_at: KnownAt = None,
+                        at: At = None) -> JSONResponse:
         before = parse_when(due_before, "due_before")
-        when = parse_when(at, "at")
-        doc = await ctx.run(lambda: shared.get().retention(at=when, due_before=before,
+        when = _frame(as_of, known_at, at)
+        doc = await ctx.run(lambda: shared.get().retention(**when, due_before=before,
                                                            status=status))
         return JSONResponse(doc)
 
     @router.get("/requests", summary="Rights requests, due dates and overdue ones",
-                responses=answers("the rights requests"))
+                description=TIMES, responses=answers("the rights requests"))
     async def requests(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                        open: Annotated[bool, Query()] = False,  # noqa: A002
                        overdue: Annotated[bool, Query()] = False,
-                       at: Annotated[str | None, Query()] = None) -> JSONResponse:
-        when = parse_when(at, "at")
-        doc = await ctx.run(lambda: shared.get().requests(at=when, open_only=open,
+                       as_of: AsOf = None, known_at: KnownAt = None,
+                       at: At = None) -> JSONResponse:
+        when = _frame(as_of, known_at, at)
+        doc = await ctx.run(lambda: shared.get().requests(**when, open_only=open,
                                                           overdue_only=overdue))
         return JSONResponse(doc)
 
     @router.get("/breaches", summary="The breach register (Art. 33(5))",
-                responses=answers("the breach register"))
+                description=TIMES, responses=answers("the breach register"))
     async def breaches(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
-                       at: Annotated[str | None, Query()] = None) -> JSONResponse:
-        when = parse_when(at, "at")
-        return JSONResponse(await ctx.run(lambda: shared.get().breaches(at=when)))
+                       as_of: AsOf = None, known_at: KnownAt = None,
+                       at: At = None) -> JSONResponse:
+        when = _frame(as_of, known_at, at)
+        return JSONResponse(await ctx.run(lambda: shared.get().breaches(**when)))
+
+    @router.get("/disclosures", summary="The disclosures register (recipients, transfers)",
+                description=TIMES, responses=answers("the disclosures register"))
+    async def disclosures(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
+                          as_of: AsOf = None, known_at: KnownAt = None,
+                          at: At = None) -> JSONResponse:
+        when = _frame(as_of, known_at, at)
+        return JSONResponse(await ctx.run(lambda: shared.get().disclosures(**when)))
+
+    @router.get("/ropa", summary="The record of processing activities (Art. 30(1))",
+                description=TIMES, responses=answers("the record of processing activities"))
+    async def ropa(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
+                   as_of: AsOf = None, known_at: KnownAt = None,
+                   at: At = None) -> JSONResponse:
+        when = _frame(as_of, known_at, at)
+        return JSONResponse(await ctx.run(lambda: shared.get().ropa(**when)))

@@ -192,10 +192,10 @@ class Projector:
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:  # create_all is not safe against itself
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7355609)")
-                db.METADATA.create_all(conn)
+                db.create_all(conn)
         else:
             with engine.begin() as conn:
-                db.METADATA.create_all(conn)
+                db.create_all(conn)
         with engine.begin() as conn:  # indexes a stopped rebuild left dropped
             for table in db.METADATA.sorted_tables:
                 for index in table.indexes:

@@ -23,6 +23,7 @@ from ledger.application import ERASED
 from ledger.checking import guard
 
 from .consent import fold_consents
+from .timeframe import Timeframe
 
 __all__ = ["FORMAT", "export_subject", "export_zip"]
 
@@ -44,11 +45,19 @@ def _clean(value: Any, erased: str) -> tuple[Any, bool]:
     return value, False
 
 
-def export_subject(ledger: Any, subject: str, *, generated_at: str) -> dict[str, Any]:
-    """The export of one subject (``subject``: identifier or ``pseudonym:<hex>``)."""
+def export_subject(ledger: Any, subject: str, *, generated_at: str,
+                   frame: Timeframe | None = None) -> dict[str, Any]:
+    """The export of one subject (``subject``: identifier or ``pseudonym:<hex>``).
+
+    With a ``frame``, only the entries it admits (occurred by ``frame.at``,
+    recorded by ``frame.known_at``).  Values erased since cannot come back: an
+    export about the past of an erased subject holds no personal value either.
+    """
     pseudonym = ledger.pseudonym(subject)
     head_seq, head_hash = ledger.head()
     entries = guard(lambda: list(ledger.log(f"pseudonym:{pseudonym}")))
+    if frame is not None:
+        entries = [e for e in entries if frame.admits(e["occurred_at"], e["recorded_at"])]
     events: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     collections: dict[str, dict[str, Any]] = {}
@@ -119,6 +128,7 @@ def export_subject(ledger: Any, subject: str, *, generated_at: str) -> dict[str,
     return {
         "format": FORMAT, "ledger": ledger.name, "subject": pseudonym,
         "generated_at": generated_at, "head": {"seq": head_seq, "hash": head_hash},
+        "as_of": frame.as_of if frame else None, "known_at": frame.known_at if frame else None,
         "erased": erased_subject or any_erased,
         "note": ("Some or all personal values were erased (their keys destroyed): they are "
                  "null here and cannot be recovered." if (erased_subject or any_erased)

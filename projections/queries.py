@@ -11,6 +11,8 @@ replays)::
 
 Times given by callers are RFC 3339 with an offset, or a bare date
 ``YYYY-MM-DD`` meaning the end of that day in UTC (see :func:`parse_when`).
+Every register takes ``as_of`` and ``known_at`` (one time model,
+:mod:`projections.timeframe`); ``at`` is kept as the old name of ``as_of``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ledger.events import parse_rfc3339
 
 from .breaches import breach_register
 from .consent import consent_state
+from .disclosures import disclosure_register
 from .mechanism import PolicyLog, Projector
 from .portability import export_subject
 from .registry import all_projections
@@ -35,6 +38,7 @@ from .replay import replay
 from .requests import request_list
 from .retention import STATUSES, retention_items
 from .ropa import ropa
+from .timeframe import Timeframe
 
 __all__ = ["Reader", "parse_when"]
 
@@ -130,37 +134,62 @@ class Reader:
             c, self.ledger_id, pseudonym, policies, as_of=as_of, known_at=known_at,
             now=now or now_text())))
 
-    def retention(self, *, at: str | None = None, due_before: str | None = None,
+    def frame(self, *, as_of: str | None = None, known_at: str | None = None,
+              at: str | None = None) -> Timeframe:
+        """The time frame of a read (``at``: the old name of ``as_of``)."""
+        return Timeframe.of(now=now_text(), as_of=as_of, known_at=known_at, at=at)
+
+    def retention(self, *, as_of: str | None = None, known_at: str | None = None,
+                  at: str | None = None, due_before: str | None = None,
                   status: str | None = None, subject: str | None = None) -> dict[str, Any]:
         if status is not None and status not in STATUSES:
             raise InputError("status", f"must be one of {', '.join(STATUSES)}")
+        frame = self.frame(as_of=as_of, known_at=known_at, at=at)
         pseudonym = self.pseudonym(subject) if subject is not None else None
         self.fresh("retention")
         return dict(self._read(lambda c: retention_items(
-            c, self.ledger_id, at=at or now_text(), due_before=due_before, status=status,
+            c, self.ledger_id, frame=frame, due_before=due_before, status=status,
             subject=pseudonym)))
 
-    def requests(self, *, at: str | None = None, open_only: bool = False,
-                 overdue_only: bool = False, subject: str | None = None) -> dict[str, Any]:
+    def requests(self, *, as_of: str | None = None, known_at: str | None = None,
+                 at: str | None = None, open_only: bool = False, overdue_only: bool = False,
+                 subject: str | None = None) -> dict[str, Any]:
+        frame = self.frame(as_of=as_of, known_at=known_at, at=at)
         pseudonym = self.pseudonym(subject) if subject is not None else None
         self.fresh("requests")
         return dict(self._read(lambda c: request_list(
-            c, self.ledger_id, at=at or now_text(), open_only=open_only,
+            c, self.ledger_id, frame=frame, open_only=open_only,
             overdue_only=overdue_only, subject=pseudonym)))
 
-    def breaches(self, *, at: str | None = None) -> dict[str, Any]:
+    def breaches(self, *, as_of: str | None = None, known_at: str | None = None,
+                 at: str | None = None) -> dict[str, Any]:
+        frame = self.frame(as_of=as_of, known_at=known_at, at=at)
         self.fresh("breaches")
-        return dict(self._read(lambda c: breach_register(c, self.ledger_id,
-                                                         at=at or now_text())))
+        return dict(self._read(lambda c: breach_register(c, self.ledger_id, frame=frame)))
 
-    def ropa(self, *, at: str | None = None) -> dict[str, Any]:
+    def disclosures(self, *, as_of: str | None = None, known_at: str | None = None,
+                    at: str | None = None, subject: str | None = None) -> dict[str, Any]:
+        frame = self.frame(as_of=as_of, known_at=known_at, at=at)
+        pseudonym = self.pseudonym(subject) if subject is not None else None
+        self.fresh("disclosures")
+        return dict(self._read(lambda c: disclosure_register(
+            c, self.ledger_id, frame=frame, subject=pseudonym)))
+
+    def ropa(self, *, as_of: str | None = None, known_at: str | None = None,
+             at: str | None = None) -> dict[str, Any]:
+        frame = self.frame(as_of=as_of, known_at=known_at, at=at)
         self.fresh("consent", "retention", "disclosures")
-        when = at or now_text()
-        policies = self.policies()
-        return dict(self._read(lambda c: ropa(c, self.ledger_id, policies, at=when)))
+        policies = self.policies(frame.known_at)
+        return dict(self._read(lambda c: ropa(c, self.ledger_id, policies, frame=frame)))
 
-    def export(self, subject: str, *, now: str | None = None) -> dict[str, Any]:
-        return export_subject(self.keyed(), subject, generated_at=now or now_text())
+    def export(self, subject: str, *, as_of: str | None = None, known_at: str | None = None,
+               at: str | None = None, now: str | None = None) -> dict[str, Any]:
+        """The subject's export; with ``as_of``/``known_at``, of the events the frame admits."""
+        frame = None
+        if as_of is not None or known_at is not None or at is not None:
+            frame = self.frame(as_of=as_of, known_at=known_at, at=at)
+        return export_subject(self.keyed(), subject, generated_at=now or now_text(),
+                              frame=frame)
 
     def replay(self, *, subject: str | None = None, start: str | None = None,
                end: str | None = None, types: Iterable[str] = ()) -> dict[str, Any]:

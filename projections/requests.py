@@ -7,6 +7,11 @@ date in that policy's time zone (:mod:`ledger.periods`: received 31 March
 00:30 in Paris, due 30 April 00:30 in Paris).  Status: ``open``,
 ``extended``, ``fulfilled`` or ``refused``; ``overdue`` when still open past
 the due date at the time asked, ``answered_late`` when closed after it.
+
+Every transition keeps when it occurred and when it was recorded, and the
+answer is computed for a :class:`~projections.timeframe.Timeframe`: a request
+received after ``at`` does not exist yet, one answered after ``at`` is still
+open (or overdue), an extension after ``at`` does not extend yet.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ledger.periods import add_to_text
 
 from . import db
 from .mechanism import Context, Entry, KeyedRows, Projection
+from .timeframe import Timeframe
 
 __all__ = ["RequestsProjection", "request_list"]
 
@@ -40,7 +46,7 @@ def _add_months(at: str, months: int, zone: tzinfo) -> str:
 
 class RequestsProjection(Projection):
     name = "requests"
-    version = 2  # 2: due dates counted on the local date in the policy's time zone
+    version = 3  # 2: local-calendar due dates, or transitions kept; 3: both
     tables = (db.rights_requests,)
     types = frozenset({"RightsRequestReceived", "RightsRequestExtended",
                        "RightsRequestFulfilled", "RightsRequestRefused"})
@@ -58,7 +64,9 @@ class RequestsProjection(Projection):
                     "received_at": e["occurred_at"],
                     "due_at": _add_months(e["occurred_at"], months, zone),
                     "extended_at": None, "extension_reason": None, "closed_at": None,
-                    "closed_seq": None, "outcome": None, "outcome_text": None})
+                    "closed_seq": None, "outcome": None, "outcome_text": None,
+                    "received_recorded_at": e["recorded_at"], "extended_due_at": None,
+                    "extended_recorded_at": None, "closed_recorded_at": None})
                 continue
             row = rows.get(key)
             if row is None:  # pragma: no cover - the write side refuses it
@@ -67,40 +75,49 @@ class RequestsProjection(Projection):
                 months, extra, zone = _months(ctx, row["received_at"], row["seq"])
                 row["extended_at"] = e["occurred_at"]
                 row["extension_reason"] = p["reason"]
-                row["due_at"] = _add_months(row["received_at"], months + extra, zone)
+                row["extended_due_at"] = _add_months(row["received_at"], months + extra, zone)
+                row["extended_recorded_at"] = e["recorded_at"]
             else:
                 row["closed_at"] = e["occurred_at"]
                 row["closed_seq"] = e["seq"]
+                row["closed_recorded_at"] = e["recorded_at"]
                 row["outcome"] = "fulfilled" if e["type"] == "RightsRequestFulfilled" \
                     else "refused"
                 row["outcome_text"] = p.get("summary") or p.get("reason")
         rows.flush()
 
 
-def describe(r: dict[str, Any], at: str) -> dict[str, Any]:
-    closed = r["closed_at"] is not None
-    status = r["outcome"] if closed else ("extended" if r["extended_at"] else "open")
+def describe(r: dict[str, Any], frame: Timeframe) -> dict[str, Any]:
+    """A request as it stood at ``frame.at``, from the transitions the frame admits."""
+    at = frame.at
+    extended = frame.admits(r["extended_at"], r["extended_recorded_at"])
+    closed = frame.admits(r["closed_at"], r["closed_recorded_at"])
+    due = r["extended_due_at"] if extended else r["due_at"]
+    status = r["outcome"] if closed else ("extended" if extended else "open")
     return {"subject": r["subject"], "request_id": r["request_id"], "right": r["right"],
-            "channel": r["channel"], "received_at": r["received_at"], "due_at": r["due_at"],
-            "extended_at": r["extended_at"], "extension_reason": r["extension_reason"],
-            "closed_at": r["closed_at"], "status": status,
-            "overdue": (not closed) and at > r["due_at"],
-            "answered_late": closed and r["closed_at"] > r["due_at"],
-            "outcome_text": r["outcome_text"], "seq": r["seq"], "hash": r["hash"],
-            "closed_seq": r["closed_seq"]}
+            "channel": r["channel"], "received_at": r["received_at"], "due_at": due,
+            "extended_at": r["extended_at"] if extended else None,
+            "extension_reason": r["extension_reason"] if extended else None,
+            "closed_at": r["closed_at"] if closed else None, "status": status,
+            "overdue": (not closed) and at > due,
+            "answered_late": closed and r["closed_at"] > due,
+            "outcome_text": r["outcome_text"] if closed else None, "seq": r["seq"],
+            "hash": r["hash"], "closed_seq": r["closed_seq"] if closed else None}
 
 
-def request_list(conn: Connection, ledger_id: str, *, at: str, open_only: bool = False,
-                 overdue_only: bool = False, subject: str | None = None) -> dict[str, Any]:
-    """The JSON answer of ``ledger requests``."""
+def request_list(conn: Connection, ledger_id: str, *, frame: Timeframe,
+                 open_only: bool = False, overdue_only: bool = False,
+                 subject: str | None = None) -> dict[str, Any]:
+    """The JSON answer of ``ledger requests``: the requests received by ``frame.at``."""
     t = db.rights_requests
-    q = select(t).where(t.c.ledger_id == ledger_id)
+    q = select(t).where(t.c.ledger_id == ledger_id,
+                        frame.where(t.c.received_at, t.c.received_recorded_at))
     if subject is not None:
         q = q.where(t.c.subject == subject)
+    items = [describe(dict(r._mapping), frame) for r in conn.execute(q.order_by(t.c.seq))]
     if open_only or overdue_only:
-        q = q.where(t.c.closed_at.is_(None))
-    items = [describe(dict(r._mapping), at) for r in conn.execute(q.order_by(t.c.seq))]
+        items = [i for i in items if i["closed_at"] is None]
     if overdue_only:
         items = [i for i in items if i["overdue"]]
-    return {"at": at, "open_only": open_only, "overdue_only": overdue_only,
+    return {**frame.to_json(), "open_only": open_only, "overdue_only": overdue_only,
             "requests": items}

@@ -4,7 +4,9 @@ Everything declarative (controller, purposes, legal bases, categories of
 subjects and data, recipients, transfers, retention, security measures)
 comes from the policy in force at ``at``; beside it, what the ledger saw per
 purpose: consent choices, collections and the subjects they concern,
-disclosures, and the recipients and countries actually disclosed to.
+disclosures, and the recipients and countries actually disclosed to — only
+the events the :class:`~projections.timeframe.Timeframe` admits (occurred by
+``at``, recorded by ``known_at``), and the policies known then.
 """
 
 from __future__ import annotations
@@ -18,50 +20,56 @@ from ledger.errors import InputError
 
 from . import db
 from .mechanism import PolicyLog
+from .timeframe import Timeframe
 
 __all__ = ["ropa", "ropa_markdown"]
 
 
-def _counts(conn: Connection, ledger_id: str) -> dict[str, dict[str, Any]]:
+def _counts(conn: Connection, ledger_id: str, frame: Timeframe) -> dict[str, dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = defaultdict(lambda: {
         "consents_granted": 0, "consents_refused": 0, "consents_withdrawn": 0,
         "collections": 0, "subjects_collected": 0, "categories_collected": [],
         "disclosures": 0, "recipients_disclosed_to": []})
     ch, ri, d = db.consent_history, db.retention_items, db.disclosures
+    items = frame.where(ri.c.collected_at, ri.c.recorded_at)
     for purpose, state, n in conn.execute(
-            select(ch.c.purpose, ch.c.state, func.count()).where(ch.c.ledger_id == ledger_id)
+            select(ch.c.purpose, ch.c.state, func.count()).where(
+                ch.c.ledger_id == ledger_id, frame.where(ch.c.occurred_at, ch.c.recorded_at))
             .group_by(ch.c.purpose, ch.c.state)):
         seen[purpose][f"consents_{state}"] = n
     for purpose, n, subjects in conn.execute(
             select(ri.c.purpose, func.count(), func.count(ri.c.subject.distinct()))
-            .where(ri.c.ledger_id == ledger_id).group_by(ri.c.purpose)):
+            .where(ri.c.ledger_id == ledger_id, items).group_by(ri.c.purpose)):
         seen[purpose]["collections"] = n
         seen[purpose]["subjects_collected"] = subjects
     for purpose, category in conn.execute(
-            select(ri.c.purpose, ri.c.category).where(ri.c.ledger_id == ledger_id)
+            select(ri.c.purpose, ri.c.category).where(ri.c.ledger_id == ledger_id, items)
             .group_by(ri.c.purpose, ri.c.category).order_by(ri.c.category)):
         seen[purpose]["categories_collected"].append(category)
     for purpose, recipient, n in conn.execute(
-            select(d.c.purpose, d.c.recipient, func.count()).where(d.c.ledger_id == ledger_id)
+            select(d.c.purpose, d.c.recipient, func.count()).where(
+                d.c.ledger_id == ledger_id, frame.where(d.c.occurred_at, d.c.recorded_at))
             .group_by(d.c.purpose, d.c.recipient).order_by(d.c.recipient)):
         seen[purpose]["disclosures"] += n
         seen[purpose]["recipients_disclosed_to"].append(recipient)
     return seen
 
 
-def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *, at: str) -> dict[str, Any]:
-    """The JSON answer of ``ledger ropa``."""
+def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *,
+         frame: Timeframe) -> dict[str, Any]:
+    """The JSON answer of ``ledger ropa`` (``policies``: those known at ``frame.known_at``)."""
+    at = frame.at
     policy = policies.in_force(at)
     if policy is None:
-        raise InputError("--at", "no policy was in force then: publish one first "
-                                 "(ledger policy publish)")
-    seen = _counts(conn, ledger_id)
+        raise InputError("--as-of", "no policy was in force then: publish one first "
+                                    "(ledger policy publish)")
+    seen = _counts(conn, ledger_id, frame)
     d = db.disclosures
     recipients_seen: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"disclosures": 0, "countries": set(), "outside_eea": 0})
     for recipient, country, outside, n in conn.execute(
             select(d.c.recipient, d.c.country, d.c.outside_eea, func.count())
-            .where(d.c.ledger_id == ledger_id)
+            .where(d.c.ledger_id == ledger_id, frame.where(d.c.occurred_at, d.c.recorded_at))
             .group_by(d.c.recipient, d.c.country, d.c.outside_eea)):
         r = recipients_seen[recipient]
         r["disclosures"] += n
@@ -82,7 +90,7 @@ def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *, at: str) -> d
         })
     undeclared = sorted(set(seen) - {p["id"] for p in doc["purposes"]})
     return {
-        "at": at, "policy": {"id": doc["id"], "version": doc["version"],
+        **frame.to_json(), "policy": {"id": doc["id"], "version": doc["version"],
                              "effective_at": doc["effective_at"], "url": doc["url"]},
         "controller": doc["controller"], "dpo_email": doc["dpo_email"],
         "subject_categories": doc["subject_categories"],

@@ -28,6 +28,8 @@ ROUTES = {  # path, who may read it
     "/v1/retention": {"dpo"},
     "/v1/requests": {"dpo"},
     "/v1/breaches": {"dpo"},
+    "/v1/disclosures": {"dpo"},
+    "/v1/ropa": {"dpo"},
 }
 
 
@@ -105,6 +107,34 @@ def test_registers_as_the_commands_answer(api: Api, reader: Reader) -> None:
         assert r.json() == json.loads(json.dumps(reader.requests(at=at(AT), **kw)))
     r = api.get("/v1/breaches", params={"at": AT})
     assert r.json() == json.loads(json.dumps(reader.breaches(at=at(AT))))
+
+
+def test_every_register_takes_as_of_and_known_at(api: Api, reader: Reader) -> None:
+    """The same names on every route; ``at`` still answers as ``as_of`` (deprecated)."""
+    when = {"as_of": "2024-05-12", "known_at": AT}
+    kw = {"as_of": at("2024-05-12"), "known_at": at(AT)}
+    for route, read in (("/v1/retention", reader.retention), ("/v1/requests", reader.requests),
+                        ("/v1/breaches", reader.breaches),
+                        ("/v1/disclosures", reader.disclosures), ("/v1/ropa", reader.ropa)):
+        r = api.get(route, params=when)
+        assert r.status_code == 200, (route, r.text)
+        assert r.json() == json.loads(json.dumps(read(**kw))), route
+        assert r.json()["as_of"] == at("2024-05-12") and r.json()["known_at"] == at(AT)
+        old = api.get(route, params={"at": "2024-05-12"})
+        assert old.json() == api.get(route, params={"as_of": "2024-05-12"}).json(), route
+        bad = api.get(route, params={"known_at": "yesterday"})
+        assert (bad.status_code, bad.json()["field"]) == (422, "known_at"), route
+    # on 12 May 2024 the breaches of 20 and 30 May (B4, B3) were not there yet
+    ids = [b["breach_id"] for b in api.get("/v1/breaches", params=when).json()["breaches"]]
+    assert ids == ["B1", "B2"]
+    both = api.get("/v1/requests", params={"at": "2024-05-12", "as_of": "2024-05-13"})
+    assert (both.status_code, both.json()["field"]) == (422, "at")
+    export = api.get(path("/v1/subjects/{a}/export"), params={"as_of": "2023-01-10T10:00:30Z"})
+    assert export.status_code == 200 and export.json()["as_of"] == at("2023-01-10T10:00:30Z")
+    assert [e["type"] for e in export.json()["events"]] == ["ConsentGiven"]
+    schema = api.get("/openapi.json").json()
+    params = {p["name"]: p for p in schema["paths"]["/v1/retention"]["get"]["parameters"]}
+    assert params["at"].get("deprecated") is True and "as_of" in params
 
 
 def test_export_json_and_csv(api: Api) -> None:

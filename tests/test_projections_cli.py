@@ -93,6 +93,31 @@ def test_retention_requests_breaches_commands(filled: dict[str, str]) -> None:
     assert "late_with_reason" in run(filled, "breaches", "--at", "2024-06-01").stdout
 
 
+def test_every_register_takes_as_of_and_known_at(filled: dict[str, str]) -> None:
+    for cmd in ("retention", "requests", "breaches", "disclosures"):
+        new = js(filled, cmd, "--as-of", "2024-05-12", "--json")
+        assert new == js(filled, cmd, "--at", "2024-05-12", "--json"), cmd  # the old name
+        assert new["as_of"] == "2024-05-12T23:59:59.999999Z", cmd
+        # the history was recorded when the fixture ran: known in 2020, nothing yet
+        early = js(filled, cmd, "--as-of", "2024-05-12", "--known-at", "2020-01-01", "--json")
+        assert early["known_at"] == "2020-01-01T23:59:59.999999Z"
+        assert not early.get("items") and not early.get("requests") \
+            and not early.get("breaches") and not early.get("disclosures"), cmd
+    both = run(filled, "requests", "--at", "2024-05-12", "--as-of", "2024-05-13", code=2)
+    assert "--at" in both.stderr
+    assert "deprecated" in run(filled, "retention", "--help").stdout
+    breaches = js(filled, "breaches", "--as-of", "2024-05-12", "--json")["breaches"]
+    assert [b["breach_id"] for b in breaches] == ["B1", "B2"]  # B3, B4: later in May
+    assert js(filled, "disclosures", "--as-of", "2024-05-01", "--json")["count"] == 0
+    assert js(filled, "disclosures", "--json")["count"] == 1
+    assert "logistics" in run(filled, "disclosures", "--as-of", "2024-05-03").stdout
+    ropa = js(filled, "ropa", "--format", "json", "--as-of", "2023-01-10")
+    seen = {p["id"]: p["seen"] for p in ropa["purposes"]}
+    assert seen["cookies_audience"]["consents_granted"] == 2  # A on 10 Jan, E on 5 Jan
+    export = js(filled, "export", SUBJECTS["A"], "--as-of", "2023-01-10T10:00:30Z")
+    assert [e["type"] for e in export["events"]] == ["ConsentGiven"]
+
+
 def test_export_command(filled: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "c.json"
     run(filled, "export", SUBJECTS["C"], "-o", str(out))

@@ -236,6 +236,9 @@ class Policy:
     transfers: tuple[Transfer, ...]
     security_measures: tuple[str, ...]
     subject_categories: tuple[str, ...]
+    # Time allowed to erase once consent is withdrawn, an objection upheld or an erasure
+    # request granted (Art. 17(1)); None: DEFAULT_ERASURE_GRACE (docs/POLICY.md)
+    erasure_grace: str | None = None
 
     def purpose(self, id: str) -> Purpose | None:  # noqa: A002 - mirrors the field name
         """The purpose with this id, or ``None``."""
@@ -281,6 +284,12 @@ class Policy:
 
     def to_json(self) -> dict[str, object]:
         """The policy as JSON values (no floats), ready for canonical encoding."""
+        doc = self._json()
+        if self.erasure_grace is not None:  # absent when not set: older digests unchanged
+            doc["erasure_grace"] = self.erasure_grace
+        return doc
+
+    def _json(self) -> dict[str, object]:
         return {
             "id": self.id,
             "version": self.version,
@@ -606,7 +615,8 @@ _POLICY_KEYS = (
     "rights_extension_months", "purposes", "categories", "security_measures",
     "subject_categories",
 )
-_POLICY_OPTIONAL = ("joint_consent_age", "recipients", "transfers", "time_zone")
+_POLICY_OPTIONAL = ("joint_consent_age", "recipients", "transfers", "time_zone",
+                    "erasure_grace")
 
 
 def _policy(data: object) -> Policy:
@@ -669,6 +679,7 @@ def _policy(data: object) -> Policy:
         transfers=transfers,
         security_measures=_texts(t["security_measures"], "security_measures"),
         subject_categories=_ids(t["subject_categories"], "subject_categories"),
+        erasure_grace=_erasure_grace(t.get("erasure_grace")),
     )
 
 
@@ -684,6 +695,20 @@ def _time_zone(value: object) -> str:
     except ValueError as exc:
         raise PolicyError("time_zone", str(exc)) from None
     return value
+
+
+DEFAULT_ERASURE_GRACE = "P30D"
+
+
+def _erasure_grace(value: object) -> str | None:
+    """An optional period of at most one month (P1M or P31D): "without undue delay"."""
+    if value is None:
+        return None
+    months, days = _period(value, "erasure_grace")
+    if months > 1 or (months == 1 and days) or days > 31:
+        raise PolicyError("erasure_grace", "must be at most P1M or P31D (GDPR Art. 17(1): "
+                                           "without undue delay; Art. 12(3): one month)")
+    return str(value)
 
 
 def _or_empty(value: object) -> object:
