@@ -143,7 +143,7 @@ class Reader:
         if start is not None and end is not None and start > end:
             raise InputError(names[1], f"must not be later than {names[2]}")
         self.fresh("consent")
-        policies = self.policies(known_at)
+        policies = self.policies()  # a cited policy is always recorded before the choice
         if not any(p.purpose(purpose) for p in policies.published()):
             raise InputError(field, "is not a purpose of any published policy")
         return dict(self._read(lambda c: consent_campaign(
