@@ -145,6 +145,9 @@ def test_renewal_restores_and_withdrawal_of_a_lapsed_consent_is_refused(
     err = refused(late, [ev("ConsentWithdrawn", LAPSE, purpose="cookies_audience",
                             method="banner")])
     assert err.field == "data.purpose" and "expired" in err.rule
+    assert "ConsentRefused" in err.rule  # how to record the person's wish instead
+    late.append([ev("ConsentRefused", LAPSE, purpose="cookies_audience", method="settings")])
+    assert status(reader, "cookies_audience", LAPSE)["status"] == "refused"
     renewed = "2024-11-02T09:00:00Z"
     late.append([give(renewed), collect("2024-11-02T09:00:01Z")])
     item = status(reader, "cookies_audience", "2024-11-03")

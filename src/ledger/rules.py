@@ -273,7 +273,9 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
         state, expired_at = consent_in_force(subject, book, payload["purpose"], d.occurred_at)
         if state != "granted":
             raise _fail("data.purpose", "has no consent in force at occurred_at to withdraw"
-                        + _lapsed(expired_at))
+                        + _lapsed(expired_at)
+                        + (": record the person's choice as ConsentRefused"
+                           if expired_at is not None else ""))
         return
     if t == "DataCollected":
         policy = _policy_for(d, book, payload)
