@@ -37,8 +37,9 @@ RULES = {
                     "`age` below the policy's `minimum_age` (16) needs `guardian`; below "
                     "`joint_consent_age` (15) `guardian.joint` must be true; "
                     "`guardian.authorised_at` ≤ `occurred_at`; `notice_id`, when given, must "
-                    "be a NoticePublished that occurred at or before `occurred_at`. The "
-                    "consent expires after the purpose's `consent_validity` (docs/POLICY.md).",
+                    "be a NoticePublished that occurred at or before `occurred_at`, and the "
+                    "ledger adds `notice_digest` (that notice's `digest`). The consent "
+                    "expires after the purpose's `consent_validity` (docs/POLICY.md).",
     "ConsentRefused": "as ConsentGiven for the purpose, policy version and `notice_id`.",
     "ConsentWithdrawn": "a consent for the purpose must be in force at `occurred_at` (given, "
                         "not withdrawn, not expired); `notice_id` as for ConsentGiven.",
