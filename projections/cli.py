@@ -152,7 +152,26 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 # -- consent --------------------------------------------------------------------------
+def _consent_form(args: argparse.Namespace) -> None:
+    """Exactly one form: ``consent SUBJECT [--as-of] [--known-at]`` or ``consent --purpose P
+    [--from T] [--to T] [--known-at]``; anything else is a usage error (exit 2)."""
+    from ledger.errors import InputError
+
+    if (args.subject is None) == (args.purpose is None):
+        raise InputError("SUBJECT", "give exactly one of SUBJECT (one person's consent) or "
+                                    "--purpose P (every choice for a purpose, a campaign)")
+    if args.subject is not None and (args.start is not None or args.end is not None):
+        raise InputError("--from" if args.start is not None else "--to",
+                         "goes with --purpose (the campaign query), not with SUBJECT")
+    if args.purpose is not None and args.as_of is not None:
+        raise InputError("--as-of", "goes with SUBJECT; with --purpose give the range "
+                                    "with --from and --to")
+
+
 def cmd_consent(args: argparse.Namespace) -> int:
+    _consent_form(args)
+    if args.purpose is not None:
+        return _consent_campaign(args)
     as_of, known_at = _when(args, "as_of", "--as-of"), _when(args, "known_at", "--known-at")
     with _reader(args, with_key=not args.subject.startswith("pseudonym:")) as r:
         doc = r.consent(args.subject, as_of=as_of, known_at=known_at)
@@ -170,10 +189,47 @@ def cmd_consent(args: argparse.Namespace) -> int:
     for p in doc["purposes"]:
         if p["status"] == "none":
             print(f"  {p['purpose']:28} none")
-        else:
-            print(f"  {p['purpose']:28} {p['status']:9} since {_local(p['since'], zone)} "
-                  f"(policy {p['policy_version']}, #{p['seq']}, recorded "
-                  f"{_local(p['recorded_at'], zone)})")
+            continue
+        print(f"  {p['purpose']:28} {p['status']:9} since {_local(p['since'], zone)} "
+              f"(policy {p['policy_version']}, #{p['seq']}, recorded "
+              f"{_local(p['recorded_at'], zone)})")
+        if p["status"] == "expired":
+            print(f"  {'':28} given {_local(p['given_at'], zone)}, lapsed after the policy's "
+                  "consent_validity: ask again")
+        elif p["expires_at"]:
+            print(f"  {'':28} expires {_local(p['expires_at'], zone)}")
+        if p["notice_id"]:
+            print(f"  {'':28} saw notice {p['notice_id']} (sha256 {p['notice_digest']})")
+    for notice_id, n in doc["notices"].items():
+        first = n["text"].strip().splitlines()[0]
+        shown = first if len(first) <= 100 else first[:99] + "…"
+        print(f"notice {notice_id}: {n['kind']}, {n['language']}, published "
+              f"{_local(n['occurred_at'], zone)}, sha256 {n['digest']} (#{n['seq']}; full text: "
+              f"ledger show {n['seq']})\n  \"{shown}\"")
+    return 0
+
+
+def _consent_campaign(args: argparse.Namespace) -> int:
+    start = _when(args, "start", "--from", start_of_day=True)
+    end, known_at = _when(args, "end", "--to"), _when(args, "known_at", "--known-at")
+    with _reader(args) as r:
+        doc = r.consent_campaign(args.purpose, start=start, end=end, known_at=known_at,
+                                 names=("--purpose", "--from", "--to"))
+    if args.json:
+        print_json(doc)
+        return 0
+    zone = _zone(args)
+    start_text = _local(doc["from"], zone) if doc["from"] else "the start"
+    span = f"from {start_text} to {_local(doc['to'], zone) if doc['to'] else 'now'}"
+    known = f", as known at {_local(known_at, zone)}" if known_at else ""
+    print(f"choices for purpose {doc['purpose']} {span}{known}: {doc['total']} by "
+          f"{doc['subjects']} subject(s); " +
+          ", ".join(f"{n} {c}" for c, n in doc["counts"].items()))
+    for c in doc["choices"]:
+        notice = f" notice {c['notice_id']}" if c["notice_id"] else ""
+        print(f"  #{c['seq']:<8} {_local(c['occurred_at'], zone)} {c['choice']:9} "
+              f"{_short(c['subject']):14} {c['method']:8} policy {c['policy_version']}"
+              f"{notice} {c['hash'][:16]}…")
     return 0
 
 
@@ -339,10 +395,18 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--json", action="store_true")
 
     sp = add("consent", _guarded(cmd_consent), "a subject's consent per purpose, "
-             "bitemporal (--as-of valid time, --known-at recording time)")
-    sp.add_argument("subject", metavar="SUBJECT", help="identifier or pseudonym:<hex>")
+             "bitemporal (--as-of valid time, --known-at recording time); or, with --purpose, "
+             "every choice made for a purpose in a time range (a campaign)")
+    sp.add_argument("subject", nargs="?", metavar="SUBJECT",
+                    help="identifier or pseudonym:<hex> (not with --purpose)")
     sp.add_argument("--as-of", metavar="T", help="state from events that occurred by T")
     sp.add_argument("--known-at", metavar="T", help="only events recorded by T")
+    sp.add_argument("--purpose", metavar="P", help="campaign: every choice (given, refused, "
+                    "withdrawn) for purpose P, with counts (instead of SUBJECT)")
+    sp.add_argument("--from", dest="start", metavar="T",
+                    help="with --purpose: choices that occurred at or after T")
+    sp.add_argument("--to", dest="end", metavar="T",
+                    help="with --purpose: choices that occurred at or before T")
     sp.add_argument("--json", action="store_true")
 
     sp = add("retention", _guarded(cmd_retention), "collected items and their retention "

@@ -63,6 +63,29 @@ consent_history = Table(
     Column("hash", String(64), nullable=False),
     Index("proj_consent_history_subject", "ledger_id", "subject", "purpose"),
     Index("proj_consent_history_seq", "ledger_id", "seq", unique=True),
+    Index("proj_consent_history_purpose", "ledger_id", "purpose", "occurred_at"),
+)
+# the notice a choice cites (data.notice_id): one row per citing choice, keyed by its seq
+consent_citations = Table(
+    "proj_consent_citations", METADATA, _lid(),
+    Column("seq", Integer, nullable=False),
+    Column("notice_id", String(128), nullable=False),
+    Column("notice_digest", String(64), nullable=False),
+    Index("proj_consent_citations_seq", "ledger_id", "seq", unique=True),
+)
+# notices: one row per NoticePublished (the texts people saw; not personal data)
+notices = Table(
+    "proj_notices", METADATA, _lid(),
+    Column("notice_id", String(128), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # banner, form, notice
+    Column("language", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),  # SHA-256 of the text's UTF-8 bytes
+    Column("text", Text, nullable=False),
+    Column("occurred_at", String(32), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("proj_notices_key", "ledger_id", "notice_id", unique=True),
 )
 
 # retention: one row per DataCollected; erasures, anonymisations and holds beside it

@@ -5,6 +5,7 @@ imports ``projections``).  Every route brings its projection up to date first,
 then answers what the matching ``ledger`` command prints with ``--json``:
 
     GET /v1/subjects/{ref}/consent?as_of=&known_at=   consent:read    (service, dpo)
+    GET /v1/consents?purpose=&from=&to=&known_at=     registers:read  (dpo)
     GET /v1/subjects/{ref}/export?format=json|csv&as_of=&known_at=   subjects:export (dpo)
     GET /v1/retention?due_before=&status=&as_of=&known_at=   registers:read  (dpo)
     GET /v1/requests?open=&overdue=&as_of=&known_at=         registers:read  (dpo)
@@ -40,6 +41,9 @@ __all__ = ["register"]
 
 OBJECT: dict[str, Any] = {"type": "object"}
 AUTH = (401, 403)
+PURPOSE_ID = r"^[a-z][a-z0-9_]{0,63}$"
+# RFC 3339 with an offset, or a bare date YYYY-MM-DD (projections.queries.parse_when)
+TIME = (r"^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2}))?$")
 TIMES = ("`as_of`: as things stood at that time, from events that occurred by then "
          "(default now); `known_at`: only events recorded by then; both: what was known at "
          "`known_at` about `as_of`; `at`: deprecated old name of `as_of`. Times: RFC 3339 "
@@ -97,6 +101,26 @@ def register(router: APIRouter, ctx: Any) -> None:
         when = parse_when(as_of, "as_of")
         known = parse_when(known_at, "known_at")
         doc = await ctx.run(lambda: shared.get().consent(ref, as_of=when, known_at=known))
+        return JSONResponse(doc)
+
+    @router.get("/consents", summary="Every consent choice for a purpose in a time range "
+                "(ledger consent --purpose P --from T --to T --json)",
+                description="A campaign: every ConsentGiven, ConsentRefused and "
+                "ConsentWithdrawn for `purpose` whose `occurred_at` lies in [`from`, `to`] "
+                "(a bare `from` date: the start of that day, a bare `to` date: its end, UTC), "
+                "recorded by `known_at` if given; counts per choice and the rows "
+                "(pseudonymous subject, time, method, notice, seq, hash; no decrypted value).",
+                responses=answers("the choices and their counts"))
+    async def consents(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
+                       purpose: Annotated[str, Query(pattern=PURPOSE_ID)],
+                       start: Annotated[str | None, Query(alias="from", pattern=TIME)] = None,
+                       end: Annotated[str | None, Query(alias="to", pattern=TIME)] = None,
+                       known_at: Annotated[str | None, Query(pattern=TIME)] = None,
+                       ) -> JSONResponse:
+        lo = parse_when(start, "from", start_of_day=True)
+        hi, known = parse_when(end, "to"), parse_when(known_at, "known_at")
+        doc = await ctx.run(lambda: shared.get().consent_campaign(
+            purpose, start=lo, end=hi, known_at=known))
         return JSONResponse(doc)
 
     @router.get("/subjects/{ref:path}/export",

@@ -84,6 +84,10 @@ class PolicyLog:
     def latest(self) -> Any:
         return self._items[-1][2] if self._items else None
 
+    def published(self) -> list[Any]:
+        """Every policy, in order of coming into force."""
+        return [policy for _, _, policy in self._items]
+
 
 @dataclass
 class Context:

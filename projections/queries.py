@@ -29,7 +29,7 @@ from ledger.errors import InputError
 from ledger.events import parse_rfc3339
 
 from .breaches import breach_register
-from .consent import consent_state
+from .consent import consent_campaign, consent_state
 from .disclosures import disclosure_register
 from .mechanism import PolicyLog, Projector
 from .portability import export_subject
@@ -43,6 +43,7 @@ from .timeframe import Timeframe
 __all__ = ["Reader", "parse_when"]
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_PURPOSE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 
 def parse_when(text: str | None, field: str, *, start_of_day: bool = False) -> str | None:
@@ -133,6 +134,24 @@ class Reader:
         return dict(self._read(lambda c: consent_state(
             c, self.ledger_id, pseudonym, policies, as_of=as_of, known_at=known_at,
             now=now or now_text())))
+
+    def consent_campaign(self, purpose: str, *, start: str | None = None,
+                         end: str | None = None, known_at: str | None = None,
+                         names: tuple[str, str, str] = ("purpose", "from", "to"),
+                         ) -> dict[str, Any]:
+        """Every choice made for ``purpose`` with ``occurred_at`` in [start, end];
+        ``names``: how the caller calls purpose, from and to (in error messages)."""
+        field = names[0]
+        if not _PURPOSE.match(purpose):
+            raise InputError(field, "must be a purpose id matching [a-z][a-z0-9_]*")
+        if start is not None and end is not None and start > end:
+            raise InputError(names[1], f"must not be later than {names[2]}")
+        self.fresh("consent")
+        policies = self.policies()  # a cited policy is always recorded before the choice
+        if not any(p.purpose(purpose) for p in policies.published()):
+            raise InputError(field, "is not a purpose of any published policy")
+        return dict(self._read(lambda c: consent_campaign(
+            c, self.ledger_id, purpose, policies, start=start, end=end, known_at=known_at)))
 
     def frame(self, *, as_of: str | None = None, known_at: str | None = None,
               at: str | None = None) -> Timeframe:

@@ -166,12 +166,13 @@ def test_export_of_an_erased_subject_holds_no_personal_value(api: Api) -> None:
 def test_reads_follow_new_appends(api: Api, ledger: Ledger) -> None:
     subject = "late-comer@example.org"
     url = f"/v1/subjects/{quote(subject, safe='')}/consent"
-    before = api.get(url, as_="service").json()
+    when = {"as_of": AT}  # the consent lapses after 6 months (bundled consent_validity)
+    before = api.get(url, as_="service", params=when).json()
     assert all(p["status"] != "granted" for p in before["purposes"])
     r = api.post("/v1/events", as_="service", json={
         "type": "ConsentGiven", "subject": subject, "occurred_at": "2024-06-01T11:00:00Z",
         "data": {"purpose": "cookies_functional", "method": "banner"}})
     assert r.status_code == 201, r.text
-    after = api.get(url, as_="service").json()
+    after = api.get(url, as_="service", params=when).json()
     granted = [p["purpose"] for p in after["purposes"] if p["status"] == "granted"]
     assert granted == ["cookies_functional"]

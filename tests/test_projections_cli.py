@@ -62,8 +62,12 @@ def test_consent_command(filled: dict[str, str]) -> None:
              "--known-at", "2099-01-01T00:00:00Z")
     assert {p["purpose"]: p["status"] for p in doc["purposes"]}["cookies_audience"] \
         == "granted"
-    text = run(filled, "consent", f"pseudonym:{doc['subject']}").stdout
+    text = run(filled, "consent", f"pseudonym:{doc['subject']}", "--as-of",
+               "2023-03-01").stdout
     assert "cookies_audience" in text and "granted" in text
+    # now, past the bundled policy's 6-month consent_validity, the same consent has lapsed
+    text = run(filled, "consent", f"pseudonym:{doc['subject']}").stdout
+    assert "cookies_audience             expired" in text and "ask again" in text
     bad = run(filled, "consent", SUBJECTS["E"], "--as-of", "yesterday", code=2)
     assert "--as-of" in bad.stderr and "RFC 3339" in bad.stderr
 

@@ -123,12 +123,18 @@ def test_breach_register(reader: Reader) -> None:
 
 
 def test_consent_now(reader: Reader) -> None:
-    doc = reader.consent(SUBJECTS["E"], now=t(AT))
+    doc = reader.consent(SUBJECTS["E"], now=t("2023-06-01"))
     states = {p["purpose"]: p["status"] for p in doc["purposes"]}
     assert states["cookies_audience"] == "granted"
     assert states["recruitment"] == "none"
     item = next(p for p in doc["purposes"] if p["purpose"] == "cookies_audience")
-    assert item["since"] == "2023-01-05T09:59:00.000000Z"
+    assert item["since"] == item["given_at"] == "2023-01-05T09:59:00.000000Z"
+    # at AT, 17 months later, past the bundled 6-month consent_validity: expired
+    late = next(p for p in reader.consent(SUBJECTS["E"], now=t(AT))["purposes"]
+                if p["purpose"] == "cookies_audience")
+    assert late["status"] == "expired" and late["given_at"] == item["given_at"]
+    assert late["since"] == late["expires_at"] == item["expires_at"]
+    assert "2023-07-04" <= late["expires_at"] <= "2023-07-06"
     assert item["policy_version"] == "2022-05-14"
     assert item["seq"] > 1 and len(item["hash"]) == 64
 

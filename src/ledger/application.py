@@ -33,7 +33,15 @@ from .keystore import create_master, load_master
 from .periods import DEFAULT_TIME_ZONE
 from .policy import Policy, policy_digest
 from .proofs import after_append, checkpoint_interval, prover_of
-from .rules import BreachState, PolicyBook, Recorded, SubjectState, check_draft, stream_of
+from .rules import (
+    BreachState,
+    PolicyBook,
+    Recorded,
+    SubjectState,
+    check_draft,
+    notice_streams,
+    stream_of,
+)
 from .sealing import KeyRing, is_sealed, new_data_key, parse_sealed
 from .storage import AppendTx, KeyRow, StoredRow, open_store
 from .verify import VerificationResult
@@ -236,10 +244,14 @@ class Ledger:
         streams = {pseudonyms[d.subject] for d in drafts if d.subject is not None}
         streams |= {f"breach/{d.event.breach_id}"  # type: ignore[attr-defined]
                     for d in drafts if d.type.startswith("Breach")}
+        streams |= notice_streams(drafts)
+        notices: dict[str, Recorded] = {}  # notice_id -> its NoticePublished
         for row in tx.streams(sorted(streams)):
             rec, _ = _recorded(row)
             if row.stream and row.stream.startswith("breach/"):
                 breaches.setdefault(row.stream, BreachState()).apply(rec)
+            elif row.stream and row.stream.startswith("notice/"):
+                notices[rec.payload["notice_id"]] = rec
             elif row.stream:
                 subjects.setdefault(row.stream, SubjectState()).apply(rec)
         keys = _Keys(self.ring, tx.keys(sorted({pseudonyms[s] for s in pseudonyms})))
@@ -263,7 +275,7 @@ class Ledger:
                 if d.type == "PolicyPublished":
                     policy = self._check_policy(payload, book)
                 check_draft(d, payload, book=book, subject=sstate or SubjectState(),
-                            breach=bstate)
+                            breach=bstate, notices=notices)
                 if subject is not None:
                     self._seal(tx, keys, d, subject=subject, payload=payload, state=sstate)
             except InputError as exc:
@@ -283,6 +295,8 @@ class Ledger:
                 sstate.apply(rec)
             if bstate is not None:
                 bstate.apply(rec)
+            if d.type == "NoticePublished":
+                notices[payload["notice_id"]] = rec
             if d.type == "PolicyPublished":
                 book.add(seq, policy)
                 self._book_seq = -1  # the cache holds this batch's policy: reload next time

@@ -16,6 +16,9 @@ KINDS = {
     "ref": "reference, 1–128 of `[A-Za-z0-9._:/-]`",
     "uuid": "UUID",
     "text": "text, 1–2000 characters, no control characters",
+    "long_text": "text, 1–50,000 characters; line breaks and tabs allowed, no other control "
+                 "characters",
+    "language": "BCP 47 language tag (`fr`, `fr-FR`)",
     "int": "integer",
     "bool": "true or false",
     "time": "RFC 3339 date-time with offset (stored in UTC)",
@@ -33,12 +36,20 @@ RULES = {
                     "consent-based; `policy_version`, when given, must be that policy's; "
                     "`age` below the policy's `minimum_age` (16) needs `guardian`; below "
                     "`joint_consent_age` (15) `guardian.joint` must be true; "
-                    "`guardian.authorised_at` ≤ `occurred_at`.",
-    "ConsentRefused": "as ConsentGiven for the purpose and policy version.",
-    "ConsentWithdrawn": "a consent for the purpose must be in force at `occurred_at`.",
+                    "`guardian.authorised_at` ≤ `occurred_at`; `notice_id`, when given, must "
+                    "be a NoticePublished that occurred at or before `occurred_at`, and the "
+                    "ledger adds `notice_digest` (that notice's `digest`). The consent "
+                    "expires after the purpose's `consent_validity` (docs/POLICY.md).",
+    "ConsentRefused": "as ConsentGiven for the purpose, policy version and `notice_id`.",
+    "ConsentWithdrawn": "a consent for the purpose must be in force at `occurred_at` (given, "
+                        "not withdrawn, not expired); `notice_id` as for ConsentGiven.",
+    "NoticePublished": "`notice_id` not already published (a new text takes a new id); the "
+                       "ledger adds `digest`, the lowercase hex SHA-256 of the UTF-8 bytes of "
+                       "`text`.",
     "DataCollected": "category and purpose exist in the policy in force, the purpose covers "
                      "the category, `values` holds fields of the category only; a "
-                     "consent-based purpose needs consent in force at `occurred_at`; "
+                     "consent-based purpose needs consent in force (given, not withdrawn, not "
+                     "expired) at `occurred_at`; "
                      "refused while an active restriction covers the purpose.",
     "DataRectified": "`collection_id` is a DataCollected of the same subject whose data was "
                      "not erased or anonymised; fields of its category only.",

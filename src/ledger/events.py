@@ -39,12 +39,14 @@ __all__ = [
 ]
 
 MAX_TEXT = 2000
+MAX_NOTICE_TEXT = 50_000
 MAX_VALUE = 10_000
 MAX_SUBJECT = 256
 CLOCK_SKEW = timedelta(minutes=5)
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
 _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\Z")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4}\Z")
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -55,7 +57,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class FieldSpec:
     """How one ``data`` field is checked and stored."""
 
-    kind: str  # code, codes, ref, text, int, bool, time, enum, country, value, values, object
+    kind: str  # code, codes, ref, text, long_text, language, int, bool, time, enum,
+    # country, value, values, object
     required: bool = True
     personal: bool = False
     choices: tuple[str, ...] = ()
@@ -129,6 +132,7 @@ def event(type_: str, family: str, subject: str, doc: str) -> Any:
 
 
 # -- shared choices ----------------------------------------------------------
+NOTICE_KINDS = ("banner", "form", "notice")
 CONSENT_METHODS = ("banner", "form", "checkbox", "email", "paper", "verbal", "api", "settings")
 RIGHTS = ("access", "rectification", "erasure", "restriction", "portability", "objection",
           "recipients_notification", "automated_decision", "consent_withdrawal")
@@ -166,6 +170,27 @@ class PolicyPublished(Event):
 
 
 # -- consent ------------------------------------------------------------------
+def _evidence() -> Any:
+    return spec("value", "what proves the choice (form reference, screenshot id, signed "
+                "record…)", required=False, personal=True)
+
+
+def _notice_cited() -> Any:
+    return spec("ref", "notice_id of the NoticePublished text the person saw",
+                required=False)
+
+
+@event("NoticePublished", "consent", "forbidden",
+       "The text of a consent banner, form or notice, as shown to people; choices cite it "
+       "by `notice_id`. The ledger stores its SHA-256 `digest`.")
+class NoticePublished(Event):
+    notice_id: str = spec("ref", "your id for this exact text, unique (e.g. "
+                          "cookie-banner/v3)")
+    kind: str = spec("enum", "what the text is", choices=NOTICE_KINDS)
+    language: str = spec("language", "the text's language")
+    text: str = spec("long_text", "the text as shown (no personal data)")
+
+
 @event("ConsentGiven", "consent", "required",
        "The subject consents to one purpose (Art. 6(1)(a), 7(1)).")
 class ConsentGiven(Event):
@@ -177,8 +202,8 @@ class ConsentGiven(Event):
                            personal=True, lo=0, hi=130)
     guardian: dict[str, Any] | None = spec("object", "required below the policy's minimum age",
                                            required=False, sub=GUARDIAN)
-    evidence: Any = spec("value", "what proves it (form reference, banner text hash…)",
-                         required=False, personal=True)
+    evidence: Any = _evidence()
+    notice_id: str | None = _notice_cited()
 
     def check(self, occurred_at: datetime) -> None:
         if self.guardian is not None:
@@ -195,6 +220,8 @@ class ConsentRefused(Event):
     method: str = spec("enum", "how the choice was expressed", choices=CONSENT_METHODS)
     policy_version: str | None = spec("ref", "policy version in force; filled in if absent",
                                       required=False)
+    evidence: Any = _evidence()
+    notice_id: str | None = _notice_cited()
 
 
 @event("ConsentWithdrawn", "consent", "required",
@@ -202,6 +229,8 @@ class ConsentRefused(Event):
 class ConsentWithdrawn(Event):
     purpose: str = spec("code", "the purpose whose consent is withdrawn")
     method: str = spec("enum", "how the withdrawal was expressed", choices=CONSENT_METHODS)
+    evidence: Any = _evidence()
+    notice_id: str | None = _notice_cited()
 
 
 # -- collection ---------------------------------------------------------------
@@ -441,6 +470,12 @@ def _field(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
             return _bad_uuid(where)
     if kind == "text":
         return _check_text(value, where, MAX_TEXT)
+    if kind == "long_text":
+        return _check_text(value, where, MAX_NOTICE_TEXT)
+    if kind == "language":
+        if not isinstance(value, str) or not _LANGUAGE.match(value):
+            raise InputError(where, "must be a BCP 47 language tag such as fr or fr-FR")
+        return value
     if kind == "int":
         if type(value) is not int:
             raise InputError(where, "must be an integer")

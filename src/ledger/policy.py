@@ -171,6 +171,8 @@ class Purpose:
     categories: tuple[str, ...]
     retention: str | None
     source: str
+    #: how long a consent to this purpose stays valid (ISO 8601 period), None: no limit
+    consent_validity: str | None = None
 
     @property
     def legal_basis_iri(self) -> str:
@@ -319,6 +321,9 @@ class Policy:
                     "categories": list(p.categories),
                     "retention": p.retention,
                     "source": p.source,
+                    # only when set: policies published without it keep their digest
+                    **({"consent_validity": p.consent_validity}
+                       if p.consent_validity is not None else {}),
                 }
                 for p in self.purposes
             ],
@@ -743,6 +748,20 @@ def _retention(t: Mapping[str, object], path: str) -> str | None:
     return value
 
 
+def _consent_validity(t: Mapping[str, object], path: str, consent_required: bool) -> str | None:
+    """How long a consent stays valid (CNIL 2020-092: ask cookie choices again after a
+    period); only a consent-based purpose has one."""
+    value = t.get("consent_validity")
+    if value is None:
+        return None
+    if not consent_required:
+        raise PolicyError(f"{path}.consent_validity",
+                          "is only for a purpose whose legal_basis is consent")
+    _period(value, f"{path}.consent_validity")
+    assert isinstance(value, str)  # noqa: S101 - established by _period
+    return value
+
+
 def _categories(value: object) -> tuple[Category, ...]:
     items = _array(value, "categories")
     if not items:
@@ -777,7 +796,7 @@ def _purposes(value: object, categories: tuple[Category, ...]) -> tuple[Purpose,
         path = f"purposes[{i}]"
         t = _table(
             item, path, ("id", "name", "description", "legal_basis", "categories", "source"),
-            ("consent_required", "retention"),
+            ("consent_required", "retention", "consent_validity"),
         )
         ident = _ident(t["id"], f"{path}.id")
         name = _text(t["name"], f"{path}.name")
@@ -815,6 +834,7 @@ def _purposes(value: object, categories: tuple[Category, ...]) -> tuple[Purpose,
             categories=cited,
             retention=retention,
             source=_text(t["source"], f"{path}.source"),
+            consent_validity=_consent_validity(t, path, consent_required),
         ))
     _check_ids((p.id for p in out), "purposes")
     cited_anywhere = {c for p in out for c in p.categories}

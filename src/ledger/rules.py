@@ -13,6 +13,8 @@ Time rules are bitemporal: "consent in force" means in force at the draft's
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +26,7 @@ from .policy import Policy, add_period, is_outside_eea
 from .sealing import is_sealed
 
 __all__ = ["BreachState", "PolicyBook", "Recorded", "SubjectState", "check_draft",
-           "stream_of"]
+           "consent_expiry", "consent_in_force", "notice_streams", "stream_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,20 @@ def stream_of(type_: str, subject: str | None, payload: dict[str, Any]) -> str |
         return f"breach/{payload['breach_id']}"
     if type_ == "PolicyPublished":
         return "policy"
+    if type_ == "NoticePublished":
+        return notice_stream(payload["notice_id"])
     return None
+
+
+def notice_stream(notice_id: str) -> str:
+    """The stream of one notice (its NoticePublished): ``notice/<id>``."""
+    return f"notice/{notice_id}"
+
+
+def notice_streams(drafts: Iterable[Draft]) -> set[str]:
+    """The notice streams a batch needs: those its drafts publish or cite."""
+    cited = (getattr(d.event, "notice_id", None) for d in drafts)
+    return {notice_stream(n) for n in cited if n is not None}
 
 
 class PolicyBook:
@@ -77,7 +92,9 @@ class PolicyBook:
 class SubjectState:
     """A subject's history, folded."""
 
-    consents: dict[str, list[tuple[datetime, int, str]]] = field(default_factory=dict)
+    # purpose -> [(occurred_at, seq, state, policy_version cited or None)]
+    consents: dict[str, list[tuple[datetime, int, str, str | None]]] = field(
+        default_factory=dict)
     collections: dict[str, str] = field(default_factory=dict)  # event_id -> category
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     holds: set[str] = field(default_factory=set)
@@ -95,7 +112,8 @@ class SubjectState:
         if r.type in ("ConsentGiven", "ConsentWithdrawn", "ConsentRefused"):
             state = {"ConsentGiven": "granted", "ConsentWithdrawn": "withdrawn",
                      "ConsentRefused": "refused"}[r.type]
-            self.consents.setdefault(p["purpose"], []).append((r.occurred_at, r.seq, state))
+            self.consents.setdefault(p["purpose"], []).append(
+                (r.occurred_at, r.seq, state, p.get("policy_version")))
         elif r.type == "DataCollected":
             self.collections[r.event_id] = p["category"]
             self.shredded.pop(p["category"], None)
@@ -124,13 +142,52 @@ class SubjectState:
                 self.shredded[category] = r.seq
 
     def consent_at(self, purpose: str, at: datetime) -> str:
-        """granted, withdrawn, refused or none: the latest choice that occurred by ``at``."""
-        state = "none"
-        best: tuple[datetime, int] | None = None
-        for occurred_at, seq, s in self.consents.get(purpose, []):
-            if occurred_at <= at and (best is None or (occurred_at, seq) > best):
-                best, state = (occurred_at, seq), s
-        return state
+        """granted, withdrawn, refused or none: the latest choice that occurred by ``at``
+        (whether a grant has expired is :func:`consent_in_force`'s question)."""
+        choice = self.latest_choice(purpose, at)
+        return "none" if choice is None else choice[2]
+
+    def latest_choice(self, purpose: str,
+                      at: datetime) -> tuple[datetime, int, str, str | None] | None:
+        """The choice with the latest ``(occurred_at, seq)`` that occurred by ``at``."""
+        best = None
+        for choice in self.consents.get(purpose, []):
+            if choice[0] <= at and (best is None or choice[:2] > best[:2]):
+                best = choice
+        return best
+
+
+def consent_expiry(policy: Policy | None, purpose: str, given_at: datetime) -> datetime | None:
+    """When a consent to ``purpose`` given at ``given_at`` under ``policy`` lapses: given_at
+    plus the purpose's ``consent_validity`` (None: the policy sets no validity)."""
+    p = policy.purpose(purpose) if policy is not None else None
+    if p is None or p.consent_validity is None:
+        return None
+    return add_period(given_at, p.consent_validity)
+
+
+def consent_in_force(subject: SubjectState, book: PolicyBook, purpose: str,
+                     at: datetime) -> tuple[str, datetime | None]:
+    """The consent state at ``at`` — granted, expired, withdrawn, refused or none — and,
+    when expired, the moment it lapsed.  A consent given at T0 under a policy whose purpose
+    has validity V is granted at T < T0 + V and expired at T ≥ T0 + V, unless a later
+    choice (a renewal, a refusal, a withdrawal) occurred by T.  V is read from the policy
+    the consent cites: what the person was told when they chose."""
+    choice = subject.latest_choice(purpose, at)
+    if choice is None:
+        return "none", None
+    given_at, _, state, version = choice
+    if state == "granted":
+        policy = book.version(version) if version else book.in_force(given_at)
+        expires = consent_expiry(policy, purpose, given_at)
+        if expires is not None and at >= expires:
+            return "expired", expires
+    return state, None
+
+
+def _lapsed(expired_at: datetime | None) -> str:
+    return f"; it expired at {format_time(expired_at)} (the purpose's consent_validity)" \
+        if expired_at is not None else ""
 
 
 @dataclass
@@ -177,7 +234,8 @@ def _purpose(policy: Policy, purpose_id: str, where: str = "data.purpose") -> An
 
 
 def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
-                subject: SubjectState, breach: BreachState | None) -> None:
+                subject: SubjectState, breach: BreachState | None,
+                notices: Mapping[str, Recorded] | None = None) -> None:
     """Check ``d`` against the policy and its stream; complete ``payload`` in place.
 
     ``payload`` is the draft's stored data before sealing; the rules may add
@@ -188,6 +246,11 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
     ev = d.event
     if t == "PolicyPublished":
         return
+    if t == "NoticePublished":
+        _check_notice_published(payload, notices or {})
+        return
+    if t.startswith("Consent"):
+        _check_notice_cited(d, payload, notices or {})
     if t in ("ConsentGiven", "ConsentRefused"):
         policy = _policy_for(d, book, payload)
         purpose = _purpose(policy, payload["purpose"])
@@ -207,8 +270,12 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
                                                    "is given jointly (loi 78-17 art. 45)")
         return
     if t == "ConsentWithdrawn":
-        if subject.consent_at(payload["purpose"], d.occurred_at) != "granted":
-            raise _fail("data.purpose", "has no consent in force at occurred_at to withdraw")
+        state, expired_at = consent_in_force(subject, book, payload["purpose"], d.occurred_at)
+        if state != "granted":
+            raise _fail("data.purpose", "has no consent in force at occurred_at to withdraw"
+                        + _lapsed(expired_at)
+                        + (": record the person's choice as ConsentRefused"
+                           if expired_at is not None else ""))
         return
     if t == "DataCollected":
         policy = _policy_for(d, book, payload)
@@ -220,10 +287,11 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
             raise _fail("data.category", f"is not collected for purpose {purpose.id} in "
                                          f"policy {policy.version}")
         _check_fields(payload["values"], category.fields, category.id)
-        if purpose.consent_required and \
-                subject.consent_at(purpose.id, d.occurred_at) != "granted":
-            raise _fail("data.purpose", "is consent-based and the subject's consent was not "
-                                        "in force at occurred_at")
+        if purpose.consent_required:
+            state, expired_at = consent_in_force(subject, book, purpose.id, d.occurred_at)
+            if state != "granted":
+                raise _fail("data.purpose", "is consent-based and the subject's consent was "
+                            "not in force at occurred_at" + _lapsed(expired_at))
         for rid, purposes in subject.restrictions.items():
             if purposes is None or purpose.id in purposes:
                 raise _fail("data.purpose", f"processing is restricted ({rid}): only "
@@ -303,6 +371,31 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
         _check_breach(d, payload, breach, book)
         return
     raise AssertionError(t)  # pragma: no cover
+
+
+def _check_notice_published(payload: dict[str, Any], notices: Mapping[str, Recorded]) -> None:
+    known = notices.get(payload["notice_id"])
+    if known is not None:
+        raise _fail("data.notice_id", f"is already published (seq {known.seq}): give a new "
+                                      "text a new id")
+    payload["digest"] = hashlib.sha256(payload["text"].encode("utf-8")).hexdigest()
+
+
+def _check_notice_cited(d: Draft, payload: dict[str, Any],
+                        notices: Mapping[str, Recorded]) -> None:
+    """A cited notice must be published, by the time of the choice; the choice keeps its
+    digest (``notice_digest``), so the choice's own hash commits to the text seen."""
+    notice_id = payload.get("notice_id")
+    if notice_id is None:
+        return
+    notice = notices.get(notice_id)
+    if notice is None:
+        raise _fail("data.notice_id", "is not a published notice: record NoticePublished "
+                                      "first")
+    if notice.occurred_at > d.occurred_at:
+        raise _fail("data.notice_id", f"was published after occurred_at (seq {notice.seq}): "
+                                      "the person cannot have seen it")
+    payload["notice_digest"] = notice.payload["digest"]
 
 
 def _check_fields(values: dict[str, Any], allowed: tuple[str, ...], category: str) -> None:

@@ -24,7 +24,7 @@ __all__ = ["UNKNOWN", "safe_field"]
 UNKNOWN = UNKNOWN_KEY  # the same words as the core uses
 # query parameters of the routes (core and plugins): named in their errors
 QUERY_PARAMETERS = frozenset({"as_of", "known_at", "due_before", "status", "at", "format",
-                              "open", "overdue", "old", "new", "seq", "size"})
+                              "open", "overdue", "old", "new", "seq", "size", "from", "to"})
 _INDEX = re.compile(r"\[\d+\]\Z")
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,39}\Z")
 
