@@ -27,11 +27,12 @@ from .canonical import format_time, parse_time
 from .chain import GENESIS_HASH, Entry, entry_hash
 from .checking import guard as _guard
 from .checking import ledger_id_for, open_checked_store, read_meta, verify_store
-from .errors import InputError, KeyError_, LedgerError, PolicyError
+from .errors import ConflictError, InputError, KeyError_, LedgerError, PolicyError
 from .events import CATALOGUE, Draft, Event, FieldSpec, parse_unverified_event, payload_of, utcnow
 from .keystore import create_master, load_master
 from .policy import Policy, policy_digest
 from .proofs import after_append, checkpoint_interval, prover_of
+from .retries import UNREADABLE, first_difference
 from .rules import BreachState, PolicyBook, Recorded, SubjectState, check_draft, stream_of
 from .sealing import KeyRing, is_sealed, new_data_key, parse_sealed
 from .storage import AppendTx, KeyRow, StoredRow, open_store
@@ -246,12 +247,12 @@ class Ledger:
         # (4) each event in order
         receipts: list[Receipt] = []
         rows: list[StoredRow] = []
-        seen: dict[str, Receipt] = {}
+        seen: dict[str, tuple[Receipt, dict[str, Any]]] = {}
         for line, d in enumerate(drafts, start=1):
             subject = pseudonyms.get(d.subject) if d.subject is not None else None
             if d.event_id in existing or d.event_id in seen:
                 receipts.append(self._replay(d, subject, existing=existing, seen=seen,
-                                             line=line))
+                                             keys=keys, line=line))
                 continue
             try:
                 payload = payload_of(d.event)
@@ -276,7 +277,8 @@ class Ledger:
             rows.append(StoredRow(seq, d.event_id, d.type, stream, data, prev_hash))
             receipt = Receipt(seq, d.event_id, prev_hash, True)
             receipts.append(receipt)
-            seen[d.event_id] = receipt
+            if d.event_id_given:
+                seen[d.event_id] = (receipt, _retry_form(d, subject))
             rec = Recorded(seq, d.event_id, d.type, d.occurred_at, payload)
             if sstate is not None:
                 sstate.apply(rec)
@@ -297,15 +299,31 @@ class Ledger:
         return receipts
 
     def _replay(self, d: Draft, subject: str | None, *, existing: dict[str, StoredRow],
-                seen: dict[str, Receipt], line: int) -> Receipt:
+                seen: dict[str, tuple[Receipt, dict[str, Any]]], keys: _Keys,
+                line: int) -> Receipt:
+        """A retry: the stored receipt if the content is the same (ledger.retries), else
+        ConflictError naming the first differing field."""
+        new = _retry_form(d, subject)
         if d.event_id in seen:
-            return seen[d.event_id]
-        row = existing[d.event_id]
-        stored = json.loads(row.state)
-        if row.type != d.type or stored["subject"] != subject:
-            raise InputError("event_id", f"was already used for a different event (seq "
-                                         f"{row.seq})", line=line)
-        return Receipt(row.seq, row.event_id, row.hash, False)
+            receipt, earlier = seen[d.event_id]
+            differs = first_difference(new, earlier, lambda v, p: UNREADABLE)
+        else:
+            row = existing[d.event_id]
+            receipt = Receipt(row.seq, row.event_id, row.hash, False)  # already stored
+            stored = json.loads(row.state)
+
+            def opener(value: str, path: str) -> Any:
+                ref = parse_sealed(value)
+                key = keys.for_opening(stored["subject"], ref.scope, ref.epoch)
+                if key is None:
+                    return UNREADABLE
+                return self.ring.open(ref, key=key, subject=stored["subject"],
+                                      event_id=d.event_id, path=path)
+
+            differs = first_difference(new, stored, opener)
+        if differs is not None:
+            raise ConflictError(differs, line=line, event_id=d.event_id, seq=receipt.seq)
+        return receipt  # twice in one batch: the receipt of its first occurrence
 
     def _check_policy(self, payload: dict[str, Any], book: PolicyBook) -> Policy:
         try:
@@ -419,6 +437,12 @@ class Ledger:
             return self.append([raw])[0]
         except InputError as exc:
             raise type(exc)(exc.field, exc.rule) from None
+
+
+def _retry_form(d: Draft, subject: str | None) -> dict[str, Any]:
+    """A draft as :func:`ledger.retries.first_difference` compares it (not sealed)."""
+    return {"type": d.type, "subject": subject, "occurred_at": format_time(d.occurred_at),
+            "actor": d.actor, "payload": payload_of(d.event)}
 
 
 def _values_scope(d: Draft, payload: dict[str, Any], state: SubjectState | None) -> str:
