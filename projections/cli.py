@@ -1,7 +1,7 @@
 """The read commands: registered into ``ledger`` through the ``ledger.commands`` entry point.
 
 ``register(sub, add, common)`` adds: ``projections status|rebuild``, ``consent``,
-``retention``, ``requests``, ``breaches``, ``export``, ``ropa``, ``replay``.
+``retention``, ``requests``, ``breaches``, ``export``, ``ropa``, ``replay``, ``accesses``.
 Each command is a thin layer over :class:`projections.queries.Reader`: human
 text by default, the same dict as one JSON document with ``--json``.
 Nothing heavy is imported until a command runs (``ledger --help`` stays fast).
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.cli import database_url, ledger_name, print_json
+from ledger.cli import add_reader_options, database_url, ledger_name, print_json, reader_of
 
 __all__ = ["register"]
 
@@ -198,8 +198,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         from ledger.errors import InputError
 
         raise InputError("-o", "is required for --format csv (a zip file) on a terminal")
+    by = reader_of(args)
     with _reader(args, with_key=True) as r:
-        doc = r.export(args.subject)
+        doc = r.export(args.subject, by=by)
     if args.format == "json":
         text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
         _write(text.encode("utf-8"), args.output)
@@ -226,10 +227,11 @@ def cmd_ropa(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    by = reader_of(args)
     with _reader(args, with_key=True) as r:
         doc = r.replay(subject=args.subject,
                        start=_when(args, "start", "--from", start_of_day=True),
-                       end=_when(args, "end", "--to"), types=args.type or ())
+                       end=_when(args, "end", "--to"), types=args.type or (), by=by)
     if args.json:
         print_json(doc)
         return 0 if doc["verification"]["ok"] else 1
@@ -247,6 +249,40 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 0
     print(f"VERIFICATION FAILED at seq {v['first_bad_seq']}: {v['reason']}")
     return 1
+
+
+# -- accesses (who read personal data) -----------------------------------------------------
+def cmd_accesses(args: argparse.Namespace) -> int:
+    filters = {"actor": args.actor, "as_of": _when(args, "as_of", "--as-of"),
+               "known_at": _when(args, "known_at", "--known-at"),
+               "start": _when(args, "start", "--from", start_of_day=True),
+               "end": _when(args, "end", "--to")}
+    subject = args.subject
+    with _reader(args, with_key=subject is not None and
+                 not subject.startswith("pseudonym:")) as r:
+        doc = r.accesses(subject=subject, **filters)
+    if args.json:
+        print_json(doc)
+        return 0
+    print(f"reads of personal data: {doc['count']}")
+    for a in doc["accesses"]:
+        seqs = f" seqs {a['first_seq']}..{a['last_seq']}" if a["first_seq"] else ""
+        print(f"  #{a['seq']:<8} {a['occurred_at']} {a['actor'] or '-':20} {a['channel']:4} "
+              f"{a['view']:7} subject {_short(a['subject'])}{seqs}"
+              f"{' reason: ' + a['reason'] if a['reason'] else ''}")
+    return 0
+
+
+def _register_accesses(add: Callable[..., argparse.ArgumentParser]) -> None:
+    sp = add("accesses", _guarded(cmd_accesses), "who was shown whose personal data, when "
+             "and why (PersonalDataAccessed)")
+    sp.add_argument("--subject", metavar="REF", help="identifier or pseudonym:<hex>")
+    sp.add_argument("--actor", metavar="A", help="only reads by this actor")
+    sp.add_argument("--as-of", metavar="T", help="reads that occurred by T")
+    sp.add_argument("--known-at", metavar="K", help="reads recorded by K")
+    sp.add_argument("--from", dest="start", metavar="T", help="occurred at or after T")
+    sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before T")
+    sp.add_argument("--json", action="store_true")
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -295,6 +331,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--format", choices=("json", "csv"), default="json",
                     help="json (one document) or csv (a zip of one CSV per table)")
     sp.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
+    add_reader_options(sp)
 
     sp = add("ropa", _guarded(cmd_ropa), "the record of processing activities (Art. 30)")
     sp.add_argument("--format", choices=("json", "md"), default="md")
@@ -308,4 +345,6 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before T")
     sp.add_argument("--type", nargs="+", action="extend", metavar="TYPE")
     sp.add_argument("--json", action="store_true")
+    add_reader_options(sp)
+    _register_accesses(add)
     _ = common

@@ -43,6 +43,7 @@ __all__ = ["ERASED", "FORMAT_VERSION", "Ledger", "Receipt", "ledger_id_for"]
 FORMAT_VERSION = 1
 ERASED = "[erased]"
 SUBJECT_SCOPE = "subject"
+ACCESS = "PersonalDataAccessed"  # ledger.accesses: recorded reads, no personal value
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +200,12 @@ class Ledger:
             return []
         return self.append_drafts(drafts)
 
-    def append_drafts(self, drafts: Sequence[Draft]) -> list[Receipt]:
-        pseudonyms = {d.subject: self.ring.pseudonym(d.subject)
+    def append_drafts(self, drafts: Sequence[Draft], *,
+                      pseudonyms: Mapping[str, str] | None = None) -> list[Receipt]:
+        """Append parsed drafts; ``pseudonyms``: subjects already pseudonymised (the
+        ledger's own access records, ledger.accesses), used as given."""
+        given = pseudonyms or {}
+        pseudonyms = {d.subject: given.get(d.subject) or self.ring.pseudonym(d.subject)
                       for d in drafts if d.subject is not None}
         receipts: list[Receipt] = _guard(lambda: self.store.append(
             lambda tx: self._append_tx(tx, drafts, pseudonyms)))
@@ -233,7 +238,10 @@ class Ledger:
         book = self._policies(tx)
         subjects: dict[str, SubjectState] = {}
         breaches: dict[str, BreachState] = {}
-        streams = {pseudonyms[d.subject] for d in drafts if d.subject is not None}
+        # An access record needs no history nor key: its subjects are not read for it alone
+        # (a `ledger log` over the whole ledger records one per subject in one append).
+        streams = {pseudonyms[d.subject] for d in drafts
+                   if d.subject is not None and d.type != ACCESS}
         streams |= {f"breach/{d.event.breach_id}"  # type: ignore[attr-defined]
                     for d in drafts if d.type.startswith("Breach")}
         for row in tx.streams(sorted(streams)):
@@ -242,7 +250,8 @@ class Ledger:
                 breaches.setdefault(row.stream, BreachState()).apply(rec)
             elif row.stream:
                 subjects.setdefault(row.stream, SubjectState()).apply(rec)
-        keys = _Keys(self.ring, tx.keys(sorted({pseudonyms[s] for s in pseudonyms})))
+        keys = _Keys(self.ring, tx.keys(sorted(s for s in streams
+                                               if not s.startswith("breach/"))))
 
         # (4) each event in order
         receipts: list[Receipt] = []
@@ -383,10 +392,13 @@ class Ledger:
         return None
 
     def log(self, subject_ref: str | None = None, *, start: int = 1,
-            types: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+            types: Sequence[str] = (), until: int | None = None) -> Iterator[dict[str, Any]]:
+        """Entries from ``start`` (up to ``until`` when given), decrypted where keys allow."""
         stream = self.pseudonym(subject_ref) if subject_ref is not None else None
         batch: list[StoredRow] = []
         for row in self.store.entries(start=start, stream=stream, types=types):
+            if until is not None and row.seq > until:
+                break
             batch.append(row)
             if len(batch) == 500:
                 yield from self._readable(batch)
