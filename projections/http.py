@@ -22,6 +22,7 @@ Invalid query values are answered 422 naming the parameter, like any
 import threading
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
@@ -51,6 +52,9 @@ class _SharedReader:
             if self._reader is None:
                 reader = Reader(self.ctx.url, self.ctx.name)
                 reader.ledger = self.ctx.ledger  # the server's keys: pseudonyms, exports
+                # recorded reads share the server's group commit (from the worker thread)
+                reader.append_reads = lambda drafts: anyio.from_thread.run(
+                    self.ctx.append, drafts)
                 self._reader = reader
             return self._reader
 

@@ -73,6 +73,9 @@ class Reader:
                  *, with_key: bool = False) -> None:
         self.url, self.name, self.env = url, name, env
         self.ledger: Any = None
+        # how recorded reads are appended (ledger.accesses); the HTTP server routes them
+        # through its group commit; None: the ledger's own append
+        self.append_reads: Callable[[list[Any]], object] | None = None
         if with_key:
             self.ledger = Ledger.open(url, name, env=env)
             store = self.ledger.store
@@ -168,7 +171,7 @@ class Reader:
         doc = export_subject(self.keyed(), subject, generated_at=now or now_text())
         if by is not None and any(e["type"] != ACCESS for e in doc["events"]):
             record_reads(self.keyed(), by, "export", {doc["subject"]: []},
-                         scope=f"seq 1..{doc['head']['seq']}")
+                         scope=f"seq 1..{doc['head']['seq']}", append=self.append_reads)
         return doc
 
     def replay(self, *, subject: str | None = None, start: str | None = None,
@@ -181,7 +184,7 @@ class Reader:
             if doc["types"]:
                 parts.append(f"types {','.join(doc['types'])}")
             record_reads(self.keyed(), by, "replay", subjects_shown(doc["entries"]),
-                         scope="; ".join(parts) or None)
+                         scope="; ".join(parts) or None, append=self.append_reads)
         return doc
 
     def accesses(self, **filters: Any) -> dict[str, Any]:

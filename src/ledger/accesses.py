@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +34,11 @@ from .errors import InputError
 from .events import CATALOGUE, MAX_TEXT
 
 if TYPE_CHECKING:
-    from .application import Ledger, Receipt
+    from .application import Ledger
+    from .events import Draft
 
-__all__ = ["ACCESS", "REASON_SETTING", "AccessBy", "has_personal_field", "record_reads",
-           "require_reason", "subjects_shown"]
+__all__ = ["ACCESS", "REASON_SETTING", "AccessBy", "access_drafts", "has_personal_field",
+           "record_reads", "require_reason", "scan_subjects_shown", "subjects_shown"]
 
 ACCESS = "PersonalDataAccessed"
 REASON_SETTING = "LEDGER_REQUIRE_ACCESS_REASON"
@@ -109,13 +110,11 @@ def scan_subjects_shown(ledger: Ledger, *, start: int, stream: str | None,
     return shown
 
 
-def record_reads(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, list[int]],
-                 *, scope: str | None = None) -> list[Receipt]:
-    """Append one ``PersonalDataAccessed`` per subject shown, in one transaction."""
-    if not shown:
-        return []
+def access_drafts(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, list[int]],
+                  *, scope: str | None = None) -> list[Draft]:
+    """One ``PersonalDataAccessed`` draft per subject shown (subject: ``pseudonym:<hex>``)."""
     raws: list[dict[str, Any]] = []
-    at = ledger.clock()
+    at = format_time(ledger.clock())
     for pseudonym, seqs in shown.items():
         data: dict[str, Any] = {"view": view, "channel": by.channel}
         if by.reason is not None:
@@ -125,6 +124,16 @@ def record_reads(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, li
         if seqs:
             data |= {"first_seq": min(seqs), "last_seq": max(seqs), "entries": len(seqs)}
         raws.append({"type": ACCESS, "subject": f"pseudonym:{pseudonym}",
-                     "occurred_at": format_time(at), "actor": by.actor, "data": data})
-    drafts = ledger.parse(raws)
-    return ledger.append_drafts(drafts, pseudonyms={f"pseudonym:{p}": p for p in shown})
+                     "occurred_at": at, "actor": by.actor, "data": data})
+    return ledger.parse(raws)
+
+
+def record_reads(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, list[int]],
+                 *, scope: str | None = None,
+                 append: Callable[[list[Draft]], object] | None = None) -> None:
+    """Append one ``PersonalDataAccessed`` per subject shown, in one transaction
+    (``append``: how, e.g. the HTTP server's group commit; default the ledger's)."""
+    if not shown:
+        return
+    drafts = access_drafts(ledger, by, view, shown, scope=scope)
+    (append or ledger.append_drafts)(drafts)

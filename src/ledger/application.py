@@ -200,12 +200,11 @@ class Ledger:
             return []
         return self.append_drafts(drafts)
 
-    def append_drafts(self, drafts: Sequence[Draft], *,
-                      pseudonyms: Mapping[str, str] | None = None) -> list[Receipt]:
-        """Append parsed drafts; ``pseudonyms``: subjects already pseudonymised (the
-        ledger's own access records, ledger.accesses), used as given."""
-        given = pseudonyms or {}
-        pseudonyms = {d.subject: given.get(d.subject) or self.ring.pseudonym(d.subject)
+    def append_drafts(self, drafts: Sequence[Draft]) -> list[Receipt]:
+        # A read is recorded by the pseudonym shown (ledger.accesses): the subject of a
+        # PersonalDataAccessed may be given as pseudonym:<hex>, like every read's.
+        pseudonyms = {d.subject: self.pseudonym(d.subject) if d.type == ACCESS
+                      else self.ring.pseudonym(d.subject)
                       for d in drafts if d.subject is not None}
         receipts: list[Receipt] = _guard(lambda: self.store.append(
             lambda tx: self._append_tx(tx, drafts, pseudonyms)))

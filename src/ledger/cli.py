@@ -88,7 +88,8 @@ def _one_of(what: str) -> Callable[[str], str]:
     return check
 
 
-def print_json(obj: Any, out: TextIO = sys.stdout) -> None:
+def print_json(obj: Any, out: TextIO | None = None) -> None:
+    out = sys.stdout if out is None else out  # looked up now: redirected stdout is honoured
     out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
