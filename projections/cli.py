@@ -290,6 +290,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     """Add the read commands to ``ledger`` (called by ``ledger.cli.build_parser``)."""
     names = ("consent", "retention", "requests", "breaches", "disclosures")
+    names += ("accesses",)  # the register of reads (projections/accesses.py)
     proj = add("projections", lambda a: 2, "status and rebuild of the read models")
     psub = proj.add_subparsers(dest="projections_command", metavar="ACTION", required=True)
     sp = add("status", _guarded(cmd_status), "each projection's position and lag", psub)
