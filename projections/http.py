@@ -22,7 +22,6 @@ Invalid query values are answered 422 naming the parameter, like any
 import threading
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
@@ -52,9 +51,6 @@ class _SharedReader:
             if self._reader is None:
                 reader = Reader(self.ctx.url, self.ctx.name)
                 reader.ledger = self.ctx.ledger  # the server's keys: pseudonyms, exports
-                # recorded reads share the server's group commit (from the worker thread)
-                reader.append_reads = lambda drafts: anyio.from_thread.run(
-                    self.ctx.append, drafts)
                 self._reader = reader
             return self._reader
 
@@ -113,7 +109,12 @@ def register(router: APIRouter, ctx: Any) -> None:
                      reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
                      ) -> Response:
         by = reader_by(who, reason, ctx)
-        doc = await ctx.run(lambda: shared.get().export(ref, by=by))
+        doc = await ctx.run(lambda: shared.get().export(ref))
+        # recorded before it is shown, through the group commit (not from a worker thread:
+        # a read holding a thread must not wait for an append that needs one)
+        drafts = shared.get().export_reads(doc, by)
+        if drafts:
+            await ctx.append(drafts)
         if format == "csv":
             return Response(export_zip(doc), media_type="application/zip", headers={
                 "Content-Disposition": 'attachment; filename="export.zip"'})

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.accesses import ACCESS, AccessBy, record_reads, subjects_shown
+from ledger.accesses import ACCESS, AccessBy, access_drafts, record_reads, subjects_shown
 from ledger.application import Ledger
 from ledger.canonical import format_time
 from ledger.checking import guard, open_checked_store
@@ -73,9 +73,6 @@ class Reader:
                  *, with_key: bool = False) -> None:
         self.url, self.name, self.env = url, name, env
         self.ledger: Any = None
-        # how recorded reads are appended (ledger.accesses); the HTTP server routes them
-        # through its group commit; None: the ledger's own append
-        self.append_reads: Callable[[list[Any]], object] | None = None
         if with_key:
             self.ledger = Ledger.open(url, name, env=env)
             store = self.ledger.store
@@ -169,10 +166,19 @@ class Reader:
         """The export; with ``by`` (the CLI and HTTP faces) the read is recorded first
         (ledger.accesses); without, the in-process caller is responsible for it."""
         doc = export_subject(self.keyed(), subject, generated_at=now or now_text())
-        if by is not None and any(e["type"] != ACCESS for e in doc["events"]):
-            record_reads(self.keyed(), by, "export", {doc["subject"]: []},
-                         scope=f"seq 1..{doc['head']['seq']}", append=self.append_reads)
+        if by is not None:
+            drafts = self.export_reads(doc, by)
+            if drafts:
+                self.keyed().append_drafts(drafts)
         return doc
+
+    def export_reads(self, doc: dict[str, Any], by: AccessBy) -> list[Any]:
+        """The PersonalDataAccessed draft of an export (none when the subject has no
+        entry but read records); the HTTP route appends it through its group commit."""
+        if not any(e["type"] != ACCESS for e in doc["events"]):
+            return []
+        return access_drafts(self.keyed(), by, "export", {doc["subject"]: []},
+                             scope=f"seq 1..{doc['head']['seq']}")
 
     def replay(self, *, subject: str | None = None, start: str | None = None,
                end: str | None = None, types: Iterable[str] = (),
@@ -184,7 +190,7 @@ class Reader:
             if doc["types"]:
                 parts.append(f"types {','.join(doc['types'])}")
             record_reads(self.keyed(), by, "replay", subjects_shown(doc["entries"]),
-                         scope="; ".join(parts) or None, append=self.append_reads)
+                         scope="; ".join(parts) or None)
         return doc
 
     def accesses(self, **filters: Any) -> dict[str, Any]:

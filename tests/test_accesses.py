@@ -236,6 +236,8 @@ def test_http_reason_required_by_the_setting(ledger: Ledger, db_url: str,
         r = api.get(url)
         assert r.status_code == 422 and r.json()["field"] == "Ledger-Access-Reason"
         assert "Martin" not in r.text and accesses(ledger) == []
+        r = api.get(url, headers={"Ledger-Access-Reason": " "})
+        assert r.status_code == 422 and r.json()["field"] == "Ledger-Access-Reason"
         assert api.get(url, headers={"Ledger-Access-Reason": "audit"}).status_code == 200
         assert len(accesses(ledger)) == 1
 

@@ -188,3 +188,15 @@ def test_group_commit_a_conflict_fails_only_its_request(ledger: Ledger) -> None:
     assert outcomes[1].event_id == EID2
     assert [[r.seq for r in o] for o in (outcomes[0], outcomes[2])] == \
         [[head + 1], [head + 2]]
+
+
+def test_http_erase_retry_with_other_content_is_409(api: Api, ledger: Ledger) -> None:
+    ledger.append([consent("a@x.fr")])
+    body = {"event_id": EID, "ground": "consent_withdrawn",
+            "occurred_at": "2024-05-02T10:00:00Z"}
+    url = "/v1/subjects/a%40x.fr/erase"
+    assert api.post(url, as_="dpo", json=body).status_code == 201
+    assert api.post(url, as_="dpo", json=body).status_code == 200
+    r = api.post(url, as_="dpo", json=body | {"ground": "objection"})
+    assert r.status_code == 409
+    assert r.json()["field"] == "data.ground" and r.json()["event_id"] == EID

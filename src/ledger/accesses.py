@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .canonical import format_time
 from .errors import InputError
 from .events import CATALOGUE, MAX_TEXT
+from .events import _check_text as check_text
 
 if TYPE_CHECKING:
     from .application import Ledger
@@ -57,8 +58,8 @@ class AccessBy:
 def require_reason(by: AccessBy, env: Mapping[str, str] | None = None) -> None:
     """Refuse a read without a reason when the setting asks for one (before reading)."""
     settings = os.environ if env is None else env
-    if by.reason is not None and (not by.reason.strip() or len(by.reason) > MAX_TEXT):
-        raise InputError(by.reason_field, f"must be 1-{MAX_TEXT} characters of text")
+    if by.reason is not None:
+        check_text(by.reason, by.reason_field, MAX_TEXT)
     if by.reason is None and settings.get(REASON_SETTING, "") in ("1", "true", "yes"):
         raise InputError(by.reason_field, f"is required: {REASON_SETTING} asks every read "
                          "of personal data to say why")
@@ -129,11 +130,7 @@ def access_drafts(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, l
 
 
 def record_reads(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, list[int]],
-                 *, scope: str | None = None,
-                 append: Callable[[list[Draft]], object] | None = None) -> None:
-    """Append one ``PersonalDataAccessed`` per subject shown, in one transaction
-    (``append``: how, e.g. the HTTP server's group commit; default the ledger's)."""
-    if not shown:
-        return
-    drafts = access_drafts(ledger, by, view, shown, scope=scope)
-    (append or ledger.append_drafts)(drafts)
+                 *, scope: str | None = None) -> None:
+    """Append one ``PersonalDataAccessed`` per subject shown, in one transaction."""
+    if shown:
+        ledger.append_drafts(access_drafts(ledger, by, view, shown, scope=scope))
