@@ -255,7 +255,7 @@ class Ledger:
         # (4) each event in order
         receipts: list[Receipt] = []
         rows: list[StoredRow] = []
-        seen: dict[str, tuple[Receipt, dict[str, Any]]] = {}
+        seen: dict[str, tuple[Receipt, Draft, str | None]] = {}
         for line, d in enumerate(drafts, start=1):
             subject = pseudonyms.get(d.subject) if d.subject is not None else None
             if d.event_id in existing or d.event_id in seen:
@@ -286,7 +286,7 @@ class Ledger:
             receipt = Receipt(seq, d.event_id, prev_hash, True)
             receipts.append(receipt)
             if d.event_id_given:
-                seen[d.event_id] = (receipt, _retry_form(d, subject))
+                seen[d.event_id] = (receipt, d, subject)
             rec = Recorded(seq, d.event_id, d.type, d.occurred_at, payload)
             if sstate is not None:
                 sstate.apply(rec)
@@ -307,14 +307,15 @@ class Ledger:
         return receipts
 
     def _replay(self, d: Draft, subject: str | None, *, existing: dict[str, StoredRow],
-                seen: dict[str, tuple[Receipt, dict[str, Any]]], keys: _Keys,
+                seen: dict[str, tuple[Receipt, Draft, str | None]], keys: _Keys,
                 line: int) -> Receipt:
         """A retry: the stored receipt if the content is the same (ledger.retries), else
         ConflictError naming the first differing field."""
         new = _retry_form(d, subject)
         if d.event_id in seen:
-            receipt, earlier = seen[d.event_id]
-            differs = first_difference(new, earlier, lambda v, p: UNREADABLE)
+            receipt, earlier, earlier_subject = seen[d.event_id]
+            differs = first_difference(new, _retry_form(earlier, earlier_subject),
+                                       lambda v, p: UNREADABLE)
         else:
             row = existing[d.event_id]
             receipt = Receipt(row.seq, row.event_id, row.hash, False)  # already stored
