@@ -2,7 +2,7 @@
 
 ``register(sub, add, common)`` adds: ``projections status|rebuild``, ``consent``,
 ``retention``, ``requests``, ``breaches``, ``disclosures``, ``export``, ``ropa``,
-``replay``.  Every register takes ``--as-of T`` and ``--known-at K`` (the time
+``replay``, ``accesses``.  Every register takes ``--as-of T`` and ``--known-at K`` (the time
 model of :mod:`projections.timeframe`); ``--at`` is the deprecated old name of
 ``--as-of``.
 Each command is a thin layer over :class:`projections.queries.Reader`: human
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.cli import database_url, ledger_name, print_json
+from ledger.cli import add_reader_options, database_url, ledger_name, print_json, reader_of
 
 __all__ = ["register"]
 
@@ -326,8 +326,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         from ledger.errors import InputError
 
         raise InputError("-o", "is required for --format csv (a zip file) on a terminal")
+    by = reader_of(args)
     with _reader(args, with_key=True) as r:
-        doc = r.export(args.subject, **_frame(args))
+        doc = r.export(args.subject, by=by, **_frame(args))
     if args.format == "json":
         text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
         _write(text.encode("utf-8"), args.output)
@@ -354,10 +355,11 @@ def cmd_ropa(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    by = reader_of(args)
     with _reader(args, with_key=True) as r:
         doc = r.replay(subject=args.subject,
                        start=_when(args, "start", "--from", start_of_day=True),
-                       end=_when(args, "end", "--to"), types=args.type or ())
+                       end=_when(args, "end", "--to"), types=args.type or (), by=by)
     if args.json:
         print_json(doc)
         return 0 if doc["verification"]["ok"] else 1
@@ -379,11 +381,46 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1
 
 
+# -- accesses (who read personal data) -----------------------------------------------------
+def cmd_accesses(args: argparse.Namespace) -> int:
+    filters = {"actor": args.actor, "as_of": _when(args, "as_of", "--as-of"),
+               "known_at": _when(args, "known_at", "--known-at"),
+               "start": _when(args, "start", "--from", start_of_day=True),
+               "end": _when(args, "end", "--to")}
+    subject = args.subject
+    with _reader(args, with_key=subject is not None and
+                 not subject.startswith("pseudonym:")) as r:
+        doc = r.accesses(subject=subject, **filters)
+    if args.json:
+        print_json(doc)
+        return 0
+    print(f"reads of personal data: {doc['count']}")
+    for a in doc["accesses"]:
+        seqs = f" seqs {a['first_seq']}..{a['last_seq']}" if a["first_seq"] else ""
+        print(f"  #{a['seq']:<8} {a['occurred_at']} {a['actor'] or '-':20} {a['channel']:4} "
+              f"{a['view']:7} subject {_short(a['subject'])}{seqs}"
+              f"{' reason: ' + a['reason'] if a['reason'] else ''}")
+    return 0
+
+
+def _register_accesses(add: Callable[..., argparse.ArgumentParser]) -> None:
+    sp = add("accesses", _guarded(cmd_accesses), "who was shown whose personal data, when "
+             "and why (PersonalDataAccessed)")
+    sp.add_argument("--subject", metavar="REF", help="identifier or pseudonym:<hex>")
+    sp.add_argument("--actor", metavar="A", help="only reads by this actor")
+    sp.add_argument("--as-of", metavar="T", help="reads that occurred by T")
+    sp.add_argument("--known-at", metavar="K", help="reads recorded by K")
+    sp.add_argument("--from", dest="start", metavar="T", help="occurred at or after T")
+    sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before T")
+    sp.add_argument("--json", action="store_true")
+
+
 # -- registration ---------------------------------------------------------------------------
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     """Add the read commands to ``ledger`` (called by ``ledger.cli.build_parser``)."""
     names = ("consent", "retention", "requests", "breaches", "disclosures")
+    names += ("accesses",)  # the register of reads (projections/accesses.py)
     proj = add("projections", lambda a: 2, "status and rebuild of the read models")
     psub = proj.add_subparsers(dest="projections_command", metavar="ACTION", required=True)
     sp = add("status", _guarded(cmd_status), "each projection's position and lag", psub)
@@ -440,6 +477,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
                     help="json (one document) or csv (a zip of one CSV per table)")
     sp.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
     _frame_options(sp, "the subject's data")
+    add_reader_options(sp)
 
     sp = add("ropa", _guarded(cmd_ropa), "the record of processing activities (Art. 30)")
     sp.add_argument("--format", choices=("json", "md"), default="md")
@@ -453,4 +491,6 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before T")
     sp.add_argument("--type", nargs="+", action="extend", metavar="TYPE")
     sp.add_argument("--json", action="store_true")
+    add_reader_options(sp)
+    _register_accesses(add)
     _ = common

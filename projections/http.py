@@ -15,6 +15,7 @@ then answers what the matching ``ledger`` command prints with ``--json``:
 
 Every register takes ``as_of`` and ``known_at`` (projections.timeframe); ``at``
 is the deprecated old name of ``as_of``.
+    GET /v1/accesses?subject=&actor=&as_of=&known_at=&from=&to=   registers:read (dpo)
 
 One :class:`~projections.queries.Reader` serves every request; it shares the
 server's open ledger (and its master key) for pseudonyms and exports.
@@ -27,9 +28,10 @@ Invalid query values are answered 422 naming the parameter, like any
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
+from ledger.accesses import AccessBy, require_reason
 from ledger.errors import InputError
 from ledger.http.schemas import json_response, problems
 from ledger.tokens import Principal
@@ -79,8 +81,20 @@ class _SharedReader:
             return self._reader
 
 
+REASON_HEADER = "Ledger-Access-Reason"
+
+
+def reader_by(who: Principal, reason: str | None, ctx: Any) -> AccessBy:
+    """The caller of a personal read: the token's name, the reason header (checked)."""
+    by = AccessBy(actor=who.name, channel="http", reason=reason,
+                  reason_field=REASON_HEADER)
+    require_reason(by, ctx.ledger.env)
+    return by
+
+
 def register(router: APIRouter, ctx: Any) -> None:
     shared = _SharedReader(ctx)
+    register_accesses(router, ctx, shared)
 
     def answers(what: str) -> dict[int | str, dict[str, Any]]:
         return {200: json_response(what, OBJECT), **problems(*AUTH, 422, 503)}
@@ -128,19 +142,28 @@ def register(router: APIRouter, ctx: Any) -> None:
                 description="JSON (schema `ledger-export/1`, docs/PROJECTIONS.md) or, with "
                 "`format=csv`, a zip of one CSV file per table. Each item cites its `seq` "
                 "and `hash`. An erased subject's export says so and holds no personal value. "
-                + TIMES,
+                + TIMES + " The read is recorded first (`PersonalDataAccessed`: the token's "
+                "name, the "
+                f"`{REASON_HEADER}` header as reason; docs/API.md).",
                 responses={200: {"description": "the export", "content": {
                     "application/json": {"schema": OBJECT},
                     "application/zip": {"schema": {"type": "string",
                                                    "format": "binary"}}}},
                            **problems(*AUTH, 404, 422, 503)})
-    async def export(ref: str,
-                     _: Annotated[Principal, Depends(ctx.require("subjects:export"))],
+    async def export(ref: str,  # noqa: PLR0917 - FastAPI passes query parameters by name
+                     who: Annotated[Principal, Depends(ctx.require("subjects:export"))],
                      format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002
                      as_of: AsOf = None, known_at: KnownAt = None, at: At = None,
+                     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
                      ) -> Response:
         when = _frame(as_of, known_at, at)
+        by = reader_by(who, reason, ctx)
         doc = await ctx.run(lambda: shared.get().export(ref, **when))
+        # recorded before it is shown, through the group commit (not from a worker thread:
+        # a read holding a thread must not wait for an append that needs one)
+        drafts = shared.get().export_reads(doc, by)
+        if drafts:
+            await ctx.append(drafts)
         if format == "csv":
             return Response(export_zip(doc), media_type="application/zip", headers={
                 "Content-Disposition": 'attachment; filename="export.zip"'})
@@ -196,3 +219,27 @@ def register(router: APIRouter, ctx: Any) -> None:
                    at: At = None) -> JSONResponse:
         when = _frame(as_of, known_at, at)
         return JSONResponse(await ctx.run(lambda: shared.get().ropa(**when)))
+
+
+def register_accesses(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:
+    """GET /v1/accesses: the register of reads of personal data (ledger accesses --json)."""
+
+    @router.get("/accesses", summary="Who was shown whose personal data (ledger accesses)",
+                description="One row per `PersonalDataAccessed`. `subject`: identifier or "
+                "`pseudonym:<hex>`; `actor`; `as_of` (occurred by), `known_at` (recorded "
+                "by), `from`/`to` (occurred in the range): RFC 3339 or YYYY-MM-DD.",
+                responses={200: json_response("the register of reads", OBJECT),
+                           **problems(*AUTH, 422, 503)})
+    async def accesses(_: Annotated[Principal, Depends(ctx.require("registers:read"))], *,
+                       subject: Annotated[str | None, Query()] = None,
+                       actor: Annotated[str | None, Query()] = None,
+                       as_of: Annotated[str | None, Query()] = None,
+                       known_at: Annotated[str | None, Query()] = None,
+                       start: Annotated[str | None, Query(alias="from")] = None,
+                       end: Annotated[str | None, Query(alias="to")] = None) -> JSONResponse:
+        filters = {"actor": actor, "as_of": parse_when(as_of, "as_of"),
+                   "known_at": parse_when(known_at, "known_at"),
+                   "start": parse_when(start, "from", start_of_day=True),
+                   "end": parse_when(end, "to")}
+        doc = await ctx.run(lambda: shared.get().accesses(subject=subject, **filters))
+        return JSONResponse(doc)

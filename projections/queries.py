@@ -22,12 +22,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ledger.accesses import ACCESS, AccessBy, access_drafts, record_reads, subjects_shown
 from ledger.application import Ledger
 from ledger.canonical import format_time
 from ledger.checking import guard, open_checked_store
 from ledger.errors import InputError
 from ledger.events import parse_rfc3339
 
+from .accesses import access_register
 from .breaches import breach_register
 from .consent import consent_campaign, consent_state
 from .disclosures import disclosure_register
@@ -202,17 +204,51 @@ class Reader:
         return dict(self._read(lambda c: ropa(c, self.ledger_id, policies, frame=frame)))
 
     def export(self, subject: str, *, as_of: str | None = None, known_at: str | None = None,
-               at: str | None = None, now: str | None = None) -> dict[str, Any]:
-        """The subject's export; with ``as_of``/``known_at``, of the events the frame admits."""
+               at: str | None = None, now: str | None = None,
+               by: AccessBy | None = None) -> dict[str, Any]:
+        """The subject's export; with ``as_of``/``known_at``, of the events the frame admits.
+
+        With ``by`` (the CLI and HTTP faces) the read is recorded first
+        (ledger.accesses); without, the in-process caller is responsible for it."""
         frame = None
         if as_of is not None or known_at is not None or at is not None:
             frame = self.frame(as_of=as_of, known_at=known_at, at=at)
-        return export_subject(self.keyed(), subject, generated_at=now or now_text(),
-                              frame=frame)
+        doc = export_subject(self.keyed(), subject, generated_at=now or now_text(),
+                             frame=frame)
+        if by is not None:
+            drafts = self.export_reads(doc, by)
+            if drafts:
+                self.keyed().append_drafts(drafts)
+        return doc
+
+    def export_reads(self, doc: dict[str, Any], by: AccessBy) -> list[Any]:
+        """The PersonalDataAccessed draft of an export (none when the subject has no
+        entry but read records); the HTTP route appends it through its group commit."""
+        if not any(e["type"] != ACCESS for e in doc["events"]):
+            return []
+        return access_drafts(self.keyed(), by, "export", {doc["subject"]: []},
+                             scope=f"seq 1..{doc['head']['seq']}")
 
     def replay(self, *, subject: str | None = None, start: str | None = None,
-               end: str | None = None, types: Iterable[str] = ()) -> dict[str, Any]:
-        return replay(self.keyed(), subject=subject, start=start, end=end, types=list(types))
+               end: str | None = None, types: Iterable[str] = (),
+               by: AccessBy | None = None) -> dict[str, Any]:
+        """The replay; with ``by`` each subject shown is recorded first (ledger.accesses)."""
+        doc = replay(self.keyed(), subject=subject, start=start, end=end, types=list(types))
+        if by is not None:
+            parts = [f"{k} {doc[k]}" for k in ("from", "to") if doc[k]]
+            if doc["types"]:
+                parts.append(f"types {','.join(doc['types'])}")
+            record_reads(self.keyed(), by, "replay", subjects_shown(doc["entries"]),
+                         scope="; ".join(parts) or None)
+        return doc
+
+    def accesses(self, **filters: Any) -> dict[str, Any]:
+        """The register of recorded reads (projections.accesses)."""
+        subject = filters.pop("subject", None)
+        pseudonym = self.pseudonym(subject) if subject is not None else None
+        self.fresh("accesses")
+        return dict(self._read(lambda c: access_register(c, self.ledger_id,
+                                                         subject=pseudonym, **filters)))
 
     def status(self) -> list[dict[str, Any]]:
         return list(guard(self.projector.status))

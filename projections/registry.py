@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .accesses import AccessesProjection
 from .breaches import BreachesProjection
 from .consent import ConsentProjection
 from .disclosures import DisclosuresProjection
@@ -14,7 +15,7 @@ __all__ = ["NAMES", "all_projections"]
 
 def all_projections() -> list[Projection]:
     return [ConsentProjection(), RetentionProjection(), RequestsProjection(),
-            BreachesProjection(), DisclosuresProjection()]
+            BreachesProjection(), DisclosuresProjection(), AccessesProjection()]
 
 
 NAMES = tuple(p.name for p in all_projections())

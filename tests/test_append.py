@@ -11,7 +11,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.chain import GENESIS_HASH, entry_hash
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import ConflictError, InputError, RuleViolation
 from tests.conftest import Clock
 from tests.helpers import collect, consent
 
@@ -62,8 +62,9 @@ def test_same_event_id_is_stored_once(ledger: Ledger) -> None:
 def test_event_id_reused_for_another_event_is_refused(ledger: Ledger) -> None:
     eid = "6a0f0f36-4f5e-4b7b-9d0b-0b3d6b8b9c02"
     ledger.append([consent("a@x.fr") | {"event_id": eid}])
-    with pytest.raises(InputError, match="already used for a different event"):
+    with pytest.raises(ConflictError, match="already stored") as err:
         ledger.append([consent("someone-else@x.fr") | {"event_id": eid}])
+    assert err.value.field == "subject" and err.value.event_id == eid
 
 
 def test_a_bad_line_rejects_the_whole_batch(ledger: Ledger) -> None:

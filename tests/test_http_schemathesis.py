@@ -38,7 +38,8 @@ def test_schemathesis_finds_no_server_error(ledger: Ledger, db_url: str,
         "GET /v1/health", "GET /v1/checkpoints/latest", "GET /v1/proofs/inclusion/{seq}",
         "GET /v1/proofs/consistency", "GET /v1/subjects/{ref}/consent",
         "GET /v1/subjects/{ref}/export", "GET /v1/retention", "GET /v1/requests",
-        "GET /v1/breaches", "GET /v1/disclosures", "GET /v1/ropa", "GET /v1/consents"}
+        "GET /v1/breaches", "GET /v1/disclosures", "GET /v1/ropa", "GET /v1/consents",
+        "GET /v1/accesses"}
     with TestClient(app):
         for op in operations:
             for role in ("dpo", "service", "auditor", None):

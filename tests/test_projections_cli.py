@@ -41,7 +41,7 @@ def filled(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 def test_projection_status_and_rebuild(filled: dict[str, str]) -> None:
     before = js(filled, "projections", "status", "--json")["projections"]
     assert {p["projection"] for p in before} == {"consent", "retention", "requests",
-                                                "breaches", "disclosures"}
+                                                "breaches", "disclosures", "accesses"}
     assert {p["lag"] for p in before} == {before[0]["head"]}  # nothing projected yet
     done = js(filled, "projections", "rebuild", "--json")
     assert {p["lag"] for p in done["projections"]} == {0}

@@ -253,7 +253,8 @@ def test_a_projection_whose_code_changed_is_rebuilt(ledger: Ledger,
     with Projector(ledger.url, ledger.name, all_projections()) as p:
         stale = {s["projection"]: s["stale"] for s in p.status()}
         assert stale == {"consent": True, "retention": False, "requests": False,
-                         "breaches": False, "disclosures": False}
+                         "breaches": False, "disclosures": False,
+                         "accesses": False}
         assert p.catch_up() == ledger.head()[0]  # consent projected again from entry 1
         assert not any(s["stale"] for s in p.status())
         assert snapshot(p) == before

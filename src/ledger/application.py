@@ -27,12 +27,13 @@ from .canonical import format_time, parse_time
 from .chain import GENESIS_HASH, Entry, entry_hash
 from .checking import guard as _guard
 from .checking import ledger_id_for, open_checked_store, read_meta, verify_store
-from .errors import InputError, KeyError_, LedgerError, PolicyError
+from .errors import ConflictError, InputError, KeyError_, LedgerError, PolicyError
 from .events import CATALOGUE, Draft, Event, FieldSpec, parse_unverified_event, payload_of, utcnow
 from .keystore import create_master, load_master
 from .periods import DEFAULT_TIME_ZONE
 from .policy import Policy, policy_digest
 from .proofs import after_append, checkpoint_interval, prover_of
+from .retries import UNREADABLE, first_difference
 from .rules import (
     BreachState,
     PolicyBook,
@@ -51,6 +52,7 @@ __all__ = ["ERASED", "FORMAT_VERSION", "Ledger", "Receipt", "ledger_id_for"]
 FORMAT_VERSION = 1
 ERASED = "[erased]"
 SUBJECT_SCOPE = "subject"
+ACCESS = "PersonalDataAccessed"  # ledger.accesses: recorded reads, no personal value
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +210,10 @@ class Ledger:
         return self.append_drafts(drafts)
 
     def append_drafts(self, drafts: Sequence[Draft]) -> list[Receipt]:
-        pseudonyms = {d.subject: self.ring.pseudonym(d.subject)
+        # A read is recorded by the pseudonym shown (ledger.accesses): the subject of a
+        # PersonalDataAccessed may be given as pseudonym:<hex>, like every read's.
+        pseudonyms = {d.subject: self.pseudonym(d.subject) if d.type == ACCESS
+                      else self.ring.pseudonym(d.subject)
                       for d in drafts if d.subject is not None}
         receipts: list[Receipt] = _guard(lambda: self.store.append(
             lambda tx: self._append_tx(tx, drafts, pseudonyms)))
@@ -241,7 +246,10 @@ class Ledger:
         book = self._policies(tx)
         subjects: dict[str, SubjectState] = {}
         breaches: dict[str, BreachState] = {}
-        streams = {pseudonyms[d.subject] for d in drafts if d.subject is not None}
+        # An access record needs no history nor key: its subjects are not read for it alone
+        # (a `ledger log` over the whole ledger records one per subject in one append).
+        streams = {pseudonyms[d.subject] for d in drafts
+                   if d.subject is not None and d.type != ACCESS}
         streams |= {f"breach/{d.event.breach_id}"  # type: ignore[attr-defined]
                     for d in drafts if d.type.startswith("Breach")}
         streams |= notice_streams(drafts)
@@ -254,17 +262,18 @@ class Ledger:
                 notices[rec.payload["notice_id"]] = rec
             elif row.stream:
                 subjects.setdefault(row.stream, SubjectState()).apply(rec)
-        keys = _Keys(self.ring, tx.keys(sorted({pseudonyms[s] for s in pseudonyms})))
+        keys = _Keys(self.ring, tx.keys(sorted(s for s in streams
+                                               if not s.startswith("breach/"))))
 
         # (4) each event in order
         receipts: list[Receipt] = []
         rows: list[StoredRow] = []
-        seen: dict[str, Receipt] = {}
+        seen: dict[str, tuple[Receipt, Draft, str | None]] = {}
         for line, d in enumerate(drafts, start=1):
             subject = pseudonyms.get(d.subject) if d.subject is not None else None
             if d.event_id in existing or d.event_id in seen:
                 receipts.append(self._replay(d, subject, existing=existing, seen=seen,
-                                             line=line))
+                                             keys=keys, line=line))
                 continue
             try:
                 payload = payload_of(d.event)
@@ -289,7 +298,8 @@ class Ledger:
             rows.append(StoredRow(seq, d.event_id, d.type, stream, data, prev_hash))
             receipt = Receipt(seq, d.event_id, prev_hash, True)
             receipts.append(receipt)
-            seen[d.event_id] = receipt
+            if d.event_id_given:
+                seen[d.event_id] = (receipt, d, subject)
             rec = Recorded(seq, d.event_id, d.type, d.occurred_at, payload)
             if sstate is not None:
                 sstate.apply(rec)
@@ -312,15 +322,32 @@ class Ledger:
         return receipts
 
     def _replay(self, d: Draft, subject: str | None, *, existing: dict[str, StoredRow],
-                seen: dict[str, Receipt], line: int) -> Receipt:
+                seen: dict[str, tuple[Receipt, Draft, str | None]], keys: _Keys,
+                line: int) -> Receipt:
+        """A retry: the stored receipt if the content is the same (ledger.retries), else
+        ConflictError naming the first differing field."""
+        new = _retry_form(d, subject)
         if d.event_id in seen:
-            return seen[d.event_id]
-        row = existing[d.event_id]
-        stored = json.loads(row.state)
-        if row.type != d.type or stored["subject"] != subject:
-            raise InputError("event_id", f"was already used for a different event (seq "
-                                         f"{row.seq})", line=line)
-        return Receipt(row.seq, row.event_id, row.hash, False)
+            receipt, earlier, earlier_subject = seen[d.event_id]
+            differs = first_difference(new, _retry_form(earlier, earlier_subject),
+                                       lambda v, p: UNREADABLE)
+        else:
+            row = existing[d.event_id]
+            receipt = Receipt(row.seq, row.event_id, row.hash, False)  # already stored
+            stored = json.loads(row.state)
+
+            def opener(value: str, path: str) -> Any:
+                ref = parse_sealed(value)
+                key = keys.for_opening(stored["subject"], ref.scope, ref.epoch)
+                if key is None:
+                    return UNREADABLE
+                return self.ring.open(ref, key=key, subject=stored["subject"],
+                                      event_id=d.event_id, path=path)
+
+            differs = first_difference(new, stored, opener)
+        if differs is not None:
+            raise ConflictError(differs, line=line, event_id=d.event_id, seq=receipt.seq)
+        return receipt  # twice in one batch: the receipt of its first occurrence
 
     def _check_policy(self, payload: dict[str, Any], book: PolicyBook) -> Policy:
         try:
@@ -393,10 +420,13 @@ class Ledger:
         return None
 
     def log(self, subject_ref: str | None = None, *, start: int = 1,
-            types: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+            types: Sequence[str] = (), until: int | None = None) -> Iterator[dict[str, Any]]:
+        """Entries from ``start`` (up to ``until`` when given), decrypted where keys allow."""
         stream = self.pseudonym(subject_ref) if subject_ref is not None else None
         batch: list[StoredRow] = []
         for row in self.store.entries(start=start, stream=stream, types=types):
+            if until is not None and row.seq > until:
+                break
             batch.append(row)
             if len(batch) == 500:
                 yield from self._readable(batch)
@@ -447,6 +477,12 @@ class Ledger:
             return self.append([raw])[0]
         except InputError as exc:
             raise type(exc)(exc.field, exc.rule) from None
+
+
+def _retry_form(d: Draft, subject: str | None) -> dict[str, Any]:
+    """A draft as :func:`ledger.retries.first_difference` compares it (not sealed)."""
+    return {"type": d.type, "subject": subject, "occurred_at": format_time(d.occurred_at),
+            "actor": d.actor, "payload": payload_of(d.event)}
 
 
 def _values_scope(d: Draft, payload: dict[str, Any], state: SubjectState | None) -> str:

@@ -77,6 +77,10 @@ RULES = {
                       "`breach_notification_hours` (72) after discovery needs "
                       "`reason_for_delay`; a second notification must be `supplementary`.",
     "BreachCommunicated": "the breach was detected; exactly one of `method` or `exemption`.",
+    "PersonalDataAccessed": "none beyond the fields: a read that happened is recorded, even "
+                            "of an erased subject (it holds no personal value). Appended by "
+                            "the ledger itself before personal values are shown "
+                            "(docs/DECISIONS.md, who read personal data).",
 }
 
 

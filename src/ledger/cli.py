@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 # The application (event catalogue, policy, cryptography) is imported by the
 # commands that use it: `ledger verify` and `ledger --help` start without it.
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_STORAGE", "EXIT_USAGE", "database_url",
-           "ledger_name", "main", "positive", "print_json"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_STORAGE", "EXIT_USAGE", "add_reader_options",
+           "database_url", "ledger_name", "main", "positive", "print_json", "reader_of"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
 
@@ -88,7 +88,8 @@ def _one_of(what: str) -> Callable[[str], str]:
     return check
 
 
-def print_json(obj: Any, out: TextIO = sys.stdout) -> None:
+def print_json(obj: Any, out: TextIO | None = None) -> None:
+    out = sys.stdout if out is None else out  # looked up now: redirected stdout is honoured
     out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
@@ -191,12 +192,26 @@ def _human(e: dict[str, Any], zone: str) -> str:
             f"    {data}\n    recorded {recorded} hash {e['hash']}")
 
 
+def reader_of(args: argparse.Namespace) -> Any:
+    """Who reads personal data (``--actor``, ``--reason``): ledger.accesses.AccessBy,
+    refused before anything is read when a required reason is missing."""
+    from .accesses import AccessBy, require_reason
+
+    by = AccessBy(actor=_actor(args), channel="cli", reason=getattr(args, "reason", None))
+    require_reason(by)
+    return by
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    from .accesses import record_reads, subjects_shown
+
+    by = reader_of(args)
     with _open(args) as ledger:
         zone = ledger.time_zone()
         entry = ledger.show(args.seq)
-    if entry is None:
-        raise InputError("SEQ", f"no entry {args.seq} in this ledger")
+        if entry is None:
+            raise InputError("SEQ", f"no entry {args.seq} in this ledger")
+        record_reads(ledger, by, "show", subjects_shown([entry]), scope=f"seq {args.seq}")
     if args.json:
         print_json(entry)
     else:
@@ -205,9 +220,22 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
+    from .accesses import record_reads, scan_subjects_shown
+
+    by = reader_of(args)
     with _open(args) as ledger:
         zone = ledger.time_zone()
-        for entry in ledger.log(args.subject, start=args.start, types=args.type or ()):
+        # first every subject that will be shown is recorded (one append), then the entries
+        # up to the head seen before it are shown: the access records are not among them
+        until = ledger.head()[0]
+        stream = ledger.pseudonym(args.subject) if args.subject is not None else None
+        shown = scan_subjects_shown(ledger, start=args.start, stream=stream,
+                                    types=args.type or (), until=until)
+        scope = "; ".join([f"seq {args.start}..{until}",
+                           *([f"types {','.join(args.type)}"] if args.type else [])])
+        record_reads(ledger, by, "log", shown, scope=scope)
+        for entry in ledger.log(args.subject, start=args.start, types=args.type or (),
+                                until=until):
             if args.json:
                 print_json(entry)
             else:
@@ -263,6 +291,15 @@ def cmd_policy_publish(args: argparse.Namespace) -> int:
 
 
 # -- parser --------------------------------------------------------------------------
+def add_reader_options(sp: argparse.ArgumentParser) -> None:
+    """--actor and --reason of a command that shows personal values (recorded reads)."""
+    sp.add_argument("--actor", help="who reads (default: $LEDGER_ACTOR, else cli:<user>); "
+                    "recorded in a PersonalDataAccessed event")
+    sp.add_argument("--reason", metavar="TEXT", help="why you read this personal data "
+                    "(recorded; no personal data in it); required when "
+                    "LEDGER_REQUIRE_ACCESS_REASON=1")
+
+
 def _common(default: Any) -> argparse.ArgumentParser:
     """--db and --ledger, accepted before and after the command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -309,6 +346,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sp = add("show", cmd_show, "show one entry, decrypted where keys allow")
     sp.add_argument("seq", type=int, metavar="SEQ")
     sp.add_argument("--json", action="store_true")
+    add_reader_options(sp)
     sp = add("log", cmd_log, "list entries, decrypted where keys allow")
     sp.add_argument("--subject", metavar="REF", help="a subject's identifier (or "
                     "pseudonym:<hex>)")
@@ -316,6 +354,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                     help="only this type (repeatable; the types: docs/events.md)")
     sp.add_argument("--from", dest="start", type=int, default=1, metavar="SEQ")
     sp.add_argument("--json", action="store_true")
+    add_reader_options(sp)
     sp = add("erase", cmd_erase, "erase a subject: record SubjectErased, destroy their keys")
     sp.add_argument("subject", metavar="SUBJECT")
     sp.add_argument("--ground", default="no_longer_necessary", type=_one_of("ground"),

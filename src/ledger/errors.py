@@ -2,7 +2,8 @@
 
     LedgerError                     base of everything below; never raised itself
     ├── InputError                  bad input: names the event (line), the field and the rule
-    │   └── RuleViolation           a valid event that a rule of the policy or the law refuses
+    │   ├── RuleViolation           a valid event that a rule of the policy or the law refuses
+    │   └── ConflictError           an event_id already stored with different content (HTTP 409)
     ├── PolicyError                 a policy file that is malformed or incomplete
     ├── ConfigError                 missing or wrong settings: database URL, keys, schema
     ├── KeyError_                   a key that cannot be found, unwrapped or that does not match
@@ -11,7 +12,8 @@
 
 Messages never contain personal values: only field names, rules, sequence
 numbers, event ids and pseudonyms.  The CLI maps ``InputError``,
-``PolicyError`` and ``ConfigError`` to exit code 2 and ``VerificationError``
+``PolicyError`` and ``ConfigError`` to exit code 2 (``ConflictError`` too: it is an
+``InputError``; HTTP answers it 409 instead of 422) and ``VerificationError``
 to exit code 1.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "ConflictError",
     "InputError",
     "KeyError_",
     "LedgerError",
@@ -58,12 +61,38 @@ class InputError(LedgerError):
         return err
 
     def as_dict(self) -> dict[str, object]:
-        return {"line": self.line, "field": self.field, "rule": self.rule,
-                "kind": "rule" if isinstance(self, RuleViolation) else "input"}
+        kind = "rule" if isinstance(self, RuleViolation) else \
+            "conflict" if isinstance(self, ConflictError) else "input"
+        return {"line": self.line, "field": self.field, "rule": self.rule, "kind": kind}
 
 
 class RuleViolation(InputError):
     """A well-formed event that the policy or the subject's history refuses."""
+
+
+class ConflictError(InputError):
+    """A retry whose ``event_id`` is already stored with different content.
+
+    ``field`` is the path of the first field that differs (``data.purpose``,
+    ``occurred_at``…), never its value; ``event_id`` the reused id and ``seq``
+    the stored entry's sequence number.  The whole batch is refused.
+    """
+
+    def __init__(self, field: str, rule: str = "", *, line: int | None = None,
+                 event_id: str | None = None, seq: int | None = None) -> None:
+        self.event_id = event_id
+        self.seq = seq
+        if not rule:
+            rule = (f"event_id {event_id} is already stored (seq {seq}) with different "
+                    "content: a retry must repeat the event exactly; give a new event a "
+                    "new event_id")
+        super().__init__(field, rule, line=line)
+
+    def at_line(self, line: int) -> InputError:
+        err = ConflictError(self.field, self.rule, line=line, event_id=self.event_id,
+                            seq=self.seq)
+        err.__cause__ = self.__cause__
+        return err
 
 
 class PolicyError(LedgerError):

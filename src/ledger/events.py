@@ -415,6 +415,29 @@ class BreachCommunicated(Event):
             raise InputError("data.method", "give exactly one of method or exemption")
 
 
+# -- access (issue 10 item 6: who read personal data) -----------------------------
+ACCESS_VIEWS = ("export", "show", "log", "replay", "consent")
+ACCESS_CHANNELS = ("cli", "http", "api")
+
+
+@event("PersonalDataAccessed", "access", "required",
+       "Someone was shown the subject's personal values (decrypted): recorded before they "
+       "are shown; the actor is who read. Carries no personal value.")
+class PersonalDataAccessed(Event):
+    view: str = spec("enum", "what was read: the command or route", choices=ACCESS_VIEWS)
+    channel: str = spec("enum", "the face it was read through", choices=ACCESS_CHANNELS)
+    reason: str | None = spec("text", "why (--reason, Ledger-Access-Reason); no personal "
+                              "data", required=False)
+    scope: str | None = spec("text", "the filters of the read (seq, types, times); no "
+                             "personal data", required=False)
+    first_seq: int | None = spec("int", "the first of the subject's entries shown",
+                                 required=False, lo=1, hi=2**53 - 1)
+    last_seq: int | None = spec("int", "the last of the subject's entries shown",
+                                required=False, lo=1, hi=2**53 - 1)
+    entries: int | None = spec("int", "how many of the subject's entries were shown",
+                               required=False, lo=0, hi=2**53 - 1)
+
+
 # -- parsing ------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Draft:

@@ -25,13 +25,15 @@ UNKNOWN = UNKNOWN_KEY  # the same words as the core uses
 # query parameters of the routes (core and plugins): named in their errors
 QUERY_PARAMETERS = frozenset({"as_of", "known_at", "due_before", "status", "at", "format",
                               "open", "overdue", "old", "new", "seq", "size", "from", "to"})
+# request headers and range parameters named in errors (the recorded reads: ledger.accesses)
+HEADERS_AND_RANGES = frozenset({"Ledger-Access-Reason", "from", "to"})
 _INDEX = re.compile(r"\[\d+\]\Z")
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,39}\Z")
 
 
 @cache
 def _vocabulary() -> frozenset[str]:
-    names = set(ENVELOPE) | {"event", "body", "data"} | QUERY_PARAMETERS
+    names = set(ENVELOPE) | {"event", "body", "data"} | QUERY_PARAMETERS | HEADERS_AND_RANGES
 
     def walk(specs: Iterable[tuple[str, FieldSpec]]) -> None:
         for name, fs in specs:

@@ -9,6 +9,8 @@ status' reason phrase as title; the ledger's own kinds have a URN type:
     urn:problem:ledger:invalid-event    a field breaks its format       422
     urn:problem:ledger:rule-violation   a rule of the policy or law     422
     urn:problem:ledger:invalid-input    a path or query parameter       422
+    urn:problem:ledger:conflict         an event_id reused with other   409
+                                        content (adds ``event_id``)
 
 No body ever repeats a value the client sent: only field names, rules,
 sequence numbers and ids — as everywhere in the ledger (errors.py).
@@ -27,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import (
     ConfigError,
+    ConflictError,
     InputError,
     KeyError_,
     LedgerError,
@@ -55,6 +58,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "field": {"type": "string"},
         "rule": {"type": "string"},
         "index": {"type": "integer", "minimum": 0},
+        "event_id": {"type": "string"},
     },
 }
 
@@ -82,11 +86,16 @@ def problem_response(p: Problem) -> JSONResponse:
 
 
 def input_problem(exc: InputError, *, batch: bool = False) -> Problem:
-    """An InputError as a 422; ``batch``: its line is the 1-based index in an array."""
+    """An InputError as a 422 (a ConflictError as a 409); ``batch``: its line is the
+    1-based index in an array."""
     rule = isinstance(exc, RuleViolation)
     index = exc.line - 1 if batch and exc.line is not None else None
     where = f"event {index}: " if index is not None else ""
     field = safe_field(exc.field)
+    if isinstance(exc, ConflictError):
+        return Problem(409, f"{where}{field}: {exc.rule}", type_=URN + "conflict",
+                       title="Conflicting retry", field=field, rule=exc.rule, index=index,
+                       event_id=exc.event_id)
     return Problem(422, f"{where}{field}: {exc.rule}",
                    type_=URN + ("rule-violation" if rule else "invalid-event"),
                    title="Rule violation" if rule else "Invalid event",

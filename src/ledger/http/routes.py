@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ..canonical import format_time
-from ..errors import InputError
+from ..errors import ConflictError, InputError
 from ..events import Draft
 from ..tokens import Principal
 from .body import read_json
@@ -59,11 +59,13 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
         f"{ctx.limits.max_events}; at most {ctx.limits.max_body_bytes} bytes). The answer "
         "has the same shape: one receipt or an array of receipts, in order. 201 when at "
         "least one event was stored, 200 when every `event_id` was already stored (a "
-        "retry); in a mixed batch (201) `new` tells which receipts are new.",
+        "retry); in a mixed batch (201) `new` tells which receipts are new. 409 when an "
+        "`event_id` is already stored with different content (the problem names the "
+        "`event_id` and the first differing `field`; nothing is stored).",
         openapi_extra={"requestBody": EVENTS_BODY},
         responses={200: json_response("every event was already stored", RECEIPTS),
                    201: json_response("at least one event was stored", RECEIPTS),
-                   **problems(400, *AUTH_ERRORS, 413, 415, 422, 503)},
+                   **problems(400, *AUTH_ERRORS, 409, 413, 415, 422, 503)},
         status_code=201, response_class=JSONResponse)
     async def post_events(request: Request, who: Annotated[
             Principal, Depends(ctx.require("events:append"))]) -> JSONResponse:
@@ -98,7 +100,7 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
         responses={200: json_response("already erased with this event_id", RECEIPT),
                    201: json_response("erased", RECEIPT),
                    # 404: a `ref` with a line break matches no route
-                   **problems(400, *AUTH_ERRORS, 404, 413, 415, 422, 503)},
+                   **problems(400, *AUTH_ERRORS, 404, 409, 413, 415, 422, 503)},
         status_code=201, response_class=JSONResponse)
     async def erase(ref: str, request: Request, who: Annotated[
             Principal, Depends(ctx.require("subjects:erase"))]) -> JSONResponse:
@@ -125,6 +127,8 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
             receipts = await ctx.append(drafts)
         except InputError as exc:
             field = exc.field.removeprefix("data.")
+            if isinstance(exc, ConflictError):
+                raise input_problem(exc) from None
             raise input_problem(type(exc)(field, exc.rule)) from None
         return _receipts_response(receipts, batch=False)
 
