@@ -45,6 +45,13 @@ def _count(text: str) -> int:
 
 # -- commands --------------------------------------------------------------------------
 def cmd_prove(args: argparse.Namespace) -> int:
+    try:
+        return _prove(args)
+    except VerificationError as exc:  # a missing or corrupt entry: exit 1, not 3
+        return _failed(args, exc)
+
+
+def _prove(args: argparse.Namespace) -> int:
     if args.consistency is not None:
         if args.seq is not None or args.size is not None:
             raise InputError("--consistency", "takes OLD NEW and no SEQ or --size")
