@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.cli import database_url, ledger_name, print_json
+from ledger.text_rules import escape_for_display
 
 __all__ = ["register"]
 
@@ -171,8 +172,9 @@ def cmd_breaches(args: argparse.Namespace) -> int:
     for b in doc["breaches"]:
         notified = b["notified_at"] or "not notified"
         missing = ", ".join(b["missing"]) or "none"
-        print(f"  {b['breach_id']:20} discovered {b['discovered_at']} notified {notified} "
-              f"({b['hours_elapsed']} h) {b['status']}; Art. 33(3) missing: {missing}")
+        print(escape_for_display(  # stored text may hold bidi controls (issue 13)
+            f"  {b['breach_id']:20} discovered {b['discovered_at']} notified {notified} "
+            f"({b['hours_elapsed']} h) {b['status']}; Art. 33(3) missing: {missing}"))
     return 0
 
 
@@ -237,9 +239,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         data = e["data"]
         if e["type"] == "PolicyPublished":
             data = {k: v for k, v in data.items() if k != "policy"}
-        print(f"#{e['seq']} {e['occurred_at']} {e['type']} subject={_short(e['subject'])} "
-              f"actor={e['actor']}\n    {json.dumps(data, ensure_ascii=False)}\n"
-              f"    recorded {e['recorded_at']} hash {e['hash']}")
+        print(escape_for_display(
+            f"#{e['seq']} {e['occurred_at']} {e['type']} subject={_short(e['subject'])} "
+            f"actor={e['actor']}\n    {json.dumps(data, ensure_ascii=False)}\n"
+            f"    recorded {e['recorded_at']} hash {e['hash']}"))
     v = doc["verification"]
     if v["ok"]:
         print(f"verified: entries 1..{v['checked'][-1] if v['checked'] else 0} "
