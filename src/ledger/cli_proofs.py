@@ -95,6 +95,10 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
                                  "checkpoints)")
             p.set_every(args.every)
         cp = p.checkpoint()
+        if p.pinned_now:
+            print(f"ledger: this ledger had no pinned signing key (initialised before "
+                  f"pinning): pinned {p.pinned_now}; checkpoints are signed with it only",
+                  file=sys.stderr)
     if args.json:
         print_json(cp)
     else:

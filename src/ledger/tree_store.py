@@ -31,6 +31,8 @@ __all__ = [
     "latest_checkpoint",
     "leaf_hashes",
     "list_checkpoints",
+    "pin_key",
+    "read_pinned_key",
     "read_settings",
     "write_settings",
 ]
@@ -256,3 +258,24 @@ def latest_checkpoint(tx: AppendTx) -> dict[str, Any] | None:
     r = tx.c.fetchone()
     return None if r is None else {"tree_size": int(r["tree_size"]), "root": r["root"],
                                    "note": r["note"], "created_at": r["created_at"]}
+
+
+# -- the pinned verifier key (issue 13) ---------------------------------------------------
+def read_pinned_key(tx: AppendTx) -> str | None:
+    """The verifier key (``name+id+key``) pinned for this ledger, or None.
+
+    Raises ConfigError when the table does not exist yet (a ledger initialised
+    before key pinning): the caller creates it."""
+    try:
+        tx.c.execute(tx._sql(f"SELECT verifier_key FROM {tx.t.q('ledger_signing_keys')} "
+                             "WHERE ledger_id=?"), (tx.lkey,))
+    except Exception as exc:  # the driver's "no such table", on either database
+        raise ConfigError("this ledger has no pinned signing key table yet") from exc
+    row = tx.c.fetchone()
+    return None if row is None else str(row["verifier_key"])
+
+
+def pin_key(tx: AppendTx, verifier_key: str, pinned_at: str) -> None:
+    tx.c.execute(tx._sql(f"INSERT INTO {tx.t.q('ledger_signing_keys')} (ledger_id, "
+                         "verifier_key, pinned_at) VALUES (?,?,?)"),
+                 (tx.lkey, verifier_key, pinned_at))
