@@ -297,3 +297,16 @@ def test_stored_format_characters_are_shown_escaped(
     assert "\\u202e" in run(cli_env, "log").stdout
     assert "\u202e" in json.loads(run(cli_env, "show", "2", "--json").stdout)["data"][
         "description"]                                          # JSON keeps the data as is
+
+
+def test_policy_texts_refuse_format_characters() -> None:
+    from ledger.errors import PolicyError
+    from ledger.policy import load_policy
+
+    toml = (Path(__file__).parent.parent / "src/ledger/policies/xp2cloud.toml").read_text()
+    hidden = toml.replace('description = "Données d\'identification',
+                          'description = "Donn\u202ees d\'identification', 1)
+    assert hidden != toml
+    with pytest.raises(PolicyError, match="U\\+202E"):
+        load_policy(hidden)
+    assert load_policy(toml.replace("« Gestion", "\u200d« Gestion", 1))

@@ -107,16 +107,20 @@ def api(ledger: Ledger, db_url: str, env: dict[str, str]) -> Iterator[Api]:
         yield a
 
 
+@pytest.mark.parametrize(("tamper", "reason"), [(delete, "entry 5 is missing"),
+                                                (break_hash, "not 64 hex digits")],
+                         ids=["deleted row", "non-hex hash"])
 def test_http_proofs_after_a_deleted_row_are_integrity_failures(
-        api: Api, ledger: Ledger, db_url: str) -> None:
+        api: Api, ledger: Ledger, db_url: str, tamper: Callable[[str, int], None],
+        reason: str) -> None:
     build(ledger)
-    delete(db_url, 5)
+    tamper(db_url, 5)
     for path in ("/v1/proofs/inclusion/7", "/v1/proofs/consistency?old=3&new=12"):
         r = api.get(path, as_="auditor")
         assert r.status_code == 500, r.text
         assert "retry-after" not in r.headers
         body = r.json()
         assert body["type"] == INTEGRITY and body["first_bad_seq"] == 5, body
-        assert "entry 5 is missing" in body["detail"]
+        assert reason in body["detail"] and reason in body["reason"]
     r = api.get("/v1/verify", as_="auditor")
     assert r.status_code == 200 and r.json()["first_bad_seq"] == 5, r.text

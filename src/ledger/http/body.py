@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from ..json_input import JsonTextError, decode_utf8, parse_json_text
+from .fields import safe_field
 from .problems import URN, Problem
 
 __all__ = ["read_json"]
@@ -45,10 +46,12 @@ async def read_json(request: Request, limit: int, *, empty: Any = ...) -> Any:
     try:
         return parse_json_text(decode_utf8(bytes(body)))
     except JsonTextError as exc:
-        if not exc.syntax:  # well-formed, but ambiguous (a duplicate key): the event's fault
+        if not exc.syntax:  # a duplicate key, a member nested too deep: the event's fault
             where = f"event {exc.index}: " if exc.index is not None else ""
-            raise Problem(422, f"{where}{exc.path}: {exc.rule}", type_=URN + "invalid-event",
-                          title="Invalid event", field=exc.path, rule=exc.rule,
+            cut = "…" if exc.path.endswith("…") else ""
+            field = safe_field(exc.path.removesuffix("…")) + cut
+            raise Problem(422, f"{where}{field}: {exc.rule}", type_=URN + "invalid-event",
+                          title="Invalid event", field=field, rule=exc.rule,
                           index=exc.index) from None
         rule = exc.rule
     raise Problem(400, f"body: {rule}", type_=URN + "invalid-json", title="Invalid JSON",
