@@ -8,8 +8,8 @@ One reading for both faces, stricter than :func:`json.loads`:
   or UTF-32 one, or a NUL byte (never valid in JSON text), is refused.
 * **Nesting** beyond :data:`MAX_JSON_DEPTH` levels is refused before parsing, by
   a scan that needs no recursion: the answer does not depend on the
-  interpreter's recursion limit.  (Free-form values have their own, lower limit:
-  ``ledger.canonical.MAX_VALUE_DEPTH``.)
+  interpreter's recursion limit.  (Free-form values have their own, lower limit,
+  :data:`MAX_VALUE_DEPTH`, checked by ``ledger.events``.)
 * **Duplicate keys**, at any level, are refused: a proxy that reads the first
   value would see another event than the ledger keeps (last value wins in
   ``json.loads``).  The error names the key's path; a key that does not look

@@ -227,18 +227,19 @@ class Prover:
         A ledger initialised before pinning gets its key pinned here, on its first
         checkpoint (``pinned_now`` then says so), after checking it against the
         checkpoints already stored."""
+        from .signing_key import signing_key_path
+
         seed, key = self._signing_key()
+        path = None if self._env.get("LEDGER_SIGNING_KEY") else \
+            signing_key_path(self.url, self.name, self._env)
         pinned = self._pinned()
         if pinned is None:
-            self._check_stored_checkpoints(key, None)
+            self._check_stored_checkpoints(key, path)
             self._pin(str(key))
-            self.pinned_now = str(key)
-        elif pinned != str(key):
-            from .signing_key import signing_key_path
-
-            path = None if self._env.get("LEDGER_SIGNING_KEY") else \
-                signing_key_path(self.url, self.name, self._env)
-            raise ConfigError(_foreign(pinned, path))
+            pinned = self._pinned()  # another process may have pinned first
+            self.pinned_now = str(key) if pinned == str(key) else None
+        if pinned != str(key):
+            raise ConfigError(_foreign(str(pinned), path))
         return seed, key
 
     # -- the tree -----------------------------------------------------------------------

@@ -277,5 +277,5 @@ def read_pinned_key(tx: AppendTx) -> str | None:
 
 def pin_key(tx: AppendTx, verifier_key: str, pinned_at: str) -> None:
     tx.c.execute(tx._sql(f"INSERT INTO {tx.t.q('ledger_signing_keys')} (ledger_id, "
-                         "verifier_key, pinned_at) VALUES (?,?,?)"),
+                         "verifier_key, pinned_at) VALUES (?,?,?) ON CONFLICT DO NOTHING"),
                  (tx.lkey, verifier_key, pinned_at))
