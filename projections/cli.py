@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.cli import add_reader_options, database_url, ledger_name, print_json, reader_of
+from ledger.text_rules import escape_for_display
 
 __all__ = ["register"]
 
@@ -281,9 +282,10 @@ def cmd_breaches(args: argparse.Namespace) -> int:
     for b in doc["breaches"]:
         notified = _local(b["notified_at"], zone) if b["notified_at"] else "not notified"
         missing = ", ".join(b["missing"]) or "none"
-        print(f"  {b['breach_id']:20} discovered {_local(b['discovered_at'], zone)} "
-              f"notified {notified} "
-              f"({b['hours_elapsed']} h) {b['status']}; Art. 33(3) missing: {missing}")
+        print(escape_for_display(  # stored text may hold bidi controls (issue 13)
+            f"  {b['breach_id']:20} discovered {_local(b['discovered_at'], zone)} "
+            f"notified {notified} "
+            f"({b['hours_elapsed']} h) {b['status']}; Art. 33(3) missing: {missing}"))
     return 0
 
 
@@ -368,10 +370,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         data = e["data"]
         if e["type"] == "PolicyPublished":
             data = {k: v for k, v in data.items() if k != "policy"}
-        print(f"#{e['seq']} {_local(e['occurred_at'], zone, seconds=True)} {e['type']} "
-              f"subject={_short(e['subject'])} actor={e['actor']}\n"
-              f"    {json.dumps(data, ensure_ascii=False)}\n"
-              f"    recorded {_local(e['recorded_at'], zone, seconds=True)} hash {e['hash']}")
+        print(escape_for_display(
+            f"#{e['seq']} {_local(e['occurred_at'], zone, seconds=True)} {e['type']} "
+            f"subject={_short(e['subject'])} actor={e['actor']}\n"
+            f"    {json.dumps(data, ensure_ascii=False)}\n"
+            f"    recorded {_local(e['recorded_at'], zone, seconds=True)} hash {e['hash']}"))
     v = doc["verification"]
     if v["ok"]:
         print(f"verified: entries 1..{v['checked'][-1] if v['checked'] else 0} "

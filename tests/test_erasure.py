@@ -128,7 +128,7 @@ def test_sealed_values_are_bound_to_their_place(ledger: Ledger) -> None:
 def test_wrong_master_key_is_refused(db_url: str, env: dict[str, str], tmp_path: Path) -> None:
     Ledger.init(db_url, env=env)[0].close()
     other = {"LEDGER_KEY_DIR": str(tmp_path / "other-keys")}
-    Path(other["LEDGER_KEY_DIR"]).mkdir()
+    Path(other["LEDGER_KEY_DIR"]).mkdir(mode=0o700)
     (Path(other["LEDGER_KEY_DIR"]) / "master.key").write_text(
         base64.b64encode(b"k" * 32).decode())
     with pytest.raises(KeyError_, match="does not belong to this ledger"):

@@ -29,7 +29,7 @@ from .checking import guard as _guard
 from .checking import ledger_id_for, open_checked_store, read_meta, verify_store
 from .errors import ConflictError, InputError, KeyError_, LedgerError, PolicyError
 from .events import CATALOGUE, Draft, Event, FieldSpec, parse_unverified_event, payload_of, utcnow
-from .keystore import create_master, load_master
+from .keystore import load_master, plan_master, write_secret
 from .periods import DEFAULT_TIME_ZONE
 from .policy import Policy, policy_digest
 from .proofs import after_append, checkpoint_interval, prover_of
@@ -136,23 +136,33 @@ class Ledger:
             -> tuple[Ledger, str]:
         """Create the schema and keys if absent; return the ledger and what was done."""
         env = os.environ if env is None else env
-        master, key_path = create_master(url, env)
+        # every check first, writing nothing: a refused init changes nothing on disk
+        master, key_path, fresh_master = plan_master(url, env)
         lid = ledger_id_for(name)
         store = _guard(lambda: open_store(url, lid))
-        ring = KeyRing(master, str(lid))
+        try:
+            ring = KeyRing(master, str(lid))
+            meta = _guard(lambda: store.read(lambda tx: read_meta(tx, str(lid)))) \
+                if _guard(store.schema_exists) else None
+            if meta is not None:
+                _check_fingerprint(meta, ring)
+            ledger = cls(store, ring, name)
+            ledger.url, ledger.env = url, env
+            prover = prover_of(ledger)
+            plan = prover.plan_init()
+        except BaseException:
+            store.close()
+            raise
+        # then the writes: schema, master key file, meta, signing key, settings, pin
         _guard(store.create_table)
-        meta = _guard(lambda: store.read(lambda tx: read_meta(tx, str(lid))))
+        if fresh_master and key_path is not None:
+            write_secret(key_path, master)
         if meta is None:
             _guard(lambda: store.append(lambda tx: _write_meta(tx, str(lid), name,
                                                                ring.fingerprint)))
-            done = "created"
-        else:
-            _check_fingerprint(meta, ring)
-            done = "already initialised"
+        done = "created" if meta is None else "already initialised"
         where = f"master key: {key_path}" if key_path else "master key: LEDGER_MASTER_KEY"
-        ledger = cls(store, ring, name)
-        ledger.url, ledger.env = url, env
-        signing = prover_of(ledger).init()
+        signing = prover.init(plan)
         ledger.checkpoint_every = checkpoint_interval(ledger)
         return ledger, f"ledger {name!r} {done}; {where}; {signing}"
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from . import __version__
 from .errors import (
@@ -103,34 +103,44 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_lines(source: str) -> Iterator[tuple[int, str]]:
+def _read_lines(source: str) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines of the batch as bytes (decoded per line: errors name the line)."""
     if source == "-":
-        stream: TextIO = sys.stdin
+        stream: BinaryIO = sys.stdin.buffer
     else:
         try:
-            stream = Path(source).open(encoding="utf-8")  # noqa: SIM115 - closed below
+            stream = Path(source).open("rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise InputError("FILE", f"cannot be read ({exc.strerror})") from None
     try:
-        for number, text in enumerate(stream, start=1):
-            if text.strip():
-                yield number, text
-    except UnicodeDecodeError:
-        raise InputError("FILE", "must be UTF-8 text") from None
+        for number, raw in enumerate(stream, start=1):
+            if raw.strip():
+                yield number, raw
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _parse_line(raw: bytes, number: int) -> object:
+    """One line of a batch: UTF-8 only, no duplicate keys, bounded nesting
+    (:mod:`ledger.json_input`); errors name the line and the field.  A UTF-8 byte
+    order mark is ignored at the start of the file only."""
+    from .json_input import JsonTextError, decode_utf8, parse_json_text
+
+    if number > 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raise InputError("event", "must not start with a byte order mark (only the file's "
+                         "first line may)", line=number)
+    try:
+        return parse_json_text(decode_utf8(raw))
+    except JsonTextError as exc:
+        raise InputError(exc.path or "event", exc.rule, line=number) from None
 
 
 def cmd_append(args: argparse.Namespace) -> int:
     numbers: list[int] = []
     raws: list[object] = []
     for number, text in _read_lines(args.file):
-        try:
-            raws.append(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise InputError("event", f"is not valid JSON ({exc.msg} at column {exc.colno})",
-                             line=number) from None
+        raws.append(_parse_line(text, number))
         numbers.append(number)
     with _open(args) as ledger:
         try:
@@ -180,6 +190,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _human(e: dict[str, Any], zone: str) -> str:
     """An entry for people: times in the policy's time zone, with the offset."""
     from .periods import human_time
+    from .text_rules import escape_for_display
 
     subject = f" subject={e['subject'][:12]}…" if e["subject"] else ""
     shown = e["data"]
@@ -188,8 +199,9 @@ def _human(e: dict[str, Any], zone: str) -> str:
     data = json.dumps(shown, ensure_ascii=False, separators=(", ", ": "))
     occurred = human_time(e["occurred_at"], zone, seconds=True)
     recorded = human_time(e["recorded_at"], zone, seconds=True)
-    return (f"#{e['seq']} {occurred} {e['type']}{subject} actor={e['actor']}\n"
-            f"    {data}\n    recorded {recorded} hash {e['hash']}")
+    return escape_for_display(  # stored text may hold bidi controls (issue 13)
+        f"#{e['seq']} {occurred} {e['type']}{subject} actor={e['actor']}\n"
+        f"    {data}\n    recorded {recorded} hash {e['hash']}")
 
 
 def reader_of(args: argparse.Namespace) -> Any:

@@ -45,6 +45,13 @@ def _count(text: str) -> int:
 
 # -- commands --------------------------------------------------------------------------
 def cmd_prove(args: argparse.Namespace) -> int:
+    try:
+        return _prove(args)
+    except VerificationError as exc:  # a missing or corrupt entry: exit 1, not 3
+        return _failed(args, exc)
+
+
+def _prove(args: argparse.Namespace) -> int:
     if args.consistency is not None:
         if args.seq is not None or args.size is not None:
             raise InputError("--consistency", "takes OLD NEW and no SEQ or --size")
@@ -88,6 +95,10 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
                                  "checkpoints)")
             p.set_every(args.every)
         cp = p.checkpoint()
+        if p.pinned_now:
+            print(f"ledger: this ledger had no pinned signing key (initialised before "
+                  f"pinning): pinned {p.pinned_now}; checkpoints are signed with it only",
+                  file=sys.stderr)
     if args.json:
         print_json(cp)
     else:

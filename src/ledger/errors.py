@@ -9,12 +9,16 @@
     ├── KeyError_                   a key that cannot be found, unwrapped or that does not match
     ├── StorageError                the database failed; translated from driver errors
     └── VerificationError           the chain (or a proof) does not verify
+        └── IntegrityError          a stored entry is missing or unreadable (altered outside
+                                    the ledger): a verification failure, not a database error
 
 Messages never contain personal values: only field names, rules, sequence
 numbers, event ids and pseudonyms.  The CLI maps ``InputError``,
 ``PolicyError`` and ``ConfigError`` to exit code 2 (``ConflictError`` too: it is an
 ``InputError``; HTTP answers it 409 instead of 422) and ``VerificationError``
-to exit code 1.
+(``IntegrityError`` included) to exit code 1; over HTTP an ``IntegrityError`` is
+a 500 of type ``urn:problem:ledger:integrity-failure``, never the 503 of a
+database that is down (a monitor must raise tampering, not retry).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "InputError",
+    "IntegrityError",
     "KeyError_",
     "LedgerError",
     "PolicyError",
@@ -128,3 +133,9 @@ class VerificationError(LedgerError):
         self.seq = seq
         where = f"seq {seq}: " if seq is not None else ""
         super().__init__(f"{where}{reason}")
+
+
+class IntegrityError(VerificationError):
+    """A stored entry (or saved subtree hash) that a proof or check needs is missing or
+    unreadable: the database was altered outside the ledger.  ``seq`` names the first
+    entry found missing or corrupt when the failure is tied to one."""

@@ -27,7 +27,9 @@ from typing import Any, ClassVar
 
 from .canonical import check_domain, format_time
 from .errors import InputError
+from .json_input import MAX_VALUE_DEPTH
 from .policy import is_country_code
+from .text_rules import disguising_character
 
 __all__ = [
     "CATALOGUE",
@@ -41,6 +43,7 @@ __all__ = [
 MAX_TEXT = 2000
 MAX_NOTICE_TEXT = 50_000
 MAX_VALUE = 10_000
+MAX_DEPTH = MAX_VALUE_DEPTH  # levels of arrays/objects in a free-form value (docs/FORMAT.md)
 MAX_SUBJECT = 256
 CLOCK_SKEW = timedelta(minutes=5)
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
@@ -463,6 +466,10 @@ def _check_text(value: object, where: str, limit: int) -> str:
         raise InputError(where, "must not contain control characters")
     if _SURROGATE.search(value):
         raise InputError(where, "must be valid Unicode (no lone surrogates)")
+    hidden = disguising_character(value)
+    if hidden:
+        raise InputError(where, f"must not contain bidirectional or invisible format "
+                                f"characters (found {hidden}; docs/events.md)")
     return value
 
 
@@ -551,12 +558,31 @@ def _json_value(value: Any, where: str) -> Any:
         raise InputError(where, "must not be null")
     if isinstance(value, str):
         _check_text(value, where, MAX_VALUE)
+    _check_nested(value, where)
     why = check_domain(value, where)
     if why:
         raise InputError(where, why.split(": ", 1)[1] if ": " in why else why)
     if len(str(value)) > MAX_VALUE:
         raise InputError(where, f"must be at most {MAX_VALUE} characters once encoded")
     return value
+
+
+def _check_nested(value: Any, where: str) -> None:
+    """Depth at most MAX_DEPTH, and the rules of text for every string inside, walked
+    without recursion (a value nested 2,000 levels deep must not crash the check)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise InputError(where, f"must not be nested more than {MAX_DEPTH} levels "
+                                        "deep (arrays and objects)")
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
+                                                  else item))
+        elif isinstance(item, str) and item is not value and (
+                _CONTROL.search(item) or disguising_character(item)):
+                raise InputError(where, "its strings must not contain control characters "
+                                        "or bidirectional or invisible format characters")
 
 
 _KEY_SHOWN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}\Z")

@@ -31,7 +31,7 @@ from .bundle import frontier_pieces
 from .chain import GENESIS_HASH
 from .checking import guard, verify_store
 from .ed25519 import verify_checkpoint_signature
-from .errors import VerificationError
+from .errors import IntegrityError, VerificationError
 from .merkle import (
     Accumulator,
     inclusion_path,
@@ -68,7 +68,8 @@ def verify_extension(prover: Prover, cp: Checkpoint, key: VerifierKey, *,
     head = prover.catch_up()
     if head < n:
         raise VerificationError(f"the ledger has {head} entries, fewer than the {n} of the "
-                                "signed checkpoint: it was cut back (rollback or truncation)")
+                                "signed checkpoint: it was cut back (rollback or truncation)",
+                                seq=head + 1)
     if n == 0:
         raise VerificationError("a checkpoint of the empty tree proves nothing to extend")
     if incremental:
@@ -120,11 +121,17 @@ def _incremental(prover: Prover, cp: Checkpoint, head: int) -> tuple[bytes, int]
         raise VerificationError(f"the ledger's tree of {n} entries differs from the signed "
                                 "checkpoint's: entries up to it were rewritten")
     verify_inclusion(n - 1, n, last_leaf, path, cp.root)
-    [(_, last_hash, last_data)] = list(prover.store.iter_rows(n, n))
-    if leaf_hash(bytes.fromhex(last_hash)) != last_leaf or \
-            hashlib.sha256(bytes(last_data)).hexdigest() != last_hash:
+    last = guard(lambda: list(prover.store.iter_rows(n, n)))
+    if len(last) != 1:
+        raise IntegrityError(f"entry {n} is missing", seq=n)
+    [(_, last_hash, last_data)] = last
+    if hashlib.sha256(bytes(last_data)).hexdigest() != last_hash or \
+            leaf_hash(bytes.fromhex(last_hash)) != last_leaf:
         raise VerificationError(f"entry {n} is not the one the checkpoint signed", seq=n)
-    prev_time = str(json.loads(last_data).get("recorded_at", ""))
+    try:
+        prev_time = str(json.loads(last_data).get("recorded_at", ""))
+    except (ValueError, AttributeError):
+        raise IntegrityError(f"entry {n} is not a JSON object", seq=n) from None
     verifier = ChainVerifier(start_seq=n + 1, prev_hash=last_hash or GENESIS_HASH,
                              prev_recorded_at=prev_time)
     try:

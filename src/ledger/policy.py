@@ -43,6 +43,7 @@ from pathlib import Path
 from . import periods
 from .canonical import format_time, parse_time
 from .errors import PolicyError
+from .text_rules import disguising_character
 
 __all__ = [
     "EEA_COUNTRIES",
@@ -524,6 +525,10 @@ def _text(value: object, field: str, *, multiline: bool = False) -> str:
         raise PolicyError(field, "must be valid Unicode (no lone surrogates)")
     if (_CONTROL_MULTILINE if multiline else _CONTROL).search(value):
         raise PolicyError(field, "must not contain control characters")
+    hidden = disguising_character(value)
+    if hidden:
+        raise PolicyError(field, f"must not contain bidirectional or invisible format "
+                                 f"characters (found {hidden})")
     return value
 
 

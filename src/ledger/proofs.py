@@ -18,14 +18,23 @@ from .canonical import format_time
 from .checking import guard
 from .errors import ConfigError, InputError, LedgerError
 from .merkle import EMPTY_ROOT, consistency_path, inclusion_path
-from .notes import VerifierKey, checkpoint_body, format_note, valid_name
+from .notes import (
+    VerifierKey,
+    checkpoint_body,
+    format_note,
+    parse_verifier_key,
+    valid_name,
+)
 from .storage import AppendTx
 from .tree_store import (
     TreeReader,
     catch_up,
     caught_up,
     insert_checkpoint,
+    latest_checkpoint,
     list_checkpoints,
+    pin_key,
+    read_pinned_key,
     read_settings,
     write_settings,
 )
@@ -56,6 +65,27 @@ def _every_setting(env: Mapping[str, str]) -> int | None:
     return int(text)
 
 
+def _foreign(pinned: str, path: Any) -> str:
+    where = path if path is not None else "LEDGER_SIGNING_KEY"
+    return (f"the signing key ({where}) is not this ledger's: checkpoints are signed only "
+            f"with the key pinned at `ledger init`, whose verifier key is {pinned} "
+            "(docs/PROOFS.md, signing key)")
+
+
+@dataclass(frozen=True, slots=True)
+class InitPlan:
+    """What ``ledger init`` writes for the proofs, decided before anything is written."""
+
+    seed: bytes
+    key_path: Any          # Path of the key file, None: LEDGER_SIGNING_KEY
+    fresh_key: bool        # the file is still to be written
+    origin: str
+    every: int
+    new_settings: bool
+    verifier_key: str
+    pin: bool              # the key is still to be pinned
+
+
 def _head(tx: AppendTx) -> int:
     h = tx.head()
     return 0 if h is None else h.seq
@@ -69,32 +99,99 @@ class Prover:
     url: str
     name: str
     env: Mapping[str, str] | None = None
+    pinned_now: str | None = None  # the verifier key this object pinned (first checkpoint)
 
     @property
     def _env(self) -> Mapping[str, str]:
         return os.environ if self.env is None else self.env
 
     # -- set-up -------------------------------------------------------------------------
-    def init(self) -> str:
-        """Signing key and settings if absent (``ledger init``); what was done."""
-        from .signing_key import create_signing_key
+    def plan_init(self) -> InitPlan:
+        """What ``ledger init`` will do, checked without writing anything: the signing key
+        (drawn in memory when new), the origin, and that neither conflicts with what the
+        ledger already holds (its origin, its pinned verifier key)."""
+        from .ed25519 import public_key_of
+        from .signing_key import plan_signing_key
 
-        path = create_signing_key(self.url, self.name, self._env)
+        seed, path, fresh = plan_signing_key(self.url, self.name, self._env)
         origin = default_origin(self.name, self._env)
-
-        def settings(tx: AppendTx) -> str:
-            s = read_settings(tx)
-            if s is None:
-                write_settings(tx, origin, _every_setting(self._env) or 0)
-                return origin
-            if self._env.get("LEDGER_ORIGIN") and s["origin"] != origin:
+        every = _every_setting(self._env) or 0
+        stored = self._stored_settings()
+        if stored is not None:
+            if self._env.get("LEDGER_ORIGIN") and stored["origin"] != origin:
                 raise ConfigError(f"LEDGER_ORIGIN: this ledger's checkpoints are already "
-                                  f"signed for origin {s['origin']!r}; it cannot change")
-            return str(s["origin"])
+                                  f"signed for origin {stored['origin']!r}; it cannot change")
+            origin = str(stored["origin"])
+        key = VerifierKey.for_key(origin, public_key_of(seed))
+        pinned = self._pinned()
+        if pinned is not None and pinned != str(key):
+            raise ConfigError(_foreign(pinned, path))
+        if pinned is None and stored is not None:
+            self._check_stored_checkpoints(key, path)
+        return InitPlan(seed, path, fresh, origin, every, stored is None, str(key),
+                        pinned is None)
 
-        origin = guard(lambda: self.store.append(settings))
-        where = path if path is not None else "LEDGER_SIGNING_KEY"
-        return f"signing key: {where}; checkpoint origin: {origin}"
+    def init(self, plan: InitPlan | None = None) -> str:
+        """Signing key, settings and pinned verifier key if absent (``ledger init``; the
+        plan from :meth:`plan_init`, made before anything was written); what was done."""
+        from .keystore import write_secret
+
+        plan = plan or self.plan_init()
+        if plan.fresh_key and plan.key_path is not None:
+            write_secret(plan.key_path, plan.seed)
+        if plan.new_settings:
+            guard(lambda: self.store.append(
+                lambda tx: write_settings(tx, plan.origin, plan.every)))
+        if plan.pin:
+            self._pin(plan.verifier_key)
+        where = plan.key_path if plan.key_path is not None else "LEDGER_SIGNING_KEY"
+        pinned = f"; verifier key pinned: {plan.verifier_key}" if plan.pin else ""
+        return f"signing key: {where}; checkpoint origin: {plan.origin}{pinned}"
+
+    def _stored_settings(self) -> dict[str, Any] | None:
+        try:
+            s: dict[str, Any] | None = guard(lambda: self.store.read(read_settings))
+        except ConfigError:  # no proof tables yet: `ledger init` creates them
+            return None
+        return s
+
+    def _pinned(self) -> str | None:
+        """The pinned verifier key; None when none is pinned (or its table is not there
+        yet: a ledger initialised before pinning, issue 13)."""
+        try:
+            pinned: str | None = guard(lambda: self.store.read(read_pinned_key))
+        except ConfigError:
+            return None
+        return pinned
+
+    def _pin(self, verifier_key: str) -> None:
+        try:
+            guard(lambda: self.store.read(read_pinned_key))
+        except ConfigError:
+            guard(self.store.create_table)  # the tables of `ledger init`, idempotent
+        created = format_time(datetime.now(UTC))
+        guard(lambda: self.store.append(lambda tx: pin_key(tx, verifier_key, created)))
+
+    def _check_stored_checkpoints(self, key: VerifierKey, path: Any) -> None:
+        """Before pinning a key on a ledger that has checkpoints but no pin: they must
+        verify with it (else it is not this ledger's key)."""
+        from .ed25519 import verify_checkpoint_signature
+        from .errors import VerificationError
+        from .notes import parse_checkpoint
+
+        try:
+            latest = guard(lambda: self.store.read(latest_checkpoint))
+        except ConfigError:
+            return
+        if latest is None:
+            return
+        try:
+            verify_checkpoint_signature(parse_checkpoint(latest["note"]), key)
+        except VerificationError:
+            where = path if path is not None else "LEDGER_SIGNING_KEY"
+            raise ConfigError(f"the signing key ({where}) is not this ledger's: its stored "
+                              f"checkpoints were signed with another key; use that one "
+                              "(docs/PROOFS.md, signing key)") from None
 
     def settings(self) -> dict[str, Any]:
         s = guard(lambda: self.store.read(read_settings))
@@ -110,11 +207,40 @@ class Prover:
         guard(lambda: self.store.append(lambda tx: write_settings(tx, origin, every)))
 
     def verifier_key(self) -> VerifierKey:
+        """The ledger's pinned verifier key (no signing key needed); before one is pinned,
+        the one of the signing key at hand."""
+        pinned = self._pinned()
+        if pinned is not None:
+            return parse_verifier_key(pinned)
+        return self._signing_key()[1]
+
+    def _signing_key(self) -> tuple[bytes, VerifierKey]:
         from .ed25519 import public_key_of
         from .signing_key import load_signing_key
 
         seed = load_signing_key(self.url, self.name, self._env)
-        return VerifierKey.for_key(self.settings()["origin"], public_key_of(seed))
+        return seed, VerifierKey.for_key(self.settings()["origin"], public_key_of(seed))
+
+    def signing_key(self) -> tuple[bytes, VerifierKey]:
+        """The signing seed and its verifier key, refused unless it is the pinned one.
+
+        A ledger initialised before pinning gets its key pinned here, on its first
+        checkpoint (``pinned_now`` then says so), after checking it against the
+        checkpoints already stored."""
+        from .signing_key import signing_key_path
+
+        seed, key = self._signing_key()
+        path = None if self._env.get("LEDGER_SIGNING_KEY") else \
+            signing_key_path(self.url, self.name, self._env)
+        pinned = self._pinned()
+        if pinned is None:
+            self._check_stored_checkpoints(key, path)
+            self._pin(str(key))
+            pinned = self._pinned()  # another process may have pinned first
+            self.pinned_now = str(key) if pinned == str(key) else None
+        if pinned != str(key):
+            raise ConfigError(_foreign(str(pinned), path))
+        return seed, key
 
     # -- the tree -----------------------------------------------------------------------
     def catch_up(self) -> int:
@@ -187,10 +313,8 @@ class Prover:
     def checkpoint(self) -> dict[str, Any]:
         """Sign the current tree head and record it (one checkpoint per size)."""
         from .ed25519 import sign
-        from .signing_key import load_signing_key
 
-        seed = load_signing_key(self.url, self.name, self._env)
-        key = self.verifier_key()
+        seed, key = self.signing_key()
         size, root = self.head()
         body = checkpoint_body(key.name, size, root)
         note = format_note(body, key.name, key.key_id, sign(seed, body.encode()))

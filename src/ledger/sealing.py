@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .canonical import canonical_bytes
 from .errors import KeyError_
+from .json_input import MAX_VALUE_DEPTH, TOO_DEEP_SHOWN, json_depth
 
 __all__ = [
     "SEALED_PREFIX",
@@ -139,4 +140,7 @@ class KeyRing:
                                         self._value_aad(subject, event_id, path))
         except InvalidTag:
             raise KeyError_(f"sealed value at {path} does not open: altered?") from None
+        if json_depth(plain.decode("utf-8")) > MAX_VALUE_DEPTH:
+            # stored before the limit (issue 13): every reader shows a marker, never a crash
+            return TOO_DEEP_SHOWN
         return json.loads(plain)

@@ -7,7 +7,9 @@ Looked for in this order (the conventions of :mod:`ledger.keystore`):
    ``<database file>.keys/`` or ``./ledger-keys/``).
 
 ``ledger init`` creates the file (mode 0600) when neither exists, also on a
-ledger initialised before checkpoints existed.
+ledger initialised before checkpoints existed, and pins its verifier key in the
+ledger (:mod:`ledger.proofs`): afterwards no other key signs a checkpoint, so a
+lost key file is restored from its backup, not replaced (docs/PROOFS.md).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import ConfigError
-from .keystore import decode_secret, key_dir, write_secret
+from .keystore import check_key_dir, decode_secret, key_dir, write_secret
 
-__all__ = ["create_signing_key", "load_signing_key", "signing_key_path"]
+__all__ = ["create_signing_key", "load_signing_key", "plan_signing_key", "signing_key_path"]
 
 
 def signing_key_path(url: str, name: str, env: Mapping[str, str]) -> Path:
@@ -37,24 +39,34 @@ def _decode(text: str, origin: str) -> bytes:
 def load_signing_key(url: str, name: str, env: Mapping[str, str]) -> bytes:
     if env.get("LEDGER_SIGNING_KEY"):
         return _decode(env["LEDGER_SIGNING_KEY"], "LEDGER_SIGNING_KEY")
+    check_key_dir(url, env)
     path = signing_key_path(url, name, env)
     try:
         return _decode(path.read_text(encoding="ascii"), str(path))
     except FileNotFoundError:
-        raise ConfigError(f"no checkpoint signing key at {path}: run `ledger init`, or set "
+        raise ConfigError(f"no checkpoint signing key at {path}: run `ledger init` (a new "
+                          "ledger), restore the key from its backup, or set "
                           "LEDGER_SIGNING_KEY or LEDGER_KEY_DIR") from None
     except OSError as exc:
         raise ConfigError(f"cannot read the signing key at {path}: {exc.strerror}") from None
 
 
-def create_signing_key(url: str, name: str, env: Mapping[str, str]) -> Path | None:
-    """Create the key file if no key exists; return its path (None: from the environment)."""
+def plan_signing_key(url: str, name: str, env: Mapping[str, str]) \
+        -> tuple[bytes, Path | None, bool]:
+    """The seed ``ledger init`` will use, its file (None: from the environment), and
+    whether that file is still to be written (nothing is written here)."""
     if env.get("LEDGER_SIGNING_KEY"):
-        load_signing_key(url, name, env)
-        return None
+        return load_signing_key(url, name, env), None, False
+    check_key_dir(url, env)
     path = signing_key_path(url, name, env)
     if path.exists():
-        load_signing_key(url, name, env)
-        return path
-    write_secret(path, secrets.token_bytes(32))
+        return load_signing_key(url, name, env), path, False
+    return secrets.token_bytes(32), path, True
+
+
+def create_signing_key(url: str, name: str, env: Mapping[str, str]) -> Path | None:
+    """Create the key file if no key exists; return its path (None: from the environment)."""
+    seed, path, fresh = plan_signing_key(url, name, env)
+    if fresh and path is not None:
+        write_secret(path, seed)
     return path

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import ConfigError, StorageError
+from .errors import ConfigError, IntegrityError
 from .merkle import leaf_hash, node_hash, split
 from .storage import AppendTx
 
@@ -31,6 +31,8 @@ __all__ = [
     "latest_checkpoint",
     "leaf_hashes",
     "list_checkpoints",
+    "pin_key",
+    "read_pinned_key",
     "read_settings",
     "write_settings",
 ]
@@ -51,13 +53,30 @@ def _leaf_hashes(tx: AppendTx, first: int, last: int) -> list[bytes]:
         "AND originator_version>=? AND originator_version<=? ORDER BY originator_version"),
         (tx.lid, first + 1, last + 1))
     rows = tx.c.fetchall()
-    if len(rows) != last - first + 1 or (rows and int(rows[0]["seq"]) != first + 1):
-        raise StorageError(f"entries {first + 1}..{last + 1} are not all present: run "
-                           "`ledger verify`")
+    for expected, r in enumerate(rows, start=first + 1):
+        if int(r["seq"]) != expected:
+            raise _missing(expected)
+    if len(rows) != last - first + 1:
+        raise _missing(first + 1 + len(rows))
+    return [_leaf(r) for r in rows]
+
+
+def _missing(seq: int) -> IntegrityError:
+    return IntegrityError(f"entry {seq} is missing (run `ledger verify`)", seq=seq)
+
+
+def _leaf(row: Any) -> bytes:
+    """The leaf hash of a stored row; a hash that is not 64 hex digits is an integrity
+    failure naming the row (it was altered outside the ledger)."""
+    text = row["hash"]
     try:
-        return [leaf_hash(bytes.fromhex(r["hash"])) for r in rows]
+        raw = bytes.fromhex(text) if isinstance(text, str) else b""
     except ValueError:
-        raise StorageError("a stored hash is not hex: run `ledger verify`") from None
+        raw = b""
+    if len(raw) != 32:
+        seq = int(row["seq"])
+        raise IntegrityError(f"entry {seq}: the stored hash is not 64 hex digits", seq=seq)
+    return leaf_hash(raw)
 
 
 def _level_count(tx: AppendTx) -> dict[int, int]:
@@ -80,8 +99,10 @@ def leaf_hashes(store: Any, start: int, stop: int, page: int = 50_000) -> Iterat
         if not rows:
             return
         for r in rows:
-            yield leaf_hash(bytes.fromhex(r["hash"]))
-        pos = int(rows[-1]["seq"]) + 1
+            if int(r["seq"]) != pos:
+                raise _missing(pos)
+            yield _leaf(r)
+            pos += 1
 
 
 def caught_up(tx: AppendTx, size: int) -> bool:
@@ -160,9 +181,9 @@ class TreeReader:
                 (tx.lid, first + 1, first + BLOCK))
             self.reads += 1
             for r in tx.c.fetchall():
-                self.leaves[int(r["seq"]) - 1] = leaf_hash(bytes.fromhex(r["hash"]))
+                self.leaves[int(r["seq"]) - 1] = _leaf(r)
             if i not in self.leaves:
-                raise StorageError(f"entry {i + 1} is missing: run `ledger verify`")
+                raise _missing(i + 1)
         return self.leaves[i]
 
     def _saved(self, level: int, idx: int) -> bytes:
@@ -172,7 +193,8 @@ class TreeReader:
         self.reads += 1
         row = tx.c.fetchone()
         if row is None:
-            raise StorageError(f"subtree hash {level}/{idx} is not saved (catch-up missing)")
+            raise IntegrityError(f"subtree hash {level}/{idx} is not saved: the proof tables "
+                                 "were altered (run `ledger verify`)")
         return bytes(row["hash"])
 
     def subtree(self, lo: int, hi: int) -> bytes:
@@ -236,3 +258,24 @@ def latest_checkpoint(tx: AppendTx) -> dict[str, Any] | None:
     r = tx.c.fetchone()
     return None if r is None else {"tree_size": int(r["tree_size"]), "root": r["root"],
                                    "note": r["note"], "created_at": r["created_at"]}
+
+
+# -- the pinned verifier key (issue 13) ---------------------------------------------------
+def read_pinned_key(tx: AppendTx) -> str | None:
+    """The verifier key (``name+id+key``) pinned for this ledger, or None.
+
+    Raises ConfigError when the table does not exist yet (a ledger initialised
+    before key pinning): the caller creates it."""
+    try:
+        tx.c.execute(tx._sql(f"SELECT verifier_key FROM {tx.t.q('ledger_signing_keys')} "
+                             "WHERE ledger_id=?"), (tx.lkey,))
+    except Exception as exc:  # the driver's "no such table", on either database
+        raise ConfigError("this ledger has no pinned signing key table yet") from exc
+    row = tx.c.fetchone()
+    return None if row is None else str(row["verifier_key"])
+
+
+def pin_key(tx: AppendTx, verifier_key: str, pinned_at: str) -> None:
+    tx.c.execute(tx._sql(f"INSERT INTO {tx.t.q('ledger_signing_keys')} (ledger_id, "
+                         "verifier_key, pinned_at) VALUES (?,?,?) ON CONFLICT DO NOTHING"),
+                 (tx.lkey, verifier_key, pinned_at))

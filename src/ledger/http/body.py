@@ -2,23 +2,21 @@
 
 The limit is checked against ``Content-Length`` before anything is read, and
 again while reading (a chunked body has no length): past it, 413 and nothing
-parsed.  Syntax errors give the position only, never the text around it.
+parsed.  Syntax errors give the position only, never the text around it.  UTF-8 only,
+nesting, duplicate keys: :mod:`ledger.json_input` (400, or 422 for a duplicate key).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
 
+from ..json_input import JsonTextError, decode_utf8, parse_json_text
+from .fields import safe_field
 from .problems import URN, Problem
 
 __all__ = ["read_json"]
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _too_large(limit: int) -> Problem:
@@ -46,14 +44,15 @@ async def read_json(request: Request, limit: int, *, empty: Any = ...) -> Any:
         raise Problem(415, "send the body as application/json", field="Content-Type",
                       rule="must be application/json")
     try:
-        return json.loads(bytes(body), parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        rule = f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-    except UnicodeDecodeError:
-        rule = "is not valid JSON (it must be UTF-8 text)"
-    except ValueError:
-        rule = "is not valid JSON (NaN and Infinity are not JSON)"
-    except RecursionError:
-        rule = "is nested too deeply"
+        return parse_json_text(decode_utf8(bytes(body)))
+    except JsonTextError as exc:
+        if not exc.syntax:  # a duplicate key, a member nested too deep: the event's fault
+            where = f"event {exc.index}: " if exc.index is not None else ""
+            cut = "…" if exc.path.endswith("…") else ""
+            field = safe_field(exc.path.removesuffix("…")) + cut
+            raise Problem(422, f"{where}{field}: {exc.rule}", type_=URN + "invalid-event",
+                          title="Invalid event", field=field, rule=exc.rule,
+                          index=exc.index) from None
+        rule = exc.rule
     raise Problem(400, f"body: {rule}", type_=URN + "invalid-json", title="Invalid JSON",
                   field="body", rule=rule)

@@ -11,6 +11,9 @@ status' reason phrase as title; the ledger's own kinds have a URN type:
     urn:problem:ledger:invalid-input    a path or query parameter       422
     urn:problem:ledger:conflict         an event_id reused with other   409
                                         content (adds ``event_id``)
+    urn:problem:ledger:integrity-failure  a stored entry is missing or  500
+                                        corrupt (``first_bad_seq``); not 503: a
+                                        monitor must raise tampering, not retry
 
 No body ever repeats a value the client sent: only field names, rules,
 sequence numbers and ids — as everywhere in the ledger (errors.py).
@@ -31,6 +34,7 @@ from ..errors import (
     ConfigError,
     ConflictError,
     InputError,
+    IntegrityError,
     KeyError_,
     LedgerError,
     PolicyError,
@@ -59,6 +63,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "rule": {"type": "string"},
         "index": {"type": "integer", "minimum": 0},
         "event_id": {"type": "string"},
+        "first_bad_seq": {"type": "integer", "minimum": 1},
+        "reason": {"type": "string"},
     },
 }
 
@@ -108,6 +114,11 @@ def _from_ledger_error(exc: LedgerError) -> Problem:
     if isinstance(exc, PolicyError):
         return Problem(422, str(exc), type_=URN + "invalid-event", title="Invalid event",
                        field=f"policy.{exc.field}", rule=exc.rule)
+    if isinstance(exc, IntegrityError):
+        log.error("integrity failure: %s", exc)
+        return Problem(500, f"the ledger does not verify: {exc} (run `ledger verify`)",
+                       type_=URN + "integrity-failure", title="Ledger integrity failure",
+                       first_bad_seq=exc.seq, reason=exc.reason)
     if isinstance(exc, StorageError):
         log.error("database error: %s", exc)
         return Problem(503, "the database is unavailable; retry later",

@@ -6,6 +6,8 @@
                           ``hash`` column, rebuilt by a catch-up step
     ledger_checkpoints    every signed checkpoint: tree size, root (hex), note text, when
     ledger_tree_settings  the checkpoint origin and the auto-checkpoint interval
+    ledger_signing_keys   the verifier key pinned at ``ledger init`` (issue 13): checkpoints
+                          are signed with this key only
 """
 
 from __future__ import annotations
@@ -25,4 +27,6 @@ def proof_tables_sql(t: Tables, *, blob: str, bigint: str) -> list[str]:
         "created_at TEXT NOT NULL, PRIMARY KEY (ledger_id, tree_size))",
         f"CREATE TABLE IF NOT EXISTS {t.q('ledger_tree_settings')} (ledger_id TEXT PRIMARY KEY,"
         " origin TEXT NOT NULL, checkpoint_every INTEGER NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_signing_keys')} (ledger_id TEXT PRIMARY KEY,"
+        " verifier_key TEXT NOT NULL, pinned_at TEXT NOT NULL)",
     ]
