@@ -44,13 +44,14 @@ def test_cli_round_trip(cli_env: dict[str, str], tmp_path: Path) -> None:
     log = run(cli_env, "log", "--subject", "a@x.fr", "--json")
     assert [json.loads(line)["seq"] for line in log.stdout.splitlines()] == [2, 3]
     human = run(cli_env, "log")
-    assert "#3" in human.stdout and "DataCollected" in human.stdout
+    row = next(line for line in human.stdout.splitlines() if line.split()[:1] == ["3"])
+    assert "DataCollected" in row
     verify = run(cli_env, "verify", "--json")
     assert verify.returncode == 0
     assert json.loads(verify.stdout) == {"ok": True, "entries": 3,
                                          "head": receipts[-1]["hash"], "first_bad_seq": None,
                                          "reason": None}
-    erased = run(cli_env, "erase", "a@x.fr", "--ground", "consent_withdrawn")
+    erased = run(cli_env, "erase", "a@x.fr", "--ground", "consent_withdrawn", "--yes")
     assert erased.returncode == 0, erased.stderr
     after = json.loads(run(cli_env, "show", "3", "--json").stdout)
     assert after["data"]["values"]["email"] == "[erased]"
