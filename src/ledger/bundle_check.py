@@ -5,7 +5,7 @@ A bundle is a folder (docs/FORMAT.md §12)::
     entries.jsonl     one line per entry, seq order: <hash, 64 hex> SP <canonical entry bytes> LF
     checkpoints.txt   signed checkpoints (C2SP signed notes), each followed by one empty line
     pubkey            the ledger's verifier key <name>+<key id>+<base64 key>
-    prefix.json       only when the bundle starts at seq > 1 (``--from``): the tree before it
+    prefix.json       only when the bundle starts at seq > 1 (``--from-seq``): the tree before it
     README            what it is and how to check it
 
 :func:`verify_bundle` checks, stopping at the first failure:
