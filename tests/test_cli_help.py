@@ -194,7 +194,9 @@ def test_plural() -> None:
 
 
 def test_no_undecided_plural_in_core_output() -> None:
-    src = Path(__file__).resolve().parent.parent / "src" / "ledger"
+    import ledger.cli
+
+    src = Path(ledger.cli.__file__).parent
     for name in ("cli.py", "cli_proofs.py", "cli_http.py"):
         assert "(s)" not in (src / name).read_text(encoding="utf-8"), name
 
