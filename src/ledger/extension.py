@@ -30,6 +30,7 @@ from typing import Any
 from .bundle import frontier_pieces
 from .chain import GENESIS_HASH
 from .checking import guard, verify_store
+from .cli_format import plural
 from .ed25519 import verify_checkpoint_signature
 from .errors import VerificationError
 from .merkle import (
@@ -67,8 +68,9 @@ def verify_extension(prover: Prover, cp: Checkpoint, key: VerifierKey, *,
     n = cp.size
     head = prover.catch_up()
     if head < n:
-        raise VerificationError(f"the ledger has {head} entries, fewer than the {n} of the "
-                                "signed checkpoint: it was cut back (rollback or truncation)")
+        raise VerificationError(f"the ledger has {plural(head, 'entry', 'entries')}, fewer "
+                                f"than the {n} of the signed checkpoint: it was cut back "
+                                "(rollback or truncation)")
     if n == 0:
         raise VerificationError("a checkpoint of the empty tree proves nothing to extend")
     if incremental:
@@ -117,8 +119,9 @@ def _incremental(prover: Prover, cp: Checkpoint, head: int) -> tuple[bytes, int]
     frontier, path, last_leaf = _frontier(prover, n)                              # (2)
     acc = Accumulator.from_frontier(n, frontier)
     if acc.root() != cp.root:
-        raise VerificationError(f"the ledger's tree of {n} entries differs from the signed "
-                                "checkpoint's: entries up to it were rewritten")
+        raise VerificationError(f"the ledger's tree of {plural(n, 'entry', 'entries')} "
+                                "differs from the signed checkpoint's: entries up to it were "
+                                "rewritten")
     verify_inclusion(n - 1, n, last_leaf, path, cp.root)
     [(_, last_hash, last_data)] = list(prover.store.iter_rows(n, n))
     if leaf_hash(bytes.fromhex(last_hash)) != last_leaf or \
