@@ -121,6 +121,43 @@ def test_every_command_help_ends_with_examples() -> None:
     assert not PLUGIN_COMMANDS_WITHOUT_EXAMPLES - lacking, "remove from the exceptions"
 
 
+def _example_argvs(line: str) -> Iterator[list[str]]:
+    """The ``ledger`` command lines of an example, without comments, pipes, redirections
+    and environment assignments."""
+    import re
+    import shlex
+
+    for part in re.split(r"\|\||&&|\|", line.split(" #", maxsplit=1)[0]):
+        words = [w for w in shlex.split(part) if not re.match(r"[A-Z_]+=", w)]
+        if words[:1] != ["ledger"]:
+            continue
+        argv = []
+        skip = False
+        for w in words[1:]:
+            if skip or w in ("<", ">"):
+                skip = w in ("<", ">")
+                continue
+            argv.append(w)
+        yield argv
+
+
+def test_every_core_example_parses() -> None:
+    core = _core_commands()
+    parser = build_parser(None)
+    checked = 0
+    for name, child in [("", parser), *_commands(parser)]:
+        if name and name not in core:
+            continue
+        for line in _examples(child.format_help()):
+            for argv in _example_argvs(line):
+                if "--help" in argv:
+                    continue
+                args = parser.parse_args(argv)  # SystemExit (exit 2) if it does not parse
+                assert callable(args.fn), line
+                checked += 1
+    assert checked >= len(core)
+
+
 def test_help_as_the_user_sees_it() -> None:
     out = subprocess.run([sys.executable, "-m", "ledger.cli", "erase", "--help"],
                          capture_output=True, text=True, check=False)

@@ -269,7 +269,11 @@ def _confirmed(preview: ErasurePreview) -> bool:
     sys.stderr.write(erasure_text(preview, "will") + "\nThis cannot be undone. "
                      "Type yes to erase: ")
     sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() == "yes"
+    try:
+        return sys.stdin.readline().strip().lower() == "yes"
+    except KeyboardInterrupt:  # Ctrl-C is a no
+        sys.stderr.write("\n")
+        return False
 
 
 def erasure_text(preview: ErasurePreview, mood: str) -> str:
@@ -388,7 +392,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                   "LEDGER_DATABASE_URL=postgresql://me@db:5432/gdpr ledger init"])
     sp = add("append", cmd_append, "append events from JSON Lines, all or nothing",
              examples=["ledger append day.jsonl",
-                       "ledger append - < day.jsonl --actor crm:import   # from stdin"])
+                       "ledger append - --actor crm:import < day.jsonl   # from stdin"])
     sp.add_argument("file", nargs="?", default="-", metavar="FILE|-",
                     help="JSON Lines, one event a line, UTF-8 (- or absent: stdin)")
     sp.add_argument("--actor", help="who appends, when an event names none (default: "
