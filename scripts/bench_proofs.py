@@ -65,7 +65,7 @@ def run(url: str, name: str, *, env: Mapping[str, str] | None = None, rounds: in
         seed: int = 7) -> dict[str, Any]:
     """Measure the proofs on the ledger ``name`` at ``url`` (keys from ``env``).
 
-    The bundle holds the last ``bundle_entries`` entries (a ``--from`` bundle when the
+    The bundle holds the last ``bundle_entries`` entries (a ``--from-seq`` bundle when the
     ledger is larger: about 0.9 KB of disk per entry in a temporary folder)."""
     env = dict(os.environ if env is None else env)
     rnd = random.Random(seed)

@@ -255,7 +255,7 @@ def test_a_bundle_extends_the_checkpoint_the_auditor_kept(ledger: Ledger,
     report = verify_bundle(tmp_path / "b", key, kept=kept)
     assert report.ok, report.reason
     assert report.kept == [20] and 20 in report.checkpoints
-    assert any("checkpoint(s) you kept" in line for line in report.proves)
+    assert any("the checkpoint you kept (size 20)" in line for line in report.proves)
     # a bundle that starts after the kept size cannot prove it
     write_bundle(p, tmp_path / "late", from_seq=25)
     late = verify_bundle(tmp_path / "late", key, kept=kept)

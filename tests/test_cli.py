@@ -47,12 +47,13 @@ def test_cli_round_trip(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert [(e["seq"], e["type"]) for e in logged] == [
         (2, "ConsentGiven"), (3, "DataCollected"), (4, "PersonalDataAccessed")]
     human = run(cli_env, "log")
-    assert "#3" in human.stdout and "DataCollected" in human.stdout
+    row = next(line for line in human.stdout.splitlines() if line.split()[:1] == ["3"])
+    assert "DataCollected" in row
     verify = run(cli_env, "verify", "--json")
     assert verify.returncode == 0
     verified = json.loads(verify.stdout)
     assert verified["ok"] is True and verified["entries"] == 6  # + the two logs' records
-    erased = run(cli_env, "erase", "a@x.fr", "--ground", "consent_withdrawn")
+    erased = run(cli_env, "erase", "a@x.fr", "--ground", "consent_withdrawn", "--yes")
     assert erased.returncode == 0, erased.stderr
     after = json.loads(run(cli_env, "show", "3", "--json").stdout)
     assert after["data"]["values"]["email"] == "[erased]"

@@ -101,7 +101,8 @@ def test_bad_arguments_exit_2_naming_them(cli_env: dict[str, str], tmp_path: Pat
                         (["prove", "--consistency", "4", "3"], "OLD"),
                         (["prove", "--consistency", "1", "6"], "NEW"),
                         (["prove"], "SEQ"),
-                        (["audit-bundle", "-o", str(tmp_path / "b"), "--from", "7"], "--from"),
+                        (["audit-bundle", "-o", str(tmp_path / "b"), "--from-seq", "7"],
+                         "--from-seq"),
                         (["receipt", "6", "-o", str(tmp_path / "r.json")], "SEQ"),
                         (["checkpoint", "--every", "-1"], "--every")):
         out = run(cli_env, *args)

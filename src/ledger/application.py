@@ -27,6 +27,7 @@ from .canonical import format_time, parse_time
 from .chain import GENESIS_HASH, Entry, entry_hash
 from .checking import guard as _guard
 from .checking import ledger_id_for, open_checked_store, read_meta, verify_store
+from .erasure_preview import ErasurePreview, fold_erasure_preview
 from .errors import ConflictError, InputError, KeyError_, LedgerError, PolicyError
 from .events import CATALOGUE, Draft, Event, FieldSpec, parse_unverified_event, payload_of, utcnow
 from .keystore import load_master, plan_master, write_secret
@@ -469,6 +470,31 @@ class Ledger:
         if actor:
             raw["actor"] = actor
         return self._single(raw)
+
+    def erasure_preview(self, subject_ref: str) -> ErasurePreview:
+        """What :meth:`erase` would destroy now (counts and names, no personal value) and
+        why the rules would refuse it, if they would; changes nothing."""
+        pseudonym = self.pseudonym(subject_ref)
+        draft = self.parse([{"type": "SubjectErased", "subject": subject_ref,
+                             "occurred_at": format_time(self.clock()),
+                             "data": {"ground": "no_longer_necessary"}}])[0]
+
+        def read(tx: AppendTx) -> ErasurePreview:
+            rows = tx.streams([pseudonym])
+            state = SubjectState()
+            for row in rows:
+                state.apply(_recorded(row)[0])
+            blocked = None
+            try:
+                check_draft(draft, payload_of(draft.event), book=self._policies(tx),
+                            subject=state, breach=None)
+            except InputError as exc:
+                blocked = exc.rule
+            return fold_erasure_preview(pseudonym, rows, tx.keys([pseudonym]),
+                                        holds=sorted(state.holds), blocked=blocked)
+
+        preview: ErasurePreview = _guard(lambda: self.store.read(read))
+        return preview
 
     def publish_policy(self, policy: Policy, *, actor: str | None = None,
                        occurred_at: datetime | None = None) -> Receipt:

@@ -43,7 +43,7 @@ def write_bundle(prover: Prover, folder: Path, from_seq: int = 1) -> dict[str, A
     at the head if none is there yet), the verifier key and a README."""
     head = prover.catch_up()
     if not 1 <= from_seq <= max(head, 1):
-        raise InputError("--from", f"must be between 1 and the ledger's size ({head})")
+        raise InputError("--from-seq", f"must be between 1 and the ledger's size ({head})")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InputError("-o", "must be a new or empty folder")
     folder.mkdir(parents=True, exist_ok=True)

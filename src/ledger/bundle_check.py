@@ -5,7 +5,7 @@ A bundle is a folder (docs/FORMAT.md §12)::
     entries.jsonl     one line per entry, seq order: <hash, 64 hex> SP <canonical entry bytes> LF
     checkpoints.txt   signed checkpoints (C2SP signed notes), each followed by one empty line
     pubkey            the ledger's verifier key <name>+<key id>+<base64 key>
-    prefix.json       only when the bundle starts at seq > 1 (``--from``): the tree before it
+    prefix.json       only when the bundle starts at seq > 1 (``--from-seq``): the tree before it
     README            what it is and how to check it
 
 :func:`verify_bundle` checks, stopping at the first failure:
@@ -31,6 +31,7 @@ from typing import Any
 
 from .bundle_slices import PARALLEL_BYTES, auto_workers, check_in_slices, seq_of
 from .chain import GENESIS_HASH
+from .cli_format import plural
 from .ed25519 import verify_checkpoint_signature
 from .errors import InputError, VerificationError
 from .merkle import Accumulator, leaf_hash, verify_inclusion
@@ -229,8 +230,9 @@ def _check_roots(cps: list[Checkpoint], acc: Accumulator, report: BundleReport) 
         if root != cp.root:
             whose = "the checkpoint you kept" if cp in report.kept_notes \
                 else "the signed checkpoint's"
-            raise VerificationError(f"the Merkle root of the first {cp.size} entries differs "
-                                    f"from {whose}", seq=cp.size)
+            raise VerificationError(f"the Merkle root of the first "
+                                    f"{plural(cp.size, 'entry', 'entries')} differs from "
+                                    f"{whose}", seq=cp.size)
     if acc.size not in report.checkpoints:
         report.checkpoints.append(acc.size)
 
@@ -241,7 +243,8 @@ def _explain(report: BundleReport, first: int) -> None:
                          "and each hash is SHA-256 of its entry")
     if report.kept:
         report.proves.append(
-            f"the bundle extends the checkpoint(s) you kept (sizes "
+            f"the bundle extends the {'checkpoint' if len(report.kept) == 1 else 'checkpoints'}"
+            f" you kept (size{'' if len(report.kept) == 1 else 's'} "
             f"{', '.join(map(str, report.kept))}): its entries up to them are the ones "
             "those checkpoints committed to, nothing cut, edited or reordered since")
     if report.checkpoints:
@@ -256,8 +259,9 @@ def _explain(report: BundleReport, first: int) -> None:
         report.does_not_prove.append("no checkpoint: nothing ties these entries to the key "
                                      "(a chain proves internal consistency only)")
     if first > 1:
+        earlier = plural(first - 1, "earlier entry", "earlier entries")
         report.proves.append(f"entry {first} follows the entry whose hash is the last leaf "
-                             f"of the tree of the {first - 1} earlier entries (prefix.json)")
+                             f"of the tree of the {earlier} (prefix.json)")
         report.does_not_prove.append(f"the content of entries 1..{first - 1}: only their "
                                      "tree (frontier hashes) is in the bundle; recorded_at of "
                                      f"entry {first} is not compared with entry {first - 1}'s")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .cli import EXIT_OK, database_url, ledger_name, positive, print_json
+from .cli_format import Column, Table, short_time
 
 __all__ = ["register"]
 
@@ -49,10 +50,15 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         for t in found:
             print_json(t.as_dict())
         return EXIT_OK
-    print(f"{'NAME':24} {'ROLE':8} {'CREATED':27} REVOKED")
-    for t in found:
-        print(f"{t.name:24} {t.role:8} {t.created_at:27} {t.revoked_at or '-'}")
+    for line in _TOKENS.lines([(t.name, t.role, short_time(t.created_at),
+                                short_time(t.revoked_at)) for t in found]):
+        print(line)
     return EXIT_OK
+
+
+# `ledger token list`: names are up to 64 characters; a longer cell is shortened with …
+_TOKENS = Table([Column("NAME", 40), Column("ROLE", 8), Column("CREATED (UTC)", 20),
+                 Column("REVOKED (UTC)")])
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
@@ -113,28 +119,33 @@ def _role(text: str) -> str:
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     sp = add("serve", cmd_serve, "serve the HTTP API (docs at /docs, OpenAPI at "
-             "/openapi.json; docs/API.md)")
-    sp.add_argument("--host", default="127.0.0.1", help="address to listen on "
+             "/openapi.json; docs/API.md)",
+             examples=["ledger serve", "ledger serve --host 0.0.0.0 --port 8443 --max-events 500"])
+    sp.add_argument("--host", default="127.0.0.1", metavar="ADDRESS", help="address to listen on "
                     "(default 127.0.0.1)")
-    sp.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
+    sp.add_argument("--port", type=_port, default=8080, metavar="PORT",
+                    help="port (default 8080)")
     sp.add_argument("--max-body", type=positive, default=1_048_576, metavar="BYTES",
                     help="largest request body accepted (default 1048576; larger: 413)")
     sp.add_argument("--max-events", type=positive, default=1000, metavar="N",
                     help="most events in one POST /v1/events (default 1000; more: 413)")
     sp.add_argument("--no-access-log", action="store_true",
                     help="do not log requests (the log never shows URLs: route templates)")
-    token = add("token", lambda a: 2, "create, list or revoke HTTP API tokens")
+    token = add("token", lambda a: 2, "create, list or revoke HTTP API tokens",
+                examples=["ledger token create --role service --name crm",
+                          "ledger token list", "ledger token revoke crm"])
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     sp = add("create", cmd_token_create, "create a token and print it (only this once)",
-             tsub)
+             tsub, examples=["ledger token create --role auditor --name audit.firm"])
     sp.add_argument("--role", required=True, type=_role, metavar="{service,auditor,dpo}",
                     help="service: append, read consent; auditor: verify, checkpoints, "
                     "proofs; dpo: everything")
-    sp.add_argument("--name", required=True, help="who holds it; recorded as the actor "
-                    "of what it appends (lowercase letters, digits, . _ -)")
+    sp.add_argument("--name", required=True, metavar="NAME", help="who holds it; recorded "
+                    "as the actor of what it appends (lowercase letters, digits, . _ -)")
     sp = add("list", cmd_token_list, "list tokens: name, role, created, revoked (never "
-             "the token)", tsub)
-    sp.add_argument("--json", action="store_true")
+             "the token)", tsub, examples=["ledger token list", "ledger token list --json"])
+    sp.add_argument("--json", action="store_true", help="one JSON object per token, whole "
+                    "(JSON Lines)")
     sp = add("revoke", cmd_token_revoke, "revoke a name's live token (effective at once)",
-             tsub)
-    sp.add_argument("name", metavar="NAME")
+             tsub, examples=["ledger token revoke crm"])
+    sp.add_argument("name", metavar="NAME", help="the name the token was created with")

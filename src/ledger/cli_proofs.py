@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cli import EXIT_FAILED, EXIT_OK, database_url, ledger_name, print_json
+from .cli import EXIT_FAILED, EXIT_OK, DeprecatedAlias, database_url, ledger_name, print_json
+from .cli_format import Column, Table, plural, short_time
 from .errors import InputError, VerificationError
 
 if TYPE_CHECKING:
@@ -72,8 +73,9 @@ def _prove(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     else:
-        print(f"entry {out['seq']} (leaf {out['leaf_index']}) in the tree of {out['tree_size']}"
-              f"\nleaf hash {out['leaf_hash']}\nroot {out['root']}")
+        print(f"entry {out['seq']} (leaf {out['leaf_index']}) in the tree of "
+              f"{plural(out['tree_size'], 'entry', 'entries')}\nleaf hash {out['leaf_hash']}"
+              f"\nroot {out['root']}")
         print("\n".join(f"  {h}" for h in out["path"]))
     return EXIT_OK
 
@@ -86,8 +88,9 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
                 for c in cps:
                     print_json(c)
             else:
-                for c in cps:
-                    print(f"{c['tree_size']:>10} {c['root']} {c['created_at']}")
+                for line in _CHECKPOINTS.lines([(c["tree_size"], c["root"],
+                                                 short_time(c["created_at"])) for c in cps]):
+                    print(line)
             return EXIT_OK
         if args.every is not None:
             if args.every < 0:
@@ -128,7 +131,7 @@ def cmd_audit_bundle(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         print(f"wrote {out['folder']}: entries {out['first_seq']}..{out['last_seq']}, "
-              f"{out['checkpoints']} checkpoint(s); key {out['pubkey']}")
+              f"{plural(out['checkpoints'], 'checkpoint')}; key {out['pubkey']}")
     return EXIT_OK
 
 
@@ -148,8 +151,13 @@ def cmd_receipt(args: argparse.Namespace) -> int:
         kind = {"kantara": "Kantara Consent Receipt v1.1",
                 "iso27560": "ISO/IEC TS 27560 consent record (DPV)"}[args.format]
         print(f"wrote {args.output}: entry {args.seq} as a {kind}, checkpoint of "
-              f"{receipt['ledger']['proof']['tree_size']}")
+              f"{plural(receipt['ledger']['proof']['tree_size'], 'entry', 'entries')}")
     return EXIT_OK
+
+
+# `ledger checkpoint --list`: the root whole (an auditor compares it), time to the second
+_CHECKPOINTS = Table([Column("TREE SIZE", 10, right=True), Column("ROOT", 64),
+                      Column("CREATED (UTC)")])
 
 
 # -- verify --bundle / --checkpoint / --receipt -------------------------------------------
@@ -247,7 +255,8 @@ def _verify_receipt(args: argparse.Namespace, key: str | None) -> int:
         print_json(out)
     else:
         print(f"OK: entry {out['seq']} ({out['type']}, event {out['event_id']}) is in the "
-              f"signed tree of {out['tree_size']} entries; key {out['key_from']}")
+              f"signed tree of {plural(out['tree_size'], 'entry', 'entries')}; key "
+              f"{out['key_from']}")
     return EXIT_OK
 
 
@@ -267,9 +276,10 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
     if args.json:
         print_json(out)
     else:
-        print(f"OK: the ledger ({out['new_size']} entries, root {out['new_root']}) extends "
-              f"the checkpoint of {out['old_size']} entries ({out['mode']} check, "
-              f"{out['entries_checked']} entries read)")
+        print(f"OK: the ledger ({plural(out['new_size'], 'entry', 'entries')}, root "
+              f"{out['new_root']}) extends the checkpoint of "
+              f"{plural(out['old_size'], 'entry', 'entries')} ({out['mode']} check, "
+              f"{plural(out['entries_checked'], 'entry', 'entries')} read)")
     return EXIT_OK
 
 
@@ -291,25 +301,45 @@ def add_verify_options(sp: argparse.ArgumentParser) -> None:
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     sp = add("prove", cmd_prove, "inclusion proof of an entry, or consistency proof "
-             "between two tree sizes (RFC 9162)")
-    sp.add_argument("seq", nargs="?", type=_count, metavar="SEQ")
+             "between two tree sizes (RFC 9162)",
+             examples=["ledger prove 5", "ledger prove 5 --size 40 --json",
+                       "ledger prove --consistency 40 47 --json"])
+    sp.add_argument("seq", nargs="?", type=_count, metavar="SEQ", help="the entry to prove "
+                    "included (not with --consistency)")
     sp.add_argument("--size", type=_count, metavar="N", help="tree size (default: the head)")
-    sp.add_argument("--consistency", nargs=2, type=_count, metavar=("OLD", "NEW"))
-    sp.add_argument("--json", action="store_true")
-    sp = add("checkpoint", cmd_checkpoint, "sign and record a checkpoint of the tree head")
+    sp.add_argument("--consistency", nargs=2, type=_count, metavar=("OLD", "NEW"),
+                    help="prove the tree of NEW entries extends the tree of OLD entries")
+    sp.add_argument("--json", action="store_true", help="print the proof as one JSON object")
+    sp = add("checkpoint", cmd_checkpoint, "sign and record a checkpoint of the tree head",
+             examples=["ledger checkpoint > kept.txt     # a signed tree head to keep",
+                       "ledger checkpoint --every 1000", "ledger checkpoint --list"])
     sp.add_argument("--every", type=_count, metavar="N", help="also checkpoint "
                     "automatically after appends that cross a multiple of N (0: off)")
-    sp.add_argument("--list", action="store_true", help="list the recorded checkpoints")
-    sp.add_argument("--json", action="store_true")
-    sp = add("pubkey", cmd_pubkey, "print the checkpoint verifier key")
-    sp.add_argument("--json", action="store_true")
-    sp = add("audit-bundle", cmd_audit_bundle, "write an offline audit bundle")
-    sp.add_argument("-o", "--output", required=True, metavar="DIR")
-    sp.add_argument("--from", dest="start", type=_count, default=1, metavar="SEQ")
-    sp.add_argument("--json", action="store_true")
-    sp = add("receipt", cmd_receipt, "write a self-contained receipt for one entry")
-    sp.add_argument("seq", type=_count, metavar="SEQ")
-    sp.add_argument("-o", "--output", required=True, metavar="FILE|-")
+    sp.add_argument("--list", action="store_true", help="list the recorded checkpoints "
+                    "(a table; --json: one object per checkpoint, with its signed note)")
+    sp.add_argument("--json", action="store_true", help="print the checkpoint (or, with "
+                    "--list, each one) as JSON")
+    sp = add("pubkey", cmd_pubkey, "print the checkpoint verifier key",
+             examples=["ledger pubkey > ledger.pub", "ledger pubkey --json"])
+    sp.add_argument("--json", action="store_true", help="print the key, its name, id and "
+                    "Ed25519 public key as one JSON object")
+    sp = add("audit-bundle", cmd_audit_bundle, "write an offline audit bundle",
+             examples=["ledger audit-bundle -o bundle/",
+                       "ledger audit-bundle -o bundle/ --from-seq 1000 --json"])
+    sp.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder to "
+                    "write (created; must be absent or empty)")
+    sp.add_argument("--from-seq", dest="start", type=_count, default=1, metavar="SEQ",
+                    help="first entry of the bundle (default 1); a sequence number, not a time")
+    sp.add_argument("--from", dest="start", type=_count, action=DeprecatedAlias,
+                    new="--from-seq")
+    sp.add_argument("--json", action="store_true", help="print what was written as one "
+                    "JSON object")
+    sp = add("receipt", cmd_receipt, "write a self-contained receipt for one entry",
+             examples=["ledger receipt 5 -o receipt-5.json",
+                       "ledger receipt 5 -o - | jq .ledger.proof"])
+    sp.add_argument("seq", type=_count, metavar="SEQ", help="the entry's sequence number")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE|-", help="the file to "
+                    "write (-: stdout)")
     sp.add_argument("--format", choices=("kantara", "iso27560"), default="kantara",
                     help="kantara: a Kantara Consent Receipt v1.1 (any event about a data "
                     "subject); iso27560: an ISO/IEC TS 27560 consent record in W3C DPV terms "

@@ -30,6 +30,7 @@ from typing import Any
 from .bundle import frontier_pieces
 from .chain import GENESIS_HASH
 from .checking import guard, verify_store
+from .cli_format import plural
 from .ed25519 import verify_checkpoint_signature
 from .errors import IntegrityError, VerificationError
 from .merkle import (
@@ -67,9 +68,9 @@ def verify_extension(prover: Prover, cp: Checkpoint, key: VerifierKey, *,
     n = cp.size
     head = prover.catch_up()
     if head < n:
-        raise VerificationError(f"the ledger has {head} entries, fewer than the {n} of the "
-                                "signed checkpoint: it was cut back (rollback or truncation)",
-                                seq=head + 1)
+        raise VerificationError(f"the ledger has {plural(head, 'entry', 'entries')}, fewer "
+                                f"than the {n} of the signed checkpoint: it was cut back "
+                                "(rollback or truncation)", seq=head + 1)
     if n == 0:
         raise VerificationError("a checkpoint of the empty tree proves nothing to extend")
     if incremental:
@@ -118,8 +119,9 @@ def _incremental(prover: Prover, cp: Checkpoint, head: int) -> tuple[bytes, int]
     frontier, path, last_leaf = _frontier(prover, n)                              # (2)
     acc = Accumulator.from_frontier(n, frontier)
     if acc.root() != cp.root:
-        raise VerificationError(f"the ledger's tree of {n} entries differs from the signed "
-                                "checkpoint's: entries up to it were rewritten")
+        raise VerificationError(f"the ledger's tree of {plural(n, 'entry', 'entries')} "
+                                "differs from the signed checkpoint's: entries up to it were "
+                                "rewritten")
     verify_inclusion(n - 1, n, last_leaf, path, cp.root)
     last = guard(lambda: list(prover.store.iter_rows(n, n)))
     if len(last) != 1:
