@@ -92,7 +92,7 @@ def free_port() -> int:
 
 
 def run(tour: Tour, folder: Path, env: dict[str, str]) -> list[list[str]]:
-    """Run the tour in ``folder``; what each step printed (stdout and stderr)."""
+    """Run the tour in ``folder``; what each step printed (stdout and stderr, in order)."""
     port = str(free_port())
     script = ["set -u", "trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null' EXIT"]
     if tour.state == "demo":
@@ -104,11 +104,11 @@ def run(tour: Tour, folder: Path, env: dict[str, str]) -> list[list[str]]:
     db = "demo/ledger.db" if tour.state == "demo" else "ledger.db"
     run_env = dict(env, LEDGER_DATABASE_URL=f"sqlite:///{db}", TERM="dumb", COLUMNS="100")
     done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=folder, env=run_env,
-                          capture_output=True, text=True, timeout=600, check=False,
-                          stdin=subprocess.DEVNULL)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=600, check=False, stdin=subprocess.DEVNULL)
     out: list[list[str]] = [[] for _ in tour.steps]
     current: list[str] | None = None
-    for line in (done.stdout + done.stderr).splitlines():
+    for line in done.stdout.splitlines():
         if line.startswith("@@step "):
             current = out[int(line.split()[1])]
         elif current is not None:
@@ -148,3 +148,25 @@ def environment(repo: Path) -> dict[str, str]:
     env["LEDGER_REPO"] = str(repo)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.readme_tours [README.md]``: what each tour's steps print now,
+    in the README's own notation, to review and paste when a tour's output changes."""
+    import tempfile
+
+    readme = Path(argv[0] if argv else "README.md")
+    repo = readme.resolve().parent
+    for tour in parse(readme.read_text(encoding="utf-8")):
+        with tempfile.TemporaryDirectory() as folder:
+            printed = run(tour, Path(folder), environment(repo))
+        print(f"<!-- tour: {tour.name}, from: {tour.state} -->")
+        for step, got in zip(tour.steps, printed, strict=True):
+            first, *more = step.command.split("\n")
+            mark = "" if matches(step.expected, got) else "   # CHANGED"
+            print("\n".join([f"$ {first}{mark}", *(f"> {m}" for m in more), *got]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
