@@ -14,7 +14,8 @@ STATE is the state the tour names as its start:
 A tour runs in one bash process, so ``export`` and background jobs carry over
 between its blocks; each command's exit status is printed as the README shows
 it (``[exit 2]``) when it is not 0.  Comparison tolerates what changes from
-run to run: hashes (hex runs of 16 or more), UUIDs, times (RFC 3339 and the
+run to run: hashes, pseudonyms and key ids (hex runs of 8 or more), keys and
+signatures (base64 runs of 20 or more), UUIDs, times (RFC 3339 and the
 people's ``YYYY-MM-DD HH:MM``), and in the README ``…`` stands for any text on
 its line, a line of ``…`` alone for any number of lines.
 """
@@ -30,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MARKER = re.compile(r"<!-- tour: (?P<name>[\w-]+), from: (?P<state>empty|demo) -->")
-_HEX = re.compile(r"\b[0-9a-f]{16,}\b")
+_HEX = re.compile(r"\b[0-9a-f]{8,}\b")  # hashes, pseudonyms (shown 12 long), key ids
+_B64 = re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]*[0-9+/])[A-Za-z0-9+/]{20,}={0,2}")  # keys, signatures
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
 _SECONDS = re.compile(r"\b\d+(\.\d+)? ?(s|ms)\b")
@@ -120,6 +122,7 @@ def normalise(line: str) -> str:
     line = _UUID.sub("<uuid>", line.rstrip())
     line = _TIME.sub("<time>", line)
     line = _HEX.sub("<hex>", line)
+    line = _B64.sub("<base64>", line)
     return _SECONDS.sub("<duration>", line)
 
 
