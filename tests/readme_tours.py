@@ -32,7 +32,8 @@ from pathlib import Path
 
 MARKER = re.compile(r"<!-- tour: (?P<name>[\w-]+), from: (?P<state>empty|demo) -->")
 _HEX = re.compile(r"\b[0-9a-f]{8,}\b")  # hashes, pseudonyms (shown 12 long), key ids
-_B64 = re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]*[0-9+/])[A-Za-z0-9+/]{20,}={0,2}")  # keys, signatures
+# keys and signatures: base64 runs of 20 or more with a digit, + or / in them
+_B64 = re.compile(r"(?<![\w/+])(?=[A-Za-z0-9+/]*[0-9+/])[A-Za-z0-9+/]{20,}={0,2}")
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
 _SECONDS = re.compile(r"\b\d+(\.\d+)? ?(s|ms)\b")
