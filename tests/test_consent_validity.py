@@ -264,3 +264,19 @@ def test_consent_register_shows_the_notice_seen(late: Ledger, reader: Reader) ->
     assert reader.consent(SUBJECT, as_of="2024-05-01T00:00:00Z") == doc
     later = (datetime(2024, 10, 10, 10, tzinfo=UTC) + timedelta(days=1)).isoformat()
     assert status(reader, "cookies_audience", later)["notice_id"] == "cookie-banner/v1"
+
+
+def test_validity_counts_on_the_policys_calendar_across_a_clock_change(
+        late: Ledger, reader: Reader) -> None:
+    """Given 3 March 2024 at 10:00 in Paris (09:00Z, winter time), six months end on
+    3 September at 10:00 in Paris, which is 08:00Z in summer time: not 09:00Z as six
+    months added to the UTC time would give."""
+    late.append([give("2024-03-03T10:00:00+01:00")])
+    assert status(reader, "cookies_audience", "2024-09-03T07:59:59.999999Z")["status"] \
+        == "granted"
+    lapsed = status(reader, "cookies_audience", "2024-09-03T08:00:00Z")
+    assert lapsed["status"] == "expired"
+    assert lapsed["expires_at"] == "2024-09-03T08:00:00.000000Z"
+    error = refused(late, [collect("2024-09-03T08:30:00Z")])
+    assert error.field == "data.purpose"
+    late.append([collect("2024-09-03T07:30:00Z")])  # still in force: accepted

@@ -159,11 +159,12 @@ class SubjectState:
 
 def consent_expiry(policy: Policy | None, purpose: str, given_at: datetime) -> datetime | None:
     """When a consent to ``purpose`` given at ``given_at`` under ``policy`` lapses: given_at
-    plus the purpose's ``consent_validity`` (None: the policy sets no validity)."""
+    plus the purpose's ``consent_validity``, counted on the local date in the policy's
+    time zone like every period (None: the policy sets no validity)."""
     p = policy.purpose(purpose) if policy is not None else None
-    if p is None or p.consent_validity is None:
+    if policy is None or p is None or p.consent_validity is None:
         return None
-    return add_period(given_at, p.consent_validity)
+    return policy.period_end(given_at, p.consent_validity)
 
 
 def consent_in_force(subject: SubjectState, book: PolicyBook, purpose: str,
