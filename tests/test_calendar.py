@@ -111,7 +111,7 @@ def test_retention_deadlines_on_the_paris_calendar(ledger: Ledger, reader: Reade
         if purpose == "cookies_audience":
             events.insert(0, consent(subject, purpose, at=at))
         ledger.append(events)
-    doc = reader.retention(at=t("2024-01-01T00:00:00Z"))
+    doc = reader.retention(as_of=t("2030-01-01T00:00:00Z"))  # every item collected by then
     got = [(i["collected_at"], i["deadline"]) for i in doc["items"]]
     expected = [(t(at), deadline) for at, _, deadline in RETENTION_CASES]
     assert got == expected
@@ -139,7 +139,7 @@ def test_request_due_dates_across_the_dst_changes(ledger: Ledger, reader: Reader
     received(ledger, "b@example.org", "R-OCT", "2026-10-15T12:00:00+02:00")
     received(ledger, "c@example.org", "R-APR1", "2026-04-01T00:30:00+02:00")
     due = {r["request_id"]: r["due_at"] for r in
-           reader.requests(at=t("2026-03-16T00:00:00Z"))["requests"]}
+           reader.requests(as_of=t("2026-10-16T00:00:00Z"))["requests"]}  # all received
     assert due == {"R-MARCH": "2026-04-15T10:00:00.000000Z",   # 15 Apr 12:00 +02:00
                    "R-OCT": "2026-11-15T11:00:00.000000Z",     # 15 Nov 12:00 +01:00
                    "R-APR1": "2026-04-30T22:30:00.000000Z"}    # 1 May 00:30 +02:00

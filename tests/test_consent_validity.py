@@ -152,8 +152,9 @@ def test_renewal_restores_and_withdrawal_of_a_lapsed_consent_is_refused(
     late.append([give(renewed), collect("2024-11-02T09:00:01Z")])
     item = status(reader, "cookies_audience", "2024-11-03")
     assert item["status"] == "granted" and item["since"] == "2024-11-02T09:00:00.000000Z"
-    assert item["expires_at"] == format_time(
-        add_period(datetime(2024, 11, 2, 9, tzinfo=UTC), "P6M"))
+    assert item["expires_at"] == format_time(  # six months on the Paris calendar
+        add_period(datetime(2024, 11, 2, 9, tzinfo=UTC), "P6M", bundled_policy().zone))
+    assert item["expires_at"] == "2025-05-02T08:00:00.000000Z"  # 10:00 Paris, both dates
     late.append([ev("ConsentWithdrawn", "2024-12-01T09:00:00Z", purpose="cookies_audience",
                     method="settings")])
     assert status(reader, "cookies_audience", "2024-12-02")["status"] == "withdrawn"

@@ -128,8 +128,7 @@ def test_append_refuses_deep_values_with_exit_2(cli_env: dict[str, str], tmp_pat
     out = run(cli_env, "append", str(batch))
     assert out.returncode == 2, out.stderr
     assert where in out.stderr and "Traceback" not in out.stderr, out.stderr
-    assert "entries" in run(cli_env, "verify").stdout
-    assert run(cli_env, "log", "--json").stdout.count("\n") == 1  # the policy only
+    assert run(cli_env, "verify").stdout.startswith("OK: 1 entry,")  # the policy only
 
 
 def test_readers_survive_a_deep_value_stored_before_the_limit(

@@ -69,7 +69,7 @@ def test_checkpoint_with_a_foreign_key_is_refused(cli_env: dict[str, str]) -> No
     out = run(foreign, "checkpoint")
     assert out.returncode == 2, out.stdout + out.stderr
     assert "is not this ledger's" in out.stderr and key in out.stderr, out.stderr
-    assert len(run(cli_env, "checkpoint", "--list").stdout.splitlines()) == 1
+    assert len(run(cli_env, "checkpoint", "--list").stdout.splitlines()) == 2  # header, one
     assert run(foreign, "pubkey").stdout.strip() == key       # the pinned key, not the env's
     refused = run(foreign, "init")
     assert refused.returncode == 2 and "is not this ledger's" in refused.stderr

@@ -129,9 +129,10 @@ def test_granted_erasure_request_makes_consent_data_due(ledger: Ledger,
     before = items(reader, "2025-03-20T08:59:59Z")
     assert {v[1] for v in before.values()} == {"retention_period"}  # access: no trigger
     at_f = items(reader, "2025-03-20T09:00:00Z")
+    # 30 days on the Paris calendar: 20 March 10:00 +01:00 -> 19 April 10:00 +02:00
     assert at_f["cookies_audience"] == ("due", "erasure_request",
-                                        "2025-04-19T09:00:00.000000Z")
-    assert at_f["recruitment"] == ("due", "erasure_request", "2025-04-19T09:00:00.000000Z")
+                                        "2025-04-19T08:00:00.000000Z")
+    assert at_f["recruitment"] == ("due", "erasure_request", "2025-04-19T08:00:00.000000Z")
     # kept on another basis (legitimate interests, contract): their own period
     assert at_f["contact_requests"][1] == at_f["order_delivery"][1] == "retention_period"
     assert items(reader, "2025-04-19T09:00:00Z")["recruitment"][0] == "overdue"
