@@ -80,6 +80,14 @@ class _SharedReader:
                 self._reader = reader
             return self._reader
 
+    def close(self) -> None:
+        """Release the reader's connections (the server's ledger stays the server's)."""
+        with self._lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.ledger = None
+            reader.close()
+
 
 REASON_HEADER = "Ledger-Access-Reason"
 
@@ -94,6 +102,7 @@ def reader_by(who: Principal, reason: str | None, ctx: Any) -> AccessBy:
 
 def register(router: APIRouter, ctx: Any) -> None:
     shared = _SharedReader(ctx)
+    ctx.on_close(shared.close)
     register_accesses(router, ctx, shared)
 
     def answers(what: str) -> dict[int | str, dict[str, Any]]:

@@ -69,7 +69,10 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
         try:
             yield
         finally:
-            ledger.close()
+            try:
+                ctx.close()
+            finally:
+                ledger.close()
 
     app = FastAPI(
         title="Personal-data ledger", version=__version__, lifespan=lifespan,

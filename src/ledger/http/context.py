@@ -66,6 +66,17 @@ class RouteContext:
         self.limits = limits
         self.verifier = VerifyRunner(url, name, workers=limits.verify_workers)
         self.committer = GroupCommitter(ledger, max_events=limits.group_events)
+        self._closers: list[Callable[[], None]] = []
+
+    def on_close(self, close: Callable[[], None]) -> None:
+        """Have ``close`` called when the app shuts down, before the ledger is closed
+        (plugins release what they opened: a reader's connections)."""
+        self._closers.append(close)
+
+    def close(self) -> None:
+        """Called by the app's lifespan at shutdown: the plugins' closers, newest first."""
+        while self._closers:
+            self._closers.pop()()
 
     # -- roles -------------------------------------------------------------------------
     def require(self, permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
