@@ -23,14 +23,14 @@ from .problems import URN, Problem
 __all__ = ["ACTOR", "DATE_TIME", "REF", "TIME", "refuse_unknown_query", "subject_schema",
            "text_schema"]
 
-_YEAR = r"(?:\d{3}[1-9]|\d{2}[1-9]0|\d[1-9]00|[1-9]000)"  # 0001-9999
-_LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][48]|[13579][26]|[2468]0)00)"
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"  # 0001-9999
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][48]|[13579][26]|[2468]0)00)"
 # a real calendar date: 30-day months, February 28 days, 29 in leap years
-_DATE = (rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
-         r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))"
+_DATE = (rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+         r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
          rf"|{_LEAP_YEAR}-02-29)")
-_CLOCK = (r"[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
-          r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
+_CLOCK = (r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
+          r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
 # RFC 3339 with an offset (ledger.events.parse_rfc3339): occurred_at and the like
 DATE_TIME = f"^{_DATE}{_CLOCK}$"
 # the query times: RFC 3339 with an offset, or a bare date (projections.queries.parse_when)
