@@ -25,35 +25,48 @@ Invalid query values are answered 422 naming the parameter, like any
 
 # No `from __future__ import annotations`: FastAPI reads the route annotations at run time.
 
+import re
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from ledger.accesses import AccessBy, require_reason
+from ledger.accesses import AccessBy, check_text, require_reason
 from ledger.errors import InputError
+from ledger.events import MAX_SUBJECT
+from ledger.http.params import ACTOR, TIME, subject_schema, text_schema
+from ledger.http.problems import Problem
 from ledger.http.schemas import json_response, problems
 from ledger.tokens import Principal
 
 from .portability import export_zip
 from .queries import Reader, parse_when
+from .retention import STATUSES
 
 __all__ = ["register"]
 
 OBJECT: dict[str, Any] = {"type": "object"}
 AUTH = (401, 403)
 PURPOSE_ID = r"^[a-z][a-z0-9_]{0,63}$"
-# RFC 3339 with an offset, or a bare date YYYY-MM-DD (projections.queries.parse_when)
-TIME = (r"^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2}))?$")
 TIMES = ("`as_of`: as things stood at that time, from events that occurred by then "
          "(default now); `known_at`: only events recorded by then; both: what was known at "
-         "`known_at` about `as_of`; `at`: deprecated old name of `as_of`. Times: RFC 3339 "
+         "`known_at` about `as_of`; `at`: deprecated old name of `as_of` (422 when both are "
+         "given and differ: a rule between two parameters). Times: RFC 3339 "
          "or YYYY-MM-DD (end of that day, UTC).")
-AsOf = Annotated[str | None, Query(description="as things stood then (events occurred by)")]
-KnownAt = Annotated[str | None, Query(description="only events recorded by then")]
+# the schemas say what the validators check (ledger.http.params), the validators answer:
+# json_schema_extra documents a pattern without a second (framework) check of it
+WHEN = {"pattern": TIME}
+AsOf = Annotated[str | None, Query(description="as things stood then (events occurred by)",
+                                   json_schema_extra=WHEN)]
+KnownAt = Annotated[str | None, Query(description="only events recorded by then",
+                                      json_schema_extra=WHEN)]
 At = Annotated[str | None, Query(description="deprecated: the old name of as_of",
-                                  deprecated=True)]
+                                  deprecated=True, json_schema_extra=WHEN)]
+Start = Annotated[str | None, Query(alias="from", json_schema_extra=WHEN)]
+End = Annotated[str | None, Query(alias="to", json_schema_extra=WHEN)]
+Ref = Annotated[str, Path(json_schema_extra=subject_schema())]
+Subject = Annotated[str | None, Query(json_schema_extra=subject_schema())]
 
 
 def _frame(as_of: str | None, known_at: str | None, at: str | None) -> dict[str, str | None]:
@@ -90,6 +103,15 @@ class _SharedReader:
 
 
 REASON_HEADER = "Ledger-Access-Reason"
+Reason = Annotated[str | None, Header(alias=REASON_HEADER, json_schema_extra=text_schema(
+    description="why the personal data is read (recorded); required when the server's "
+                "LEDGER_REQUIRE_REASON is set"))]
+
+
+def check_subject(ref: str | None, field: str = "subject") -> None:
+    """A subject reference follows the rules of a subject's identifier (its schema)."""
+    if ref is not None:
+        check_text(ref, field, MAX_SUBJECT)
 
 
 def reader_by(who: Principal, reason: str | None, ctx: Any) -> AccessBy:
@@ -117,10 +139,10 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "(end of that day, UTC).",
                 responses={**answers("the consent state and its history"),
                            **problems(404)})  # a `ref` with a line break matches no route
-    async def consent(ref: str,
+    async def consent(ref: Ref,
                       _: Annotated[Principal, Depends(ctx.require("consent:read"))],
-                      as_of: Annotated[str | None, Query()] = None,
-                      known_at: Annotated[str | None, Query()] = None) -> JSONResponse:
+                      as_of: AsOf = None, known_at: KnownAt = None) -> JSONResponse:
+        check_subject(ref)
         when = parse_when(as_of, "as_of")
         known = parse_when(known_at, "known_at")
         doc = await ctx.run(lambda: shared.get().consent(ref, as_of=when, known_at=known))
@@ -132,18 +154,24 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "ConsentWithdrawn for `purpose` whose `occurred_at` lies in [`from`, `to`] "
                 "(a bare `from` date: the start of that day, a bare `to` date: its end, UTC), "
                 "recorded by `known_at` if given; counts per choice and the rows "
-                "(pseudonymous subject, time, method, notice, seq, hash; no decrypted value).",
-                responses=answers("the choices and their counts"))
+                "(pseudonymous subject, time, method, notice, seq, hash; no decrypted value). "
+                "404 when `purpose` is no purpose of a published policy; 422 when `from` "
+                "is later than `to` (a rule between two parameters).",
+                responses={**answers("the choices and their counts"), **problems(404)})
     async def consents(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                        purpose: Annotated[str, Query(pattern=PURPOSE_ID)],
-                       start: Annotated[str | None, Query(alias="from", pattern=TIME)] = None,
-                       end: Annotated[str | None, Query(alias="to", pattern=TIME)] = None,
-                       known_at: Annotated[str | None, Query(pattern=TIME)] = None,
+                       start: Start = None, end: End = None, known_at: KnownAt = None,
                        ) -> JSONResponse:
         lo = parse_when(start, "from", start_of_day=True)
         hi, known = parse_when(end, "to"), parse_when(known_at, "known_at")
-        doc = await ctx.run(lambda: shared.get().consent_campaign(
-            purpose, start=lo, end=hi, known_at=known))
+        try:
+            doc = await ctx.run(lambda: shared.get().consent_campaign(
+                purpose, start=lo, end=hi, known_at=known))
+        except InputError as exc:
+            if exc.field == "purpose":  # the pattern is checked above: not published
+                raise Problem(404, f"purpose: {exc.rule}", field="purpose",
+                              rule=exc.rule) from None
+            raise
         return JSONResponse(doc)
 
     @router.get("/subjects/{ref:path}/export",
@@ -159,12 +187,12 @@ def register(router: APIRouter, ctx: Any) -> None:
                     "application/zip": {"schema": {"type": "string",
                                                    "format": "binary"}}}},
                            **problems(*AUTH, 404, 422, 503)})
-    async def export(ref: str,  # noqa: PLR0917 - FastAPI passes query parameters by name
+    async def export(ref: Ref,  # noqa: PLR0917 - FastAPI passes query parameters by name
                      who: Annotated[Principal, Depends(ctx.require("subjects:export"))],
                      format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",  # noqa: A002
                      as_of: AsOf = None, known_at: KnownAt = None, at: At = None,
-                     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
-                     ) -> Response:
+                     reason: Reason = None) -> Response:
+        check_subject(ref)
         when = _frame(as_of, known_at, at)
         by = reader_by(who, reason, ctx)
         doc = await ctx.run(lambda: shared.get().export(ref, **when))
@@ -183,8 +211,9 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "`due_before`: RFC 3339 or YYYY-MM-DD. " + TIMES,
                 responses=answers("the retention register"))
     async def retention(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
-                        due_before: Annotated[str | None, Query()] = None,
-                        status: Annotated[str | None, Query()] = None,
+                        due_before: Annotated[str | None, Query(json_schema_extra=WHEN)] = None,
+                        status: Annotated[str | None, Query(json_schema_extra={
+                            "enum": list(STATUSES)})] = None,
                         as_of: AsOf = None, known_at: KnownAt = None,
                         at: At = None) -> JSONResponse:
         before = parse_when(due_before, "due_before")
@@ -222,12 +251,20 @@ def register(router: APIRouter, ctx: Any) -> None:
         return JSONResponse(await ctx.run(lambda: shared.get().disclosures(**when)))
 
     @router.get("/ropa", summary="The record of processing activities (Art. 30(1))",
-                description=TIMES, responses=answers("the record of processing activities"))
+                description=TIMES + " 404 when no policy was in force at `as_of`.",
+                responses={**answers("the record of processing activities"),
+                           **problems(404)})
     async def ropa(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                    as_of: AsOf = None, known_at: KnownAt = None,
                    at: At = None) -> JSONResponse:
         when = _frame(as_of, known_at, at)
-        return JSONResponse(await ctx.run(lambda: shared.get().ropa(**when)))
+        try:
+            return JSONResponse(await ctx.run(lambda: shared.get().ropa(**when)))
+        except InputError as exc:
+            if exc.field == "--as-of":  # projections.ropa: before the first policy
+                raise Problem(404, f"as_of: {exc.rule}", field="as_of",
+                              rule=exc.rule) from None
+            raise
 
 
 def register_accesses(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:
@@ -240,12 +277,14 @@ def register_accesses(router: APIRouter, ctx: Any, shared: _SharedReader) -> Non
                 responses={200: json_response("the register of reads", OBJECT),
                            **problems(*AUTH, 422, 503)})
     async def accesses(_: Annotated[Principal, Depends(ctx.require("registers:read"))], *,
-                       subject: Annotated[str | None, Query()] = None,
-                       actor: Annotated[str | None, Query()] = None,
-                       as_of: Annotated[str | None, Query()] = None,
-                       known_at: Annotated[str | None, Query()] = None,
-                       start: Annotated[str | None, Query(alias="from")] = None,
-                       end: Annotated[str | None, Query(alias="to")] = None) -> JSONResponse:
+                       subject: Subject = None,
+                       actor: Annotated[str | None, Query(json_schema_extra={
+                           "pattern": ACTOR})] = None,
+                       as_of: AsOf = None, known_at: KnownAt = None,
+                       start: Start = None, end: End = None) -> JSONResponse:
+        check_subject(subject)
+        if actor is not None and not re.fullmatch(ACTOR.strip("^$"), actor):
+            raise InputError("actor", "must be 1-128 characters [A-Za-z0-9._:@/-]")
         filters = {"actor": actor, "as_of": parse_when(as_of, "as_of"),
                    "known_at": parse_when(known_at, "known_at"),
                    "start": parse_when(start, "from", start_of_day=True),

@@ -73,12 +73,25 @@ def test_roles_and_bad_sizes(api: Api, ledger: Ledger) -> None:
         assert api.get(path, as_="dpo").status_code == 200
         assert api.get(path, as_="service").status_code == 403
         assert api.get(path, as_=None).status_code == 401
-    for path, field in (("/v1/proofs/inclusion/11", "seq"), ("/v1/proofs/inclusion/0", "seq"),
-                        ("/v1/proofs/inclusion/3?size=99", "size"),
-                        ("/v1/proofs/consistency?old=6&new=5", "old"),
-                        ("/v1/proofs/consistency?old=1&new=99", "new")):
+    # below 1 (the schema's minimum) or a relation between two parameters: 422
+    for path, field in (("/v1/proofs/inclusion/0", "seq"),
+                        ("/v1/proofs/inclusion/3?size=0", "size"),
+                        ("/v1/proofs/inclusion/5?size=4", "seq"),
+                        ("/v1/proofs/consistency?old=0&new=5", "old"),
+                        ("/v1/proofs/consistency?old=6&new=5", "old")):
         r = api.get(path, as_="auditor")
         assert r.status_code == 422, (path, r.text)
         assert r.json()["field"] == field
+    # beyond the ledger (10 entries): 404, problem details naming the parameter
+    for path, field in (("/v1/proofs/inclusion/11", "seq"),
+                        ("/v1/proofs/inclusion/3?size=99", "size"),
+                        ("/v1/proofs/inclusion/12?size=11", "size"),
+                        ("/v1/proofs/consistency?old=11", "old"),
+                        ("/v1/proofs/consistency?old=1&new=99", "new")):
+        r = api.get(path, as_="auditor")
+        assert r.status_code == 404, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["field"] == field
+        assert r.json()["rule"] == "must be at most the ledger's size (10)"
     assert api.get("/v1/proofs/inclusion/x", as_="auditor").status_code == 422
     assert api.get("/v1/proofs/consistency", as_="auditor").status_code == 422

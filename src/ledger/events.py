@@ -46,6 +46,7 @@ MAX_VALUE = 10_000
 MAX_DEPTH = MAX_VALUE_DEPTH  # levels of arrays/objects in a free-form value (docs/FORMAT.md)
 MAX_SUBJECT = 256
 CLOCK_SKEW = timedelta(minutes=5)
+OUT_OF_RANGE = "must lie within the years 0001-9999 once converted to UTC"
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
 _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\Z")
@@ -90,9 +91,14 @@ def parse_rfc3339(text: object, where: str) -> datetime:
         raise InputError(where, "must be an RFC 3339 date-time with an offset")
     frac = (m.group(2) or ".0")[1:7].ljust(6, "0")
     try:
-        return datetime.fromisoformat(f"{m.group(1)}.{frac}{m.group(3)}")
+        moment = datetime.fromisoformat(f"{m.group(1)}.{frac}{m.group(3)}")
     except ValueError:
         raise InputError(where, "is not a valid calendar date and time") from None
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
+        raise InputError(where, OUT_OF_RANGE) from None
+    return moment
 
 
 class Event:

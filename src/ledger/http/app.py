@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from .. import __version__
 from ..application import Ledger
@@ -21,6 +21,7 @@ from . import proof_routes
 from . import routes as core_routes
 from .context import Limits, RouteContext
 from .logs import AccessLog
+from .params import refuse_unknown_query
 from .problems import install_handlers
 from .roles import Permissions
 
@@ -54,7 +55,7 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
         tokens.check_ready()
         ctx = RouteContext(ledger, url, name, tokens=tokens, permissions=Permissions(),
                            limits=limits or Limits())
-        router = APIRouter(prefix="/v1")
+        router = APIRouter(prefix="/v1", dependencies=[Depends(refuse_unknown_query)])
         core_routes.register(router, ctx)
         proof_routes.register(router, ctx)
         for register in route_plugins() if routes is None else routes:

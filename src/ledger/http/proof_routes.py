@@ -15,7 +15,7 @@ itself (C2SP tlog-checkpoint) when the client accepts ``text/plain`` only.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ..errors import InputError
@@ -71,26 +71,42 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
 
     @router.get("/proofs/inclusion/{seq}", summary="Inclusion proof of one entry (RFC 9162)",
                 description="Proves entry `seq` is leaf `seq - 1` of the tree of `size` "
-                "entries (default: the whole ledger).",
+                "entries (default: the whole ledger). 404 when `seq` (without `size`) or "
+                "`size` is larger than the ledger; 422 when `seq` is larger than `size` "
+                "(a rule between two parameters, which the schema cannot state).",
                 responses={200: json_response("the proof", INCLUSION),
-                           **problems(*AUTH, 422, 503)})
-    async def inclusion(seq: int, _: Annotated[Principal, Depends(ctx.require("proofs:read"))],
-                        size: Annotated[int | None, Query()] = None) -> JSONResponse:
+                           **problems(*AUTH, 404, 422, 503)})
+    async def inclusion(seq: Annotated[int, Path(ge=1)],
+                        _: Annotated[Principal, Depends(ctx.require("proofs:read"))],
+                        size: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
         try:
             return JSONResponse(await ctx.run(prover.inclusion, seq, size))
         except InputError as exc:
-            raise _renamed(exc) from None
+            raise await _beyond_head(exc, seq if size is None else size) from None
 
     @router.get("/proofs/consistency",
                 summary="Consistency proof between two tree sizes (RFC 9162)",
                 description="Proves the tree of `old` entries is a prefix of the tree of "
-                "`new` entries (default: the whole ledger).",
+                "`new` entries (default: the whole ledger). 404 when `new` (or `old` "
+                "without `new`) is larger than the ledger; 422 when `old` is larger than "
+                "`new` (a rule between two parameters, which the schema cannot state).",
                 responses={200: json_response("the proof", CONSISTENCY),
-                           **problems(*AUTH, 422, 503)})
+                           **problems(*AUTH, 404, 422, 503)})
     async def consistency(_: Annotated[Principal, Depends(ctx.require("proofs:read"))],
-                          old: Annotated[int, Query()],
-                          new: Annotated[int | None, Query()] = None) -> JSONResponse:
+                          old: Annotated[int, Query(ge=1)],
+                          new: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
         try:
             return JSONResponse(await ctx.run(prover.consistency, old, new))
         except InputError as exc:
-            raise _renamed(exc) from None
+            raise await _beyond_head(exc, old if new is None else new) from None
+
+    async def _beyond_head(exc: InputError, size: int) -> Exception:
+        """404 when the tree asked for is larger than the ledger (``size``: the seq or
+        size that must not exceed the head); else the 422 of a rule between two
+        parameters (seq ≤ size, old ≤ new)."""
+        head, _ = await ctx.run(ctx.ledger.head)
+        if size > head:
+            field = _PARAMS.get(exc.field, exc.field)
+            return Problem(404, f"{field}: the ledger holds {head} entries",
+                           field=field, rule=f"must be at most the ledger's size ({head})")
+        return _renamed(exc)

@@ -10,7 +10,7 @@ Registered like any plugin's routes (``register(router, ctx)``); see
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from ..canonical import format_time
@@ -20,6 +20,7 @@ from ..tokens import Principal
 from .body import read_json
 from .context import RouteContext
 from .fields import UNKNOWN
+from .params import subject_schema
 from .problems import URN, Problem, input_problem
 from .schemas import (
     ERASE_SCHEMA,
@@ -95,14 +96,17 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
         description="Records `SubjectErased` for the subject `ref` (its identifier, "
         "URL-encoded) and destroys its data keys. Optional body: `ground` (default "
         "`no_longer_necessary`), `request_id`, `event_id` (a retry with the same id "
-        "answers 200 with the stored receipt), `occurred_at` (default now).",
+        "answers 200 with the stored receipt), `occurred_at` (default now; at most 5 "
+        "minutes after the ledger's clock, a rule on the server's clock the schema cannot "
+        "state: 422).",
         openapi_extra={"requestBody": ERASE_SCHEMA},
         responses={200: json_response("already erased with this event_id", RECEIPT),
                    201: json_response("erased", RECEIPT),
                    # 404: a `ref` with a line break matches no route
                    **problems(400, *AUTH_ERRORS, 404, 409, 413, 415, 422, 503)},
         status_code=201, response_class=JSONResponse)
-    async def erase(ref: str, request: Request, who: Annotated[
+    async def erase(ref: Annotated[str, Path(json_schema_extra=subject_schema())],
+                    request: Request, who: Annotated[
             Principal, Depends(ctx.require("subjects:erase"))]) -> JSONResponse:
         body = await read_json(request, ctx.limits.max_body_bytes, empty={})
         if not isinstance(body, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..events import CATALOGUE, ERASURE_GROUNDS
+from .params import ACTOR, DATE_TIME, REF, subject_schema
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
 
 __all__ = ["ERASE_SCHEMA", "EVENTS_BODY", "RECEIPT", "VERIFICATION", "problems"]
@@ -23,11 +24,13 @@ EVENT: dict[str, Any] = {
         "event_id": {"type": "string", "format": "uuid",
                      "description": "idempotency key: a retry returns the stored receipt"},
         "type": {"type": "string", "enum": sorted(CATALOGUE)},
-        "subject": {"type": "string", "maxLength": 256,
-                    "description": "the data subject's identifier (pseudonymised by the "
-                                   "ledger); absent for organisation events"},
-        "occurred_at": {"type": "string", "format": "date-time"},
-        "actor": {"type": "string"},
+        "subject": subject_schema(
+            description="the data subject's identifier (pseudonymised by the ledger); "
+                        "required or forbidden by the event type (docs/events.md)"),
+        "occurred_at": {"type": "string", "format": "date-time", "pattern": DATE_TIME,
+                        "description": "RFC 3339 with an offset; at most 5 minutes after "
+                                       "the ledger's clock"},
+        "actor": {"type": "string", "pattern": ACTOR},
         "data": {"type": "object"},
     },
     "additionalProperties": False,
@@ -59,9 +62,11 @@ ERASE_SCHEMA: dict[str, Any] = {
         "properties": {
             "ground": {"type": "string", "enum": list(ERASURE_GROUNDS),
                        "default": "no_longer_necessary"},
-            "request_id": {"type": "string"},
+            "request_id": {"type": "string", "pattern": REF},
             "event_id": {"type": "string", "format": "uuid"},
-            "occurred_at": {"type": "string", "format": "date-time"},
+            "occurred_at": {"type": "string", "format": "date-time", "pattern": DATE_TIME,
+                            "description": "RFC 3339 with an offset; at most 5 minutes "
+                                           "after the ledger's clock"},
         },
         "additionalProperties": False,
     }}},
