@@ -26,6 +26,7 @@ Invalid query values are answered 422 naming the parameter, like any
 # No `from __future__ import annotations`: FastAPI reads the route annotations at run time.
 
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -49,19 +50,20 @@ TIME = (r"^\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d
 TIMES = ("`as_of`: as things stood at that time, from events that occurred by then "
          "(default now); `known_at`: only events recorded by then; both: what was known at "
          "`known_at` about `as_of`; `at`: deprecated old name of `as_of`. Times: RFC 3339 "
-         "or YYYY-MM-DD (end of that day, UTC).")
+         "or YYYY-MM-DD (end of that day in the policy's time zone).")
 AsOf = Annotated[str | None, Query(description="as things stood then (events occurred by)")]
 KnownAt = Annotated[str | None, Query(description="only events recorded by then")]
 At = Annotated[str | None, Query(description="deprecated: the old name of as_of",
                                   deprecated=True)]
 
 
-def _frame(as_of: str | None, known_at: str | None, at: str | None) -> dict[str, str | None]:
-    when = parse_when(as_of, "as_of")
-    old = parse_when(at, "at")
+def _frame(as_of: str | None, known_at: str | None, at: str | None,
+           zone: Callable[[], str]) -> dict[str, str | None]:
+    when = parse_when(as_of, "as_of", zone=zone)
+    old = parse_when(at, "at", zone=zone)
     if old is not None and when is not None and old != when:
         raise InputError("at", "is the old name of as_of: give one of them")
-    return {"as_of": when or old, "known_at": parse_when(known_at, "known_at")}
+    return {"as_of": when or old, "known_at": parse_when(known_at, "known_at", zone=zone)}
 
 
 class _SharedReader:
@@ -79,6 +81,10 @@ class _SharedReader:
                 reader.ledger = self.ctx.ledger  # the server's keys: pseudonyms, exports
                 self._reader = reader
             return self._reader
+
+    def zone(self) -> str:
+        """The policy's time zone: a bare date over HTTP is a day there."""
+        return self.get().time_zone()
 
 
 REASON_HEADER = "Ledger-Access-Reason"
@@ -105,15 +111,15 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "`pseudonym:<hex>`. `as_of` answers with events that occurred by then, "
                 "`known_at` with events recorded by then; both: what was known at "
                 "`known_at` about the state at `as_of`. Times: RFC 3339 or YYYY-MM-DD "
-                "(end of that day, UTC).",
+                "(end of that day in the policy's time zone).",
                 responses={**answers("the consent state and its history"),
                            **problems(404)})  # a `ref` with a line break matches no route
     async def consent(ref: str,
                       _: Annotated[Principal, Depends(ctx.require("consent:read"))],
                       as_of: Annotated[str | None, Query()] = None,
                       known_at: Annotated[str | None, Query()] = None) -> JSONResponse:
-        when = parse_when(as_of, "as_of")
-        known = parse_when(known_at, "known_at")
+        when = parse_when(as_of, "as_of", zone=shared.zone)
+        known = parse_when(known_at, "known_at", zone=shared.zone)
         doc = await ctx.run(lambda: shared.get().consent(ref, as_of=when, known_at=known))
         return JSONResponse(doc)
 
@@ -121,7 +127,8 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "(ledger consent --purpose P --from T --to T --json)",
                 description="A campaign: every ConsentGiven, ConsentRefused and "
                 "ConsentWithdrawn for `purpose` whose `occurred_at` lies in [`from`, `to`] "
-                "(a bare `from` date: the start of that day, a bare `to` date: its end, UTC), "
+                "(a bare `from` date: the start of that day, a bare `to` date: its end, "
+                "in the policy's time zone), "
                 "recorded by `known_at` if given; counts per choice and the rows "
                 "(pseudonymous subject, time, method, notice, seq, hash; no decrypted value).",
                 responses=answers("the choices and their counts"))
@@ -131,8 +138,9 @@ def register(router: APIRouter, ctx: Any) -> None:
                        end: Annotated[str | None, Query(alias="to", pattern=TIME)] = None,
                        known_at: Annotated[str | None, Query(pattern=TIME)] = None,
                        ) -> JSONResponse:
-        lo = parse_when(start, "from", start_of_day=True)
-        hi, known = parse_when(end, "to"), parse_when(known_at, "known_at")
+        lo = parse_when(start, "from", start_of_day=True, zone=shared.zone)
+        hi = parse_when(end, "to", zone=shared.zone)
+        known = parse_when(known_at, "known_at", zone=shared.zone)
         doc = await ctx.run(lambda: shared.get().consent_campaign(
             purpose, start=lo, end=hi, known_at=known))
         return JSONResponse(doc)
@@ -156,7 +164,7 @@ def register(router: APIRouter, ctx: Any) -> None:
                      as_of: AsOf = None, known_at: KnownAt = None, at: At = None,
                      reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
                      ) -> Response:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         by = reader_by(who, reason, ctx)
         doc = await ctx.run(lambda: shared.get().export(ref, **when))
         # recorded before it is shown, through the group commit (not from a worker thread:
@@ -178,8 +186,8 @@ def register(router: APIRouter, ctx: Any) -> None:
                         status: Annotated[str | None, Query()] = None,
                         as_of: AsOf = None, known_at: KnownAt = None,
                         at: At = None) -> JSONResponse:
-        before = parse_when(due_before, "due_before")
-        when = _frame(as_of, known_at, at)
+        before = parse_when(due_before, "due_before", zone=shared.zone)
+        when = _frame(as_of, known_at, at, shared.zone)
         doc = await ctx.run(lambda: shared.get().retention(**when, due_before=before,
                                                            status=status))
         return JSONResponse(doc)
@@ -191,7 +199,7 @@ def register(router: APIRouter, ctx: Any) -> None:
                        overdue: Annotated[bool, Query()] = False,
                        as_of: AsOf = None, known_at: KnownAt = None,
                        at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         doc = await ctx.run(lambda: shared.get().requests(**when, open_only=open,
                                                           overdue_only=overdue))
         return JSONResponse(doc)
@@ -201,7 +209,7 @@ def register(router: APIRouter, ctx: Any) -> None:
     async def breaches(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                        as_of: AsOf = None, known_at: KnownAt = None,
                        at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         return JSONResponse(await ctx.run(lambda: shared.get().breaches(**when)))
 
     @router.get("/disclosures", summary="The disclosures register (recipients, transfers)",
@@ -209,7 +217,7 @@ def register(router: APIRouter, ctx: Any) -> None:
     async def disclosures(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                           as_of: AsOf = None, known_at: KnownAt = None,
                           at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         return JSONResponse(await ctx.run(lambda: shared.get().disclosures(**when)))
 
     @router.get("/ropa", summary="The record of processing activities (Art. 30(1))",
@@ -217,7 +225,7 @@ def register(router: APIRouter, ctx: Any) -> None:
     async def ropa(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                    as_of: AsOf = None, known_at: KnownAt = None,
                    at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         return JSONResponse(await ctx.run(lambda: shared.get().ropa(**when)))
 
 
@@ -237,9 +245,9 @@ def register_accesses(router: APIRouter, ctx: Any, shared: _SharedReader) -> Non
                        known_at: Annotated[str | None, Query()] = None,
                        start: Annotated[str | None, Query(alias="from")] = None,
                        end: Annotated[str | None, Query(alias="to")] = None) -> JSONResponse:
-        filters = {"actor": actor, "as_of": parse_when(as_of, "as_of"),
-                   "known_at": parse_when(known_at, "known_at"),
-                   "start": parse_when(start, "from", start_of_day=True),
-                   "end": parse_when(end, "to")}
+        filters = {"actor": actor, "as_of": parse_when(as_of, "as_of", zone=shared.zone),
+                   "known_at": parse_when(known_at, "known_at", zone=shared.zone),
+                   "start": parse_when(start, "from", start_of_day=True, zone=shared.zone),
+                   "end": parse_when(end, "to", zone=shared.zone)}
         doc = await ctx.run(lambda: shared.get().accesses(subject=subject, **filters))
         return JSONResponse(doc)
