@@ -352,8 +352,8 @@ def cmd_breaches(args: argparse.Namespace) -> int:
     zone = _zone(args)
     print(f"breach register at {_as_of_text(doc, zone)}: "
           f"{plural(len(doc['breaches']), 'breach', 'breaches')}")
-    table = Table([Column("BREACH", 20), Column("DISCOVERED", 16), Column("NOTIFIED", 16),
-                   Column("HOURS", 6, right=True), Column("STATUS", 12),
+    table = Table([Column("BREACH", 16), Column("DISCOVERED", 16), Column("NOTIFIED", 16),
+                   Column("HOURS", 6, right=True), Column("STATUS", 16),
                    Column("ART. 33(3) MISSING")], indent=2, gap=1)
     for line in table.lines([  # stored text may hold bidi controls (issue 13): escaped
             (_cell(b["breach_id"]), _wall(b["discovered_at"], zone),
@@ -487,9 +487,9 @@ def cmd_accesses(args: argparse.Namespace) -> int:
         return 0
     zone = _zone(args)
     print(f"reads of personal data: {plural(doc['count'], 'read')} (times in {zone})")
-    table = Table([Column("SEQ", 6, right=True), Column("OCCURRED", 16), Column("ACTOR", 20),
+    table = Table([Column("SEQ", 6, right=True), Column("OCCURRED", 16), Column("ACTOR", 16),
                    Column("VIA", 4), Column("VIEW", 7), Column("SUBJECT", 13),
-                   Column("SEQS", 12), Column("REASON")], indent=2, gap=1)
+                   Column("SEQS", 11), Column("REASON")], indent=2, gap=1)
     for line in table.lines([
             (a["seq"], _wall(a["occurred_at"], zone), _cell(a["actor"] or "-"),
              a["channel"], a["view"], _short(a["subject"]),
