@@ -138,7 +138,7 @@ def test_every_example_parses() -> None:
     core = _core_commands()
     parser = build_parser(None)
     checked = 0
-    for _name_, child in [("", parser), *_commands(parser)]:
+    for _, child in [("", parser), *_commands(parser)]:
         for line in _examples(child.format_help()):
             for argv in _example_argvs(line):
                 if "--help" in argv:
