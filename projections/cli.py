@@ -72,7 +72,7 @@ def _json_option(sp: argparse.ArgumentParser) -> None:
 
 def _as_of_text(doc: dict[str, Any], zone: str) -> str:
     known = f" as known at {_local(doc['known_at'], zone)}" if doc.get("known_at") else ""
-    return f"{_local(doc['at'], zone)}{known} (times in {zone})"
+    return f"{_local(doc['at'], zone)}{known}"
 
 
 UNKNOWN = "no entry for this subject in the ledger"
@@ -235,10 +235,10 @@ def cmd_consent(args: argparse.Namespace) -> int:
         when.append(f"as of {_local(as_of, zone)}")
     if known_at:
         when.append(f"as known at {_local(known_at, zone)}")
-    print(f"consent of subject {_short(doc['subject'])} {' '.join(when) or 'now'} "
-          f"(policy {doc['policy_version'] or 'none known then'}; times in {zone})")
+    print(f"consent of subject {_short(doc['subject'])} {' '.join(when) or 'now'}")
+    print(f"policy {doc['policy_version'] or 'none known then'} (times in {zone})")
     table = Table([Column("PURPOSE", 24), Column("STATUS", 9), Column("SINCE", 16),
-                   Column("POLICY", 7), Column("SEQ", 6, right=True), Column("RECORDED")],
+                   Column("POLICY", 10), Column("SEQ", 6, right=True), Column("RECORDED")],
                   indent=2, gap=1)
     print(table.header())
     detail = " " * 4
@@ -279,12 +279,12 @@ def _consent_campaign(args: argparse.Namespace) -> int:
     start_text = _local(doc["from"], zone) if doc["from"] else "the start"
     span = f"from {start_text} to {_local(doc['to'], zone) if doc['to'] else 'now'}"
     known = f", as known at {_local(known_at, zone)}" if known_at else ""
-    print(f"choices for purpose {doc['purpose']} {span}{known} (times in {zone})")
+    print(shorten(f"choices for purpose {doc['purpose']} {span}{known}", WIDTH))
     print(f"{plural(doc['total'], 'choice')} by {plural(doc['subjects'], 'subject')}; " +
-          ", ".join(f"{n} {c}" for c, n in doc["counts"].items()))
+          ", ".join(f"{n} {c}" for c, n in doc["counts"].items()) + f" (times in {zone})")
     table = Table([Column("SEQ", 7, right=True), Column("OCCURRED", 16), Column("CHOICE", 9),
-                   Column("SUBJECT", 13), Column("METHOD", 8), Column("POLICY", 7),
-                   Column("NOTICE", 12), Column("HASH")], indent=2, gap=1)
+                   Column("SUBJECT", 13), Column("METHOD", 8), Column("POLICY", 10),
+                   Column("NOTICE", 10), Column("HASH")], indent=2, gap=1)
     for line in table.lines([
             (c["seq"], _wall(c["occurred_at"], zone), c["choice"], _short(c["subject"]),
              _cell(c["method"]), c["policy_version"], _cell(c["notice_id"] or "-"), c["hash"])
@@ -307,7 +307,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     zone = _zone(args)
     print(f"retention at {_as_of_text(doc, zone)}")
     print(f"{plural(len(doc['items']), 'item')}: " + ", ".join(
-        f"{n} {s}" for s, n in doc["counts"].items()))
+        f"{n} {s}" for s, n in doc["counts"].items()) + f" (times in {zone})")
     table = Table([Column("SEQ", 6, right=True), Column("SUBJECT", 13),
                    Column("CATEGORY", 15), Column("PURPOSE", 15), Column("DEADLINE", 16),
                    Column("STATUS", 10), Column("WHY")], indent=2, gap=1)
@@ -328,8 +328,8 @@ def cmd_requests(args: argparse.Namespace) -> int:
         print_json(doc)
         return 0
     zone = _zone(args)
-    print(f"rights requests at {_as_of_text(doc, zone)}: "
-          f"{plural(len(doc['requests']), 'request')}")
+    print(f"rights requests at {_as_of_text(doc, zone)}")
+    print(f"{plural(len(doc['requests']), 'request')} (times in {zone})")
     table = Table([Column("REQUEST", 18), Column("RIGHT", 12), Column("SUBJECT", 13),
                    Column("RECEIVED", 16), Column("DUE", 16), Column("STATUS")],
                   indent=2, gap=1)
@@ -350,10 +350,10 @@ def cmd_breaches(args: argparse.Namespace) -> int:
         print_json(doc)
         return 0
     zone = _zone(args)
-    print(f"breach register at {_as_of_text(doc, zone)}: "
-          f"{plural(len(doc['breaches']), 'breach', 'breaches')}")
-    table = Table([Column("BREACH", 16), Column("DISCOVERED", 16), Column("NOTIFIED", 16),
-                   Column("HOURS", 6, right=True), Column("STATUS", 16),
+    print(f"breach register at {_as_of_text(doc, zone)}")
+    print(f"{plural(len(doc['breaches']), 'breach', 'breaches')} (times in {zone})")
+    table = Table([Column("BREACH", 14), Column("DISCOVERED", 16), Column("NOTIFIED", 16),
+                   Column("HOURS", 8, right=True), Column("STATUS", 16),
                    Column("ART. 33(3) MISSING")], indent=2, gap=1)
     for line in table.lines([  # stored text may hold bidi controls (issue 13): escaped
             (_cell(b["breach_id"]), _wall(b["discovered_at"], zone),
@@ -373,8 +373,9 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
     if args.subject is not None and _unknown(doc, "disclosures"):
         return 0
     zone = _zone(args)
-    print(f"disclosures at {_as_of_text(doc, zone)}: "
-          f"{plural(doc['count'], 'disclosure')} ({doc['outside_eea']} outside the EEA)")
+    print(f"disclosures at {_as_of_text(doc, zone)}")
+    print(f"{plural(doc['count'], 'disclosure')}, {doc['outside_eea']} outside the EEA "
+          f"(times in {zone})")
     table = Table([Column("SEQ", 6, right=True), Column("OCCURRED", 16),
                    Column("RECIPIENT", 18), Column("KIND", 10), Column("CTRY", 4),
                    Column("NON-EEA", 7), Column("PURPOSE", 16), Column("SUBJECT")],

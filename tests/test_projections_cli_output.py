@@ -44,18 +44,19 @@ def test_registers_are_tables_that_fit(filled: dict[str, str]) -> None:  # noqa:
     assert "6 items: 1 active, 1 due, 1 overdue" in retention
     requests = run(filled, "requests", "--as-of", "2024-06-01T12:00:00Z").stdout
     _header(requests, "REQUEST", "RIGHT", "SUBJECT", "RECEIVED", "DUE", "STATUS")
-    assert requests.splitlines()[0].endswith(": 4 requests")
+    assert requests.splitlines()[1] == "4 requests (times in Europe/Paris)"
     assert "OVERDUE" in requests
     breaches = run(filled, "breaches", "--as-of", "2024-06-01T12:00:00Z").stdout
     _header(breaches, "BREACH", "DISCOVERED", "NOTIFIED", "HOURS", "STATUS")
-    assert breaches.splitlines()[0].endswith(": 4 breaches") and "late_with_reason" in breaches
+    assert breaches.splitlines()[1] == "4 breaches (times in Europe/Paris)"
+    assert "late_with_reason" in breaches
     one = run(filled, "breaches", "--as-of", "2024-05-02T00:00:00Z").stdout
-    assert one.splitlines()[0].endswith(": 1 breach")
+    assert one.splitlines()[1].startswith("1 breach (")
     disclosures = run(filled, "disclosures").stdout
     _header(disclosures, "SEQ", "OCCURRED", "RECIPIENT", "KIND", "CTRY")
-    assert ": 1 disclosure (" in disclosures
+    assert "\n1 disclosure, 0 outside the EEA (" in disclosures
     none = run(filled, "disclosures", "--as-of", "2024-05-01T00:00:00Z").stdout
-    assert ": 0 disclosures (" in none and "(none)" in none
+    assert "\n0 disclosures, " in none and "(none)" in none
     campaign = run(filled, "consent", "--purpose", "cookies_audience").stdout
     _header(campaign, "SEQ", "OCCURRED", "CHOICE", "SUBJECT", "METHOD", "POLICY")
     doc = js(filled, "consent", "--purpose", "cookies_audience", "--json")
@@ -186,8 +187,8 @@ def test_a_bare_date_is_a_day_in_the_policy_time_zone(midnight: dict[str, str]) 
     assert status("2024-05-13") == "granted"
     retention = js(midnight, "retention", "--as-of", "2027-04-04", "--json")
     assert retention["as_of"] == "2027-04-04T21:59:59.999999Z"
-    assert run(midnight, "retention", "--as-of", "2027-04-04").stdout.startswith(
-        "retention at 2027-04-04 23:59 +02:00 ")
+    assert run(midnight, "retention", "--as-of", "2027-04-04").stdout.splitlines()[0] == \
+        "retention at 2027-04-04 23:59 +02:00"
     winter = js(midnight, "breaches", "--known-at", "2026-03-03", "--json")
     assert winter["known_at"] == "2026-03-03T22:59:59.999999Z"  # CET, UTC+1
     replay = js(midnight, "replay", "--from", "2024-05-13", "--to", "2024-05-13", "--json")
