@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ledger.cli_format import plural
 from ledger.errors import InputError
 from ledger.periods import DEFAULT_TIME_ZONE, human_time
 
@@ -150,10 +151,11 @@ def ropa_markdown(doc: dict[str, Any]) -> str:
                       f"{x['id']} ({x['retention'] or 'not set'})"
                       for x in p["data_categories"]),
                   f"- recipients: {', '.join(p['recipients']) or 'none'}",
-                  f"- seen in the ledger: {s['consents_granted']} consents given, "
+                  f"- seen in the ledger: {plural(s['consents_granted'], 'consent')} given, "
                   f"{s['consents_refused']} refused, {s['consents_withdrawn']} withdrawn; "
-                  f"{s['collections']} collections from {s['subjects_collected']} subjects; "
-                  f"{s['disclosures']} disclosures", ""]
+                  f"{plural(s['collections'], 'collection')} from "
+                  f"{plural(s['subjects_collected'], 'subject')}; "
+                  f"{plural(s['disclosures'], 'disclosure')}", ""]
     lines += ["## Recipients", "", "| id | kind | country | disclosures seen |",
               "| --- | --- | --- | --- |"]
     lines += [f"| {r['id']} | {r['kind']} | {r['country']} | {r['seen']['disclosures']} |"

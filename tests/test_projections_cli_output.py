@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,20 @@ def test_ropa_markdown_in_the_policy_time_zone(filled: dict[str, str]) -> None: 
     assert ("in force from 2022-05-14 02:00 +02:00; record made at 2024-06-01 14:00 "
             "+02:00 (times in Europe/Paris).") in md
     assert not ISO_UTC.search(md)
+    # plural forms: A's consent on 10 Jan 2023 and E's on 5 Jan; no collection of tracker
+    # data for recruitment
+    early = run(filled, "ropa", "--as-of", "2023-01-06").stdout
+    assert "- seen in the ledger: 1 consent given, 0 refused, 0 withdrawn; 1 collection " \
+        "from 1 subject; 0 disclosures" in early
+
+
+def test_replay_takes_times_and_says_so() -> None:
+    """Decision 37: --from/--to are times; seqs are --from-seq (ledger log)."""
+    out = subprocess.run([sys.executable, "-m", "ledger.cli", "replay", "--help"],
+                         capture_output=True, text=True, check=False).stdout
+    assert "--from T" in out and "--to T" in out and "--from-seq" in out
+    assert "the time T" in " ".join(out.split())
+    assert "SEQ" not in out
 
 
 # -- a subject unknown to the ledger -----------------------------------------------------------
