@@ -282,9 +282,9 @@ def _consent_campaign(args: argparse.Namespace) -> int:
     print(shorten(f"choices for purpose {doc['purpose']} {span}{known}", WIDTH))
     print(f"{plural(doc['total'], 'choice')} by {plural(doc['subjects'], 'subject')}; " +
           ", ".join(f"{n} {c}" for c, n in doc["counts"].items()) + f" (times in {zone})")
-    table = Table([Column("SEQ", 7, right=True), Column("OCCURRED", 16), Column("CHOICE", 9),
+    table = Table([Column("SEQ", 6, right=True), Column("OCCURRED", 16), Column("CHOICE", 9),
                    Column("SUBJECT", 13), Column("METHOD", 8), Column("POLICY", 10),
-                   Column("NOTICE", 10), Column("HASH")], indent=2, gap=1)
+                   Column("NOTICE", 18), Column("HASH")], indent=2, gap=1)
     for line in table.lines([
             (c["seq"], _wall(c["occurred_at"], zone), c["choice"], _short(c["subject"]),
              _cell(c["method"]), c["policy_version"], _cell(c["notice_id"] or "-"), c["hash"])
