@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.cli import add_reader_options, database_url, ledger_name, print_json, reader_of
+from ledger.cli_format import WIDTH, Column, Table, plural, shorten
 from ledger.text_rules import escape_for_display
 
 __all__ = ["register"]
@@ -36,9 +37,11 @@ def _reader(args: argparse.Namespace, *, with_key: bool = False) -> Any:
 
 def _when(args: argparse.Namespace, attr: str, flag: str, *,
           start_of_day: bool = False) -> str | None:
+    """An option's time as UTC text: a bare date is that day in the policy's time zone."""
     from .queries import parse_when
 
-    return parse_when(getattr(args, attr, None), flag, start_of_day=start_of_day)
+    return parse_when(getattr(args, attr, None), flag, start_of_day=start_of_day,
+                      zone=lambda: _zone(args))
 
 
 def _frame(args: argparse.Namespace) -> dict[str, str | None]:
@@ -48,17 +51,41 @@ def _frame(args: argparse.Namespace) -> dict[str, str | None]:
             "at": _when(args, "at", "--at")}
 
 
+# How people give times (the help of every time option).
+TIMES = ("times (T, K): RFC 3339 with an offset, exact (2026-03-03T10:00:00+01:00),\n"
+         "or a date YYYY-MM-DD: that day in the policy's time zone (its start for\n"
+         "--from, its end for the other options)")
+JSON_HELP = "one JSON document (times in UTC) instead of the text for people"
+
+
 def _frame_options(sp: argparse.ArgumentParser, what: str) -> None:
     sp.add_argument("--as-of", metavar="T", help=f"{what} as they stood at T, from the "
-                    "events that occurred by T (default: now)")
+                    "events that occurred by T (default: now); a date: the end of that day")
     sp.add_argument("--known-at", metavar="K", help="only from events recorded by K "
                     "(with --as-of: what was known at K about T)")
     sp.add_argument("--at", metavar="T", help="deprecated: the old name of --as-of")
 
 
+def _json_option(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
 def _as_of_text(doc: dict[str, Any], zone: str) -> str:
     known = f" as known at {_local(doc['known_at'], zone)}" if doc.get("known_at") else ""
     return f"{_local(doc['at'], zone)}{known}"
+
+
+UNKNOWN = "no entry for this subject in the ledger"
+
+
+def _unknown(doc: dict[str, Any], what: str) -> bool:
+    """Says so when the subject asked about has no entry in the ledger (exit code 0: the
+    answer is that there is nothing; docs/DECISIONS.md 41)."""
+    if doc.get("known", True):
+        return False
+    subject = f" of subject {_short(doc['subject'])}" if doc.get("subject") else ""
+    print(f"{what}{subject}: {UNKNOWN}")
+    return True
 
 
 def _guarded(fn: Command) -> Command:
@@ -82,7 +109,15 @@ def _short(subject: str | None) -> str:
 
 
 def _zone(args: argparse.Namespace) -> str:
-    """The time zone of the policy in force now: human output shows times there."""
+    """The time zone of the policy in force now: human output shows times there (read
+    once per command)."""
+    cached = getattr(args, "_policy_zone", None)
+    if cached is None:
+        cached = args._policy_zone = _policy_zone(args)
+    return str(cached)
+
+
+def _policy_zone(args: argparse.Namespace) -> str:
     from ledger.checking import open_checked_store
     from ledger.periods import DEFAULT_TIME_ZONE
 
@@ -105,6 +140,17 @@ def _local(text: str | None, zone: str, *, seconds: bool = False) -> str:
     return human_time(text, zone, seconds=seconds) if text else "-"
 
 
+def _wall(text: str | None, zone: str) -> str:
+    """A ledger time as the wall clock in ``zone`` (``2026-03-03 10:12``) for a table
+    whose title names the zone; ``-`` for none."""
+    return _local(text, zone)[:16] if text else "-"
+
+
+def _cell(text: object) -> str:
+    """Stored text for a table cell: bidi and format characters shown escaped."""
+    return escape_for_display(str(text)) if text is not None else "-"
+
+
 # -- projections ----------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
     with _reader(args) as r:
@@ -112,12 +158,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"projections": rows})
         return 0
-    print(f"{'projection':12} {'position':>10} {'head':>10} {'lag':>10}  state")
-    for s in rows:
-        state = "stale (code changed: rebuilt on next read)" if s["stale"] else (
-            "up to date" if s["lag"] == 0 else "behind")
-        print(f"{s['projection']:12} {s['position']:>10,} {s['head']:>10,} {s['lag']:>10,}  "
-              f"{state}")
+    table = Table([Column("PROJECTION", 12), Column("POSITION", 10, right=True),
+                   Column("HEAD", 10, right=True), Column("LAG", 10, right=True),
+                   Column("STATE")])
+    for line in table.lines([
+            (s["projection"], f"{s['position']:,}", f"{s['head']:,}", f"{s['lag']:,}",
+             "stale (code changed: rebuilt on next read)" if s["stale"] else
+             "up to date" if s["lag"] == 0 else "behind") for s in rows]):
+        print(line)
     return 0
 
 
@@ -147,8 +195,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         print_json({"rebuilt": [s["projection"] for s in chosen], "entries": applied,
                "seconds": round(took, 3), "projections": chosen})
     else:
-        print(f"rebuilt {', '.join(s['projection'] for s in chosen)} from {applied:,} "
-              f"entries in {took:.2f} s")
+        print(f"rebuilt {', '.join(s['projection'] for s in chosen)} from "
+              f"{plural(applied, 'entry', 'entries')} in {took:.2f} s")
     return 0
 
 
@@ -179,34 +227,42 @@ def cmd_consent(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
+    if _unknown(doc, "consent"):
+        return 0
     zone = _zone(args)
     when = []
     if as_of:
         when.append(f"as of {_local(as_of, zone)}")
     if known_at:
         when.append(f"as known at {_local(known_at, zone)}")
-    print(f"consent of subject {_short(doc['subject'])} {' '.join(when) or 'now'} "
-          f"(policy {doc['policy_version'] or 'none known then'})")
+    print(f"consent of subject {_short(doc['subject'])} {' '.join(when) or 'now'}")
+    print(f"policy {doc['policy_version'] or 'none known then'} (times in {zone})")
+    table = Table([Column("PURPOSE", 24), Column("STATUS", 9), Column("SINCE", 16),
+                   Column("POLICY", 10), Column("SEQ", 6, right=True), Column("RECORDED")],
+                  indent=2, gap=1)
+    print(table.header())
+    detail = " " * 4
     for p in doc["purposes"]:
         if p["status"] == "none":
-            print(f"  {p['purpose']:28} none")
+            print(table.row((p["purpose"], "none", "-", "-", "-", "-")))
             continue
-        print(f"  {p['purpose']:28} {p['status']:9} since {_local(p['since'], zone)} "
-              f"(policy {p['policy_version']}, #{p['seq']}, recorded "
-              f"{_local(p['recorded_at'], zone)})")
+        print(table.row((p["purpose"], p["status"], _wall(p["since"], zone),
+                         p["policy_version"], p["seq"], _wall(p["recorded_at"], zone))))
         if p["status"] == "expired":
-            print(f"  {'':28} given {_local(p['given_at'], zone)}, lapsed after the policy's "
-                  "consent_validity: ask again")
+            print(shorten(f"{detail}given {_local(p['given_at'], zone)}, lapsed after the "
+                          "policy's consent_validity: ask again", WIDTH))
         elif p["expires_at"]:
-            print(f"  {'':28} expires {_local(p['expires_at'], zone)}")
+            print(f"{detail}expires {_local(p['expires_at'], zone)}")
         if p["notice_id"]:
-            print(f"  {'':28} saw notice {p['notice_id']} (sha256 {p['notice_digest']})")
+            print(shorten(f"{detail}saw notice {p['notice_id']} (sha256 "
+                          f"{p['notice_digest']})", WIDTH))
     for notice_id, n in doc["notices"].items():
         first = n["text"].strip().splitlines()[0]
-        shown = first if len(first) <= 100 else first[:99] + "…"
-        print(f"notice {notice_id}: {n['kind']}, {n['language']}, published "
-              f"{_local(n['occurred_at'], zone)}, sha256 {n['digest']} (#{n['seq']}; full text: "
-              f"ledger show {n['seq']})\n  \"{shown}\"")
+        print(shorten(f"notice {notice_id}: {n['kind']}, {n['language']}, published "
+                      f"{_local(n['occurred_at'], zone)} (#{n['seq']}; full text: ledger show "
+                      f"{n['seq']})", WIDTH))
+        print(f"  sha256 {n['digest']}")
+        print(shorten(f"  \"{first}", WIDTH - 1) + "\"")
     return 0
 
 
@@ -223,14 +279,17 @@ def _consent_campaign(args: argparse.Namespace) -> int:
     start_text = _local(doc["from"], zone) if doc["from"] else "the start"
     span = f"from {start_text} to {_local(doc['to'], zone) if doc['to'] else 'now'}"
     known = f", as known at {_local(known_at, zone)}" if known_at else ""
-    print(f"choices for purpose {doc['purpose']} {span}{known}: {doc['total']} by "
-          f"{doc['subjects']} subject(s); " +
-          ", ".join(f"{n} {c}" for c, n in doc["counts"].items()))
-    for c in doc["choices"]:
-        notice = f" notice {c['notice_id']}" if c["notice_id"] else ""
-        print(f"  #{c['seq']:<8} {_local(c['occurred_at'], zone)} {c['choice']:9} "
-              f"{_short(c['subject']):14} {c['method']:8} policy {c['policy_version']}"
-              f"{notice} {c['hash'][:16]}…")
+    print(shorten(f"choices for purpose {doc['purpose']} {span}{known}", WIDTH))
+    print(f"{plural(doc['total'], 'choice')} by {plural(doc['subjects'], 'subject')}; " +
+          ", ".join(f"{n} {c}" for c, n in doc["counts"].items()) + f" (times in {zone})")
+    table = Table([Column("SEQ", 6, right=True), Column("OCCURRED", 16), Column("CHOICE", 9),
+                   Column("SUBJECT", 13), Column("METHOD", 8), Column("POLICY", 10),
+                   Column("NOTICE", 18), Column("HASH")], indent=2, gap=1)
+    for line in table.lines([
+            (c["seq"], _wall(c["occurred_at"], zone), c["choice"], _short(c["subject"]),
+             _cell(c["method"]), c["policy_version"], _cell(c["notice_id"] or "-"), c["hash"])
+            for c in doc["choices"]]):
+        print(line)
     return 0
 
 
@@ -243,14 +302,21 @@ def cmd_retention(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
+    if args.subject is not None and _unknown(doc, "retention"):
+        return 0
     zone = _zone(args)
-    print(f"retention at {_as_of_text(doc, zone)}: " + ", ".join(
-        f"{n} {s}" for s, n in doc["counts"].items()))
-    for i in doc["items"]:
-        print(f"  #{i['seq']:<8} {_short(i['subject']):14} {i['category']:28} "
-              f"{i['purpose']:22} collected {_local(i['collected_at'], zone)} "
-              f"deadline {_local(i['deadline'], zone):23} {i['status']}"
-              + ("" if i["reason"] == "retention_period" else f" ({i['reason']})"))
+    print(f"retention at {_as_of_text(doc, zone)}")
+    print(f"{plural(len(doc['items']), 'item')}: " + ", ".join(
+        f"{n} {s}" for s, n in doc["counts"].items()) + f" (times in {zone})")
+    table = Table([Column("SEQ", 6, right=True), Column("SUBJECT", 13),
+                   Column("CATEGORY", 15), Column("PURPOSE", 15), Column("DEADLINE", 16),
+                   Column("STATUS", 10), Column("WHY")], indent=2, gap=1)
+    for line in table.lines([
+            (i["seq"], _short(i["subject"]), i["category"], i["purpose"],
+             _wall(i["deadline"], zone), i["status"],
+             "period" if i["reason"] == "retention_period" else i["reason"])
+            for i in doc["items"]]):
+        print(line)
     return 0
 
 
@@ -262,12 +328,18 @@ def cmd_requests(args: argparse.Namespace) -> int:
         print_json(doc)
         return 0
     zone = _zone(args)
-    print(f"rights requests at {_as_of_text(doc, zone)}: {len(doc['requests'])}")
-    for q in doc["requests"]:
-        flag = " OVERDUE" if q["overdue"] else (" answered late" if q["answered_late"] else "")
-        print(f"  {q['request_id']:20} {q['right']:14} {_short(q['subject']):14} received "
-              f"{_local(q['received_at'], zone)} due {_local(q['due_at'], zone)} "
-              f"{q['status']}{flag}")
+    print(f"rights requests at {_as_of_text(doc, zone)}")
+    print(f"{plural(len(doc['requests']), 'request')} (times in {zone})")
+    table = Table([Column("REQUEST", 18), Column("RIGHT", 12), Column("SUBJECT", 13),
+                   Column("RECEIVED", 16), Column("DUE", 16), Column("STATUS")],
+                  indent=2, gap=1)
+    for line in table.lines([
+            (_cell(q["request_id"]), q["right"], _short(q["subject"]),
+             _wall(q["received_at"], zone), _wall(q["due_at"], zone),
+             q["status"] + (" OVERDUE" if q["overdue"] else
+                            " answered late" if q["answered_late"] else ""))
+            for q in doc["requests"]]):
+        print(line)
     return 0
 
 
@@ -278,14 +350,17 @@ def cmd_breaches(args: argparse.Namespace) -> int:
         print_json(doc)
         return 0
     zone = _zone(args)
-    print(f"breach register at {_as_of_text(doc, zone)}: {len(doc['breaches'])}")
-    for b in doc["breaches"]:
-        notified = _local(b["notified_at"], zone) if b["notified_at"] else "not notified"
-        missing = ", ".join(b["missing"]) or "none"
-        print(escape_for_display(  # stored text may hold bidi controls (issue 13)
-            f"  {b['breach_id']:20} discovered {_local(b['discovered_at'], zone)} "
-            f"notified {notified} "
-            f"({b['hours_elapsed']} h) {b['status']}; Art. 33(3) missing: {missing}"))
+    print(f"breach register at {_as_of_text(doc, zone)}")
+    print(f"{plural(len(doc['breaches']), 'breach', 'breaches')} (times in {zone})")
+    table = Table([Column("BREACH", 14), Column("DISCOVERED", 16), Column("NOTIFIED", 16),
+                   Column("HOURS", 8, right=True), Column("STATUS", 16),
+                   Column("ART. 33(3) MISSING")], indent=2, gap=1)
+    for line in table.lines([  # stored text may hold bidi controls (issue 13): escaped
+            (_cell(b["breach_id"]), _wall(b["discovered_at"], zone),
+             _wall(b["notified_at"], zone) if b["notified_at"] else "not notified",
+             b["hours_elapsed"], b["status"], ", ".join(b["missing"]) or "none")
+            for b in doc["breaches"]]):
+        print(line)
     return 0
 
 
@@ -295,14 +370,22 @@ def cmd_disclosures(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
+    if args.subject is not None and _unknown(doc, "disclosures"):
+        return 0
     zone = _zone(args)
-    print(f"disclosures at {_as_of_text(doc, zone)}: {doc['count']} "
-          f"({doc['outside_eea']} outside the EEA)")
-    for d in doc["disclosures"]:
-        flag = " OUTSIDE EEA" if d["outside_eea"] else ""
-        print(f"  #{d['seq']:<8} {_local(d['occurred_at'], zone)} {d['recipient']:20} "
-              f"{d['recipient_kind']:12} {d['country']} {d['purpose']:22} "
-              f"{_short(d['subject'])}{flag}")
+    print(f"disclosures at {_as_of_text(doc, zone)}")
+    print(f"{plural(doc['count'], 'disclosure')}, {doc['outside_eea']} outside the EEA "
+          f"(times in {zone})")
+    table = Table([Column("SEQ", 6, right=True), Column("OCCURRED", 16),
+                   Column("RECIPIENT", 18), Column("KIND", 10), Column("CTRY", 4),
+                   Column("NON-EEA", 7), Column("PURPOSE", 16), Column("SUBJECT")],
+                  indent=2, gap=1)
+    for line in table.lines([
+            (d["seq"], _wall(d["occurred_at"], zone), _cell(d["recipient"]),
+             _cell(d["recipient_kind"]), _cell(d["country"]),
+             "yes" if d["outside_eea"] else "no", d["purpose"], _short(d["subject"]))
+            for d in doc["disclosures"]]):
+        print(line)
     return 0
 
 
@@ -331,6 +414,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     by = reader_of(args)
     with _reader(args, with_key=True) as r:
         doc = r.export(args.subject, by=by, **_frame(args))
+    if not doc["known"]:
+        print(f"ledger: subject {_short(doc['subject'])}: {UNKNOWN} (the export is empty)",
+              file=sys.stderr)
     if args.format == "json":
         text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
         _write(text.encode("utf-8"), args.output)
@@ -338,7 +424,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         _write(export_zip(doc), args.output)
     if args.output not in (None, "-"):
         print(f"export of subject {_short(doc['subject'])} written to {args.output} "
-              f"({len(doc['events'])} entries{', erased' if doc['erased'] else ''})",
+              f"({plural(len(doc['events']), 'entry', 'entries')}"
+              f"{', erased' if doc['erased'] else ''})",
               file=sys.stderr)
     return 0
 
@@ -365,6 +452,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0 if doc["verification"]["ok"] else 1
+    if args.subject is not None and not doc["known"]:
+        print(f"replay of subject {_short(doc['subject'])}: {UNKNOWN}")
     zone = _zone(args)
     for e in doc["entries"]:
         data = e["data"]
@@ -378,7 +467,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     v = doc["verification"]
     if v["ok"]:
         print(f"verified: entries 1..{v['checked'][-1] if v['checked'] else 0} "
-              f"({v['entries']} entries) chain intact")
+              f"({plural(v['entries'], 'entry', 'entries')}) chain intact")
         return 0
     print(f"VERIFICATION FAILED at seq {v['first_bad_seq']}: {v['reason']}")
     return 1
@@ -397,25 +486,39 @@ def cmd_accesses(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
-    print(f"reads of personal data: {doc['count']}")
-    for a in doc["accesses"]:
-        seqs = f" seqs {a['first_seq']}..{a['last_seq']}" if a["first_seq"] else ""
-        print(f"  #{a['seq']:<8} {a['occurred_at']} {a['actor'] or '-':20} {a['channel']:4} "
-              f"{a['view']:7} subject {_short(a['subject'])}{seqs}"
-              f"{' reason: ' + a['reason'] if a['reason'] else ''}")
+    zone = _zone(args)
+    print(f"reads of personal data: {plural(doc['count'], 'read')} (times in {zone})")
+    table = Table([Column("SEQ", 6, right=True), Column("OCCURRED", 16), Column("ACTOR", 16),
+                   Column("VIA", 4), Column("VIEW", 7), Column("SUBJECT", 13),
+                   Column("SEQS", 11), Column("REASON")], indent=2, gap=1)
+    for line in table.lines([
+            (a["seq"], _wall(a["occurred_at"], zone), _cell(a["actor"] or "-"),
+             a["channel"], a["view"], _short(a["subject"]),
+             f"{a['first_seq']}..{a['last_seq']}" if a["first_seq"] else "-",
+             _cell(a["reason"] or "-"))
+            for a in doc["accesses"]]):
+        print(line)
     return 0
 
 
 def _register_accesses(add: Callable[..., argparse.ArgumentParser]) -> None:
     sp = add("accesses", _guarded(cmd_accesses), "who was shown whose personal data, when "
-             "and why (PersonalDataAccessed)")
-    sp.add_argument("--subject", metavar="REF", help="identifier or pseudonym:<hex>")
+             "and why (PersonalDataAccessed)", examples=[
+                 "ledger accesses",
+                 "ledger accesses --subject camille.durand@example.fr --from 2026-03-01",
+                 "ledger accesses --actor dpo@example.fr --as-of 2026-03-31 --json"])
+    sp.add_argument("--subject", metavar="REF", help="only reads of this subject: "
+                    "identifier or pseudonym:<hex>")
     sp.add_argument("--actor", metavar="A", help="only reads by this actor")
-    sp.add_argument("--as-of", metavar="T", help="reads that occurred by T")
+    sp.add_argument("--as-of", metavar="T", help="reads that occurred by T (a date: by "
+                    "the end of that day)")
     sp.add_argument("--known-at", metavar="K", help="reads recorded by K")
-    sp.add_argument("--from", dest="start", metavar="T", help="occurred at or after T")
-    sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before T")
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--from", dest="start", metavar="T", help="occurred at or after the "
+                    "time T (a date: from the start of that day)")
+    sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before the time "
+                    "T (a date: to the end of that day)")
+    _json_option(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -424,76 +527,126 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     """Add the read commands to ``ledger`` (called by ``ledger.cli.build_parser``)."""
     names = ("consent", "retention", "requests", "breaches", "disclosures")
     names += ("accesses",)  # the register of reads (projections/accesses.py)
-    proj = add("projections", lambda a: 2, "status and rebuild of the read models")
+    proj = add("projections", lambda a: 2, "status and rebuild of the read models",
+               examples=["ledger projections status", "ledger projections rebuild",
+                         "ledger projections rebuild retention --json"])
     psub = proj.add_subparsers(dest="projections_command", metavar="ACTION", required=True)
-    sp = add("status", _guarded(cmd_status), "each projection's position and lag", psub)
-    sp.add_argument("--json", action="store_true")
+    sp = add("status", _guarded(cmd_status), "each projection's position and lag", psub,
+             examples=["ledger projections status", "ledger projections status --json"])
+    _json_option(sp)
     sp = add("rebuild", _guarded(cmd_rebuild), "drop and rebuild projections from the ledger",
-             psub)
+             psub, examples=["ledger projections rebuild",
+                             "ledger projections rebuild consent --json"])
     sp.add_argument("name", nargs="?", choices=names, metavar="NAME",
                     help=f"one of {', '.join(names)} (default: all)")
-    sp.add_argument("--json", action="store_true")
+    _json_option(sp)
 
     sp = add("consent", _guarded(cmd_consent), "a subject's consent per purpose, "
              "bitemporal (--as-of valid time, --known-at recording time); or, with --purpose, "
-             "every choice made for a purpose in a time range (a campaign)")
+             "every choice made for a purpose in a time range (a campaign)", examples=[
+                 "ledger consent camille.durand@example.fr",
+                 "ledger consent camille.durand@example.fr --as-of 2026-03-03",
+                 "ledger consent 'pseudonym:<hex>' --as-of 2026-03-03T10:00:00+01:00 "
+                 "--known-at 2026-03-10 --json",
+                 "ledger consent --purpose cookies_audience --from 2026-03-01 --to 2026-03-31"])
     sp.add_argument("subject", nargs="?", metavar="SUBJECT",
                     help="identifier or pseudonym:<hex> (not with --purpose)")
-    sp.add_argument("--as-of", metavar="T", help="state from events that occurred by T")
+    sp.add_argument("--as-of", metavar="T", help="state from events that occurred by T "
+                    "(a date: by the end of that day)")
     sp.add_argument("--known-at", metavar="T", help="only events recorded by T")
     sp.add_argument("--purpose", metavar="P", help="campaign: every choice (given, refused, "
                     "withdrawn) for purpose P, with counts (instead of SUBJECT)")
     sp.add_argument("--from", dest="start", metavar="T",
-                    help="with --purpose: choices that occurred at or after T")
+                    help="with --purpose: choices that occurred at or after the time T "
+                    "(a date: from the start of that day)")
     sp.add_argument("--to", dest="end", metavar="T",
-                    help="with --purpose: choices that occurred at or before T")
-    sp.add_argument("--json", action="store_true")
+                    help="with --purpose: choices that occurred at or before the time T "
+                    "(a date: to the end of that day)")
+    _json_option(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
     sp = add("retention", _guarded(cmd_retention), "collected items and their retention "
-             "deadlines")
-    sp.add_argument("--due-before", metavar="T", help="deadline at or before T, not erased")
+             "deadlines", examples=[
+                 "ledger retention", "ledger retention --status overdue",
+                 "ledger retention --due-before 2027-04-04 --json",
+                 "ledger retention --subject camille.durand@example.fr --as-of 2027-01-01"])
+    sp.add_argument("--due-before", metavar="T", help="deadline at or before T, not erased "
+                    "(a date: by the end of that day)")
     sp.add_argument("--status", choices=("active", "due", "overdue", "held", "erased",
-                                         "anonymised"))
-    sp.add_argument("--subject", metavar="REF")
+                                         "anonymised"),
+                    help="only items with this status: %(choices)s")
+    sp.add_argument("--subject", metavar="REF", help="only this subject's items: "
+                    "identifier or pseudonym:<hex>")
     _frame_options(sp, "statuses and deadlines")
-    sp.add_argument("--json", action="store_true")
+    _json_option(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
-    sp = add("requests", _guarded(cmd_requests), "rights requests, due dates and overdue ones")
+    sp = add("requests", _guarded(cmd_requests), "rights requests, due dates and overdue "
+             "ones", examples=["ledger requests --open", "ledger requests --overdue --json",
+                               "ledger requests --as-of 2026-06-30"])
     sp.add_argument("--open", action="store_true", help="not yet answered")
     sp.add_argument("--overdue", action="store_true", help="open past the due date")
     _frame_options(sp, "requests")
-    sp.add_argument("--json", action="store_true")
+    _json_option(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
-    sp = add("breaches", _guarded(cmd_breaches), "the breach register (Art. 33(5))")
+    sp = add("breaches", _guarded(cmd_breaches), "the breach register (Art. 33(5))",
+             examples=["ledger breaches", "ledger breaches --as-of 2026-03-31 --json"])
     _frame_options(sp, "breaches")
-    sp.add_argument("--json", action="store_true")
+    _json_option(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
     sp = add("disclosures", _guarded(cmd_disclosures), "the disclosures register "
-             "(recipients and transfers seen)")
-    sp.add_argument("--subject", metavar="REF")
+             "(recipients and transfers seen)", examples=[
+                 "ledger disclosures", "ledger disclosures --as-of 2026-03-31 --json",
+                 "ledger disclosures --subject camille.durand@example.fr"])
+    sp.add_argument("--subject", metavar="REF", help="only this subject's disclosures: "
+                    "identifier or pseudonym:<hex>")
     _frame_options(sp, "disclosures")
-    sp.add_argument("--json", action="store_true")
+    _json_option(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
-    sp = add("export", _guarded(cmd_export), "a subject's data export (Art. 15, 20)")
-    sp.add_argument("subject", metavar="SUBJECT")
+    sp = add("export", _guarded(cmd_export), "a subject's data export (Art. 15, 20)",
+             examples=["ledger export camille.durand@example.fr --reason 'access request "
+                       "R-12' -o export.json",
+                       "ledger export camille.durand@example.fr --format csv -o export.zip",
+                       "ledger export 'pseudonym:<hex>' --as-of 2026-03-31"])
+    sp.add_argument("subject", metavar="SUBJECT", help="the subject: identifier or "
+                    "pseudonym:<hex>")
     sp.add_argument("--format", choices=("json", "csv"), default="json",
                     help="json (one document) or csv (a zip of one CSV per table)")
     sp.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
     _frame_options(sp, "the subject's data")
     add_reader_options(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
-    sp = add("ropa", _guarded(cmd_ropa), "the record of processing activities (Art. 30)")
-    sp.add_argument("--format", choices=("json", "md"), default="md")
+    sp = add("ropa", _guarded(cmd_ropa), "the record of processing activities (Art. 30)",
+             examples=["ledger ropa", "ledger ropa --format json -o ropa.json",
+                       "ledger ropa --as-of 2026-01-01 -o ropa-2025.md"])
+    sp.add_argument("--format", choices=("json", "md"), default="md",
+                    help="md (Markdown for people, times in the policy's time zone; the "
+                    "default) or json (times in UTC)")
     _frame_options(sp, "the policy in force and the events seen")
-    sp.add_argument("-o", "--output", metavar="PATH")
+    sp.add_argument("-o", "--output", metavar="PATH", help="file to write (default: stdout)")
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
 
     sp = add("replay", _guarded(cmd_replay), "history in order, decrypted, with the chain "
-             "verified up to the last entry shown")
-    sp.add_argument("--subject", metavar="REF")
-    sp.add_argument("--from", dest="start", metavar="T", help="occurred at or after T")
-    sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before T")
-    sp.add_argument("--type", nargs="+", action="extend", metavar="TYPE")
-    sp.add_argument("--json", action="store_true")
+             "verified up to the last entry shown", examples=[
+                 "ledger replay --subject camille.durand@example.fr",
+                 "ledger replay --from 2026-03-01 --to 2026-03-31 --type ConsentGiven "
+                 "ConsentWithdrawn",
+                 "ledger replay --from 2026-03-03T09:00:00+01:00 --json"])
+    sp.add_argument("--subject", metavar="REF", help="only this subject's entries: "
+                    "identifier or pseudonym:<hex>")
+    sp.add_argument("--from", dest="start", metavar="T", help="entries that occurred at or "
+                    "after the time T (a date: from the start of that day; a time, not a "
+                    "seq: ledger log --from-seq takes seqs)")
+    sp.add_argument("--to", dest="end", metavar="T", help="entries that occurred at or "
+                    "before the time T (a date: to the end of that day)")
+    sp.add_argument("--type", nargs="+", action="extend", metavar="TYPE",
+                    help="only entries of these event types (docs/events.md)")
+    _json_option(sp)
     add_reader_options(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
     _register_accesses(add)
     _ = common

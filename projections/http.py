@@ -27,6 +27,7 @@ Invalid query values are answered 422 naming the parameter, like any
 
 import re
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -53,7 +54,8 @@ TIMES = ("`as_of`: as things stood at that time, from events that occurred by th
          "(default now); `known_at`: only events recorded by then; both: what was known at "
          "`known_at` about `as_of`; `at`: deprecated old name of `as_of` (422 when both are "
          "given and differ: a rule between two parameters). Times: RFC 3339 "
-         "or YYYY-MM-DD (end of that day, UTC).")
+         "or YYYY-MM-DD (that day in the policy's time zone: its start for a lower "
+         "bound, its end otherwise).")
 # the schemas say what the validators check (ledger.http.params), the validators answer:
 # json_schema_extra documents a pattern without a second (framework) check of it
 WHEN = {"pattern": TIME}
@@ -69,12 +71,13 @@ Ref = Annotated[str, Path(json_schema_extra=subject_schema())]
 Subject = Annotated[str | None, Query(json_schema_extra=subject_schema())]
 
 
-def _frame(as_of: str | None, known_at: str | None, at: str | None) -> dict[str, str | None]:
-    when = parse_when(as_of, "as_of")
-    old = parse_when(at, "at")
+def _frame(as_of: str | None, known_at: str | None, at: str | None,
+           zone: Callable[[], str]) -> dict[str, str | None]:
+    when = parse_when(as_of, "as_of", zone=zone)
+    old = parse_when(at, "at", zone=zone)
     if old is not None and when is not None and old != when:
         raise InputError("at", "is the old name of as_of: give one of them")
-    return {"as_of": when or old, "known_at": parse_when(known_at, "known_at")}
+    return {"as_of": when or old, "known_at": parse_when(known_at, "known_at", zone=zone)}
 
 
 class _SharedReader:
@@ -100,6 +103,10 @@ class _SharedReader:
         if reader is not None:
             reader.ledger = None
             reader.close()
+
+    def zone(self) -> str:
+        """The policy's time zone: a bare date over HTTP is a day there."""
+        return self.get().time_zone()
 
 
 REASON_HEADER = "Ledger-Access-Reason"
@@ -136,15 +143,15 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "`pseudonym:<hex>`. `as_of` answers with events that occurred by then, "
                 "`known_at` with events recorded by then; both: what was known at "
                 "`known_at` about the state at `as_of`. Times: RFC 3339 or YYYY-MM-DD "
-                "(end of that day, UTC).",
+                "(end of that day in the policy's time zone).",
                 responses={**answers("the consent state and its history"),
                            **problems(404)})  # a `ref` with a line break matches no route
     async def consent(ref: Ref,
                       _: Annotated[Principal, Depends(ctx.require("consent:read"))],
                       as_of: AsOf = None, known_at: KnownAt = None) -> JSONResponse:
         check_subject(ref)
-        when = parse_when(as_of, "as_of")
-        known = parse_when(known_at, "known_at")
+        when = parse_when(as_of, "as_of", zone=shared.zone)
+        known = parse_when(known_at, "known_at", zone=shared.zone)
         doc = await ctx.run(lambda: shared.get().consent(ref, as_of=when, known_at=known))
         return JSONResponse(doc)
 
@@ -152,7 +159,8 @@ def register(router: APIRouter, ctx: Any) -> None:
                 "(ledger consent --purpose P --from T --to T --json)",
                 description="A campaign: every ConsentGiven, ConsentRefused and "
                 "ConsentWithdrawn for `purpose` whose `occurred_at` lies in [`from`, `to`] "
-                "(a bare `from` date: the start of that day, a bare `to` date: its end, UTC), "
+                "(a bare `from` date: the start of that day, a bare `to` date: its end, "
+                "in the policy's time zone), "
                 "recorded by `known_at` if given; counts per choice and the rows "
                 "(pseudonymous subject, time, method, notice, seq, hash; no decrypted value). "
                 "404 when `purpose` is no purpose of a published policy; 422 when `from` "
@@ -162,8 +170,9 @@ def register(router: APIRouter, ctx: Any) -> None:
                        purpose: Annotated[str, Query(pattern=PURPOSE_ID)],
                        start: Start = None, end: End = None, known_at: KnownAt = None,
                        ) -> JSONResponse:
-        lo = parse_when(start, "from", start_of_day=True)
-        hi, known = parse_when(end, "to"), parse_when(known_at, "known_at")
+        lo = parse_when(start, "from", start_of_day=True, zone=shared.zone)
+        hi = parse_when(end, "to", zone=shared.zone)
+        known = parse_when(known_at, "known_at", zone=shared.zone)
         try:
             doc = await ctx.run(lambda: shared.get().consent_campaign(
                 purpose, start=lo, end=hi, known_at=known))
@@ -193,7 +202,7 @@ def register(router: APIRouter, ctx: Any) -> None:
                      as_of: AsOf = None, known_at: KnownAt = None, at: At = None,
                      reason: Reason = None) -> Response:
         check_subject(ref)
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         by = reader_by(who, reason, ctx)
         doc = await ctx.run(lambda: shared.get().export(ref, **when))
         # recorded before it is shown, through the group commit (not from a worker thread:
@@ -216,8 +225,8 @@ def register(router: APIRouter, ctx: Any) -> None:
                             "enum": list(STATUSES)})] = None,
                         as_of: AsOf = None, known_at: KnownAt = None,
                         at: At = None) -> JSONResponse:
-        before = parse_when(due_before, "due_before")
-        when = _frame(as_of, known_at, at)
+        before = parse_when(due_before, "due_before", zone=shared.zone)
+        when = _frame(as_of, known_at, at, shared.zone)
         doc = await ctx.run(lambda: shared.get().retention(**when, due_before=before,
                                                            status=status))
         return JSONResponse(doc)
@@ -229,7 +238,7 @@ def register(router: APIRouter, ctx: Any) -> None:
                        overdue: Annotated[bool, Query()] = False,
                        as_of: AsOf = None, known_at: KnownAt = None,
                        at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         doc = await ctx.run(lambda: shared.get().requests(**when, open_only=open,
                                                           overdue_only=overdue))
         return JSONResponse(doc)
@@ -239,7 +248,7 @@ def register(router: APIRouter, ctx: Any) -> None:
     async def breaches(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                        as_of: AsOf = None, known_at: KnownAt = None,
                        at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         return JSONResponse(await ctx.run(lambda: shared.get().breaches(**when)))
 
     @router.get("/disclosures", summary="The disclosures register (recipients, transfers)",
@@ -247,7 +256,7 @@ def register(router: APIRouter, ctx: Any) -> None:
     async def disclosures(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                           as_of: AsOf = None, known_at: KnownAt = None,
                           at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         return JSONResponse(await ctx.run(lambda: shared.get().disclosures(**when)))
 
     @router.get("/ropa", summary="The record of processing activities (Art. 30(1))",
@@ -257,7 +266,7 @@ def register(router: APIRouter, ctx: Any) -> None:
     async def ropa(_: Annotated[Principal, Depends(ctx.require("registers:read"))],
                    as_of: AsOf = None, known_at: KnownAt = None,
                    at: At = None) -> JSONResponse:
-        when = _frame(as_of, known_at, at)
+        when = _frame(as_of, known_at, at, shared.zone)
         try:
             return JSONResponse(await ctx.run(lambda: shared.get().ropa(**when)))
         except InputError as exc:
@@ -285,9 +294,9 @@ def register_accesses(router: APIRouter, ctx: Any, shared: _SharedReader) -> Non
         check_subject(subject)
         if actor is not None and not re.fullmatch(ACTOR.strip("^$"), actor):
             raise InputError("actor", "must be 1-128 characters [A-Za-z0-9._:@/-]")
-        filters = {"actor": actor, "as_of": parse_when(as_of, "as_of"),
-                   "known_at": parse_when(known_at, "known_at"),
-                   "start": parse_when(start, "from", start_of_day=True),
-                   "end": parse_when(end, "to")}
+        filters = {"actor": actor, "as_of": parse_when(as_of, "as_of", zone=shared.zone),
+                   "known_at": parse_when(known_at, "known_at", zone=shared.zone),
+                   "start": parse_when(start, "from", start_of_day=True, zone=shared.zone),
+                   "end": parse_when(end, "to", zone=shared.zone)}
         doc = await ctx.run(lambda: shared.get().accesses(subject=subject, **filters))
         return JSONResponse(doc)

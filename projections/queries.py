@@ -10,7 +10,8 @@ replays)::
         r.consent("camille.durand@example.fr", as_of="2026-03-03T23:59:59Z")
 
 Times given by callers are RFC 3339 with an offset, or a bare date
-``YYYY-MM-DD`` meaning the end of that day in UTC (see :func:`parse_when`).
+``YYYY-MM-DD`` meaning that day in the policy's time zone (its end, or its start for
+the lower bound of a range; see :func:`parse_when`).
 Every register takes ``as_of`` and ``known_at`` (one time model,
 :mod:`projections.timeframe`); ``at`` is kept as the old name of ``as_of``.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ledger.accesses import ACCESS, AccessBy, access_drafts, record_reads, subjects_shown
@@ -28,6 +29,7 @@ from ledger.canonical import format_time
 from ledger.checking import guard, open_checked_store
 from ledger.errors import InputError
 from ledger.events import parse_rfc3339
+from ledger.periods import DEFAULT_TIME_ZONE, time_zone
 
 from .accesses import access_register
 from .breaches import breach_register
@@ -48,23 +50,38 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _PURPOSE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 
-def parse_when(text: str | None, field: str, *, start_of_day: bool = False) -> str | None:
+def parse_when(text: str | None, field: str, *, start_of_day: bool = False,
+               zone: str | Callable[[], str] | None = None) -> str | None:
     """A caller's time as the ledger's UTC text, or InputError naming ``field``.
 
-    A bare date means the end of that day (UTC), or its start with ``start_of_day``
-    (for the lower bound of a range).
+    RFC 3339 with an offset is exact.  A bare date ``YYYY-MM-DD`` is a day of the people
+    who give it: that day in ``zone`` (the policy's time zone; a callable is asked only
+    when a bare date comes; None: UTC), meaning its last microsecond (an upper bound:
+    as-of, known-at, to, due-before), or its first with ``start_of_day`` (a lower bound).
     """
     if text is None:
         return None
     if _DATE.match(text):
         try:
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+            day = datetime.strptime(text, "%Y-%m-%d").date()
         except ValueError:
             raise InputError(field, "is not a valid calendar date") from None
-        if start_of_day:
-            return format_time(day)
-        return format_time(day + timedelta(days=1, microseconds=-1))
+        try:
+            return format_time(day_bound(day, zone() if callable(zone) else zone,
+                                         start=start_of_day))
+        except OverflowError:
+            raise InputError(field, "is a date out of range") from None
     return format_time(parse_rfc3339(text, field))
+
+
+def day_bound(day: date, zone: str | None, *, start: bool) -> datetime:
+    """The first (``start``) or last microsecond of the local ``day`` in ``zone`` (UTC when
+    None), daylight saving time included (a day may last 23 or 25 hours)."""
+    tz = time_zone(zone) if zone else UTC
+    if start:
+        return datetime.combine(day, time(), tz).astimezone(UTC)
+    next_day = datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC)
+    return next_day - timedelta(microseconds=1)
 
 
 def now_text() -> str:
@@ -112,10 +129,27 @@ class Reader:
     def policies(self, known_at: str | None = None) -> PolicyLog:
         return PolicyLog().load(self._store, known_at=known_at)
 
+    def time_zone(self) -> str:
+        """The time zone of the policy in force now (else the latest): bare dates and
+        people's times are read there."""
+        log = self.policies()
+        policy = log.in_force(now_text()) or log.latest()
+        return str(policy.time_zone) if policy is not None else DEFAULT_TIME_ZONE
+
     def pseudonym(self, subject: str) -> str:
         if subject.startswith("pseudonym:"):
             return subject[len("pseudonym:"):]
         return str(self.keyed().pseudonym(subject))
+
+    def known(self, subject: str) -> bool:
+        """Whether the ledger holds an entry about ``subject`` (identifier or
+        ``pseudonym:<hex>``) other than a record of a read (``PersonalDataAccessed``)."""
+        stream = self.pseudonym(subject)
+
+        def first() -> bool:
+            return any(row for row in self._store.entries(stream=stream, page=50)
+                       if row.type != ACCESS)
+        return bool(guard(first))
 
     def keyed(self) -> Any:
         """The :class:`ledger.application.Ledger`, opened with the master key on first use."""
@@ -133,9 +167,10 @@ class Reader:
         pseudonym = self.pseudonym(subject)
         self.fresh("consent")
         policies = self.policies(known_at)
-        return dict(self._read(lambda c: consent_state(
+        doc = dict(self._read(lambda c: consent_state(
             c, self.ledger_id, pseudonym, policies, as_of=as_of, known_at=known_at,
             now=now or now_text())))
+        return {**doc, "known": self.known(subject)}
 
     def consent_campaign(self, purpose: str, *, start: str | None = None,
                          end: str | None = None, known_at: str | None = None,
@@ -168,9 +203,10 @@ class Reader:
         frame = self.frame(as_of=as_of, known_at=known_at, at=at)
         pseudonym = self.pseudonym(subject) if subject is not None else None
         self.fresh("retention")
-        return dict(self._read(lambda c: retention_items(
+        doc = dict(self._read(lambda c: retention_items(
             c, self.ledger_id, frame=frame, due_before=due_before, status=status,
             subject=pseudonym)))
+        return doc if subject is None else {**doc, "known": self.known(subject)}
 
     def requests(self, *, as_of: str | None = None, known_at: str | None = None,
                  at: str | None = None, open_only: bool = False, overdue_only: bool = False,
@@ -193,8 +229,9 @@ class Reader:
         frame = self.frame(as_of=as_of, known_at=known_at, at=at)
         pseudonym = self.pseudonym(subject) if subject is not None else None
         self.fresh("disclosures")
-        return dict(self._read(lambda c: disclosure_register(
+        doc = dict(self._read(lambda c: disclosure_register(
             c, self.ledger_id, frame=frame, subject=pseudonym)))
+        return doc if subject is None else {**doc, "known": self.known(subject)}
 
     def ropa(self, *, as_of: str | None = None, known_at: str | None = None,
              at: str | None = None) -> dict[str, Any]:
@@ -215,6 +252,7 @@ class Reader:
             frame = self.frame(as_of=as_of, known_at=known_at, at=at)
         doc = export_subject(self.keyed(), subject, generated_at=now or now_text(),
                              frame=frame)
+        doc["known"] = self.known(subject)
         if by is not None:
             drafts = self.export_reads(doc, by)
             if drafts:
@@ -234,6 +272,8 @@ class Reader:
                by: AccessBy | None = None) -> dict[str, Any]:
         """The replay; with ``by`` each subject shown is recorded first (ledger.accesses)."""
         doc = replay(self.keyed(), subject=subject, start=start, end=end, types=list(types))
+        if subject is not None:
+            doc["known"] = self.known(subject)
         if by is not None:
             parts = [f"{k} {doc[k]}" for k in ("from", "to") if doc[k]]
             if doc["types"]:

@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ledger.cli_format import plural
 from ledger.errors import InputError
+from ledger.periods import DEFAULT_TIME_ZONE, human_time
 
 from . import db
 from .mechanism import PolicyLog
@@ -91,7 +93,8 @@ def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *,
     undeclared = sorted(set(seen) - {p["id"] for p in doc["purposes"]})
     return {
         **frame.to_json(), "policy": {"id": doc["id"], "version": doc["version"],
-                             "effective_at": doc["effective_at"], "url": doc["url"]},
+                             "effective_at": doc["effective_at"], "url": doc["url"],
+                             "time_zone": doc["time_zone"]},
         "controller": doc["controller"], "dpo_email": doc["dpo_email"],
         "subject_categories": doc["subject_categories"],
         "purposes": purposes,
@@ -128,10 +131,13 @@ def _retention(policy: Any, purpose: str, category: str) -> str | None:
 
 
 def ropa_markdown(doc: dict[str, Any]) -> str:
+    """The record for people: times in the policy's time zone (the JSON keeps UTC)."""
     c = doc["controller"]
+    zone = doc["policy"].get("time_zone") or DEFAULT_TIME_ZONE
     lines = ["# Record of processing activities (GDPR Art. 30(1))", "",
              f"Policy {doc['policy']['id']} version {doc['policy']['version']}, in force "
-             f"from {doc['policy']['effective_at']}; record made at {doc['at']}.", "",
+             f"from {human_time(doc['policy']['effective_at'], zone)}; record made at "
+             f"{human_time(doc['at'], zone)} (times in {zone}).", "",
              "## Controller", "", f"{c['name']}, {c['address']} — {c['email']} — {c['url']}",
              f"Data protection contact: {doc['dpo_email']}", "",
              "## Categories of data subjects", "",
@@ -145,10 +151,11 @@ def ropa_markdown(doc: dict[str, Any]) -> str:
                       f"{x['id']} ({x['retention'] or 'not set'})"
                       for x in p["data_categories"]),
                   f"- recipients: {', '.join(p['recipients']) or 'none'}",
-                  f"- seen in the ledger: {s['consents_granted']} consents given, "
+                  f"- seen in the ledger: {plural(s['consents_granted'], 'consent')} given, "
                   f"{s['consents_refused']} refused, {s['consents_withdrawn']} withdrawn; "
-                  f"{s['collections']} collections from {s['subjects_collected']} subjects; "
-                  f"{s['disclosures']} disclosures", ""]
+                  f"{plural(s['collections'], 'collection')} from "
+                  f"{plural(s['subjects_collected'], 'subject')}; "
+                  f"{plural(s['disclosures'], 'disclosure')}", ""]
     lines += ["## Recipients", "", "| id | kind | country | disclosures seen |",
               "| --- | --- | --- | --- |"]
     lines += [f"| {r['id']} | {r['kind']} | {r['country']} | {r['seen']['disclosures']} |"

@@ -13,7 +13,10 @@ never changes when events occurring after T are appended, and an answer known
 at K never changes when events are recorded after K.
 
 Times are the ledger's UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), which sorts
-as it compares.  ``at`` is the old name of ``as_of`` (``--at`` on the command
+as it compares.  A bare date a person gives (``--as-of 2027-04-04``) is turned into
+such a time before it gets here, as the end (or, for a lower bound, the start) of
+that day in the policy's time zone (:func:`projections.queries.parse_when`).
+``at`` is the old name of ``as_of`` (``--at`` on the command
 line, ``at`` over HTTP): it is kept as an alias.
 """
 

@@ -128,14 +128,16 @@ def test_consent_command_campaign_and_notice(cli_env: dict[str, str]) -> None:
     run(cli_env, "policy", "publish", "bundled")
     run(cli_env, "append", "-",
         stdin="".join(json.dumps(e) + "\n" for e in campaign_events()))
+    # exact UTC bounds (a bare date is a day in the policy's zone, Paris: see
+    # tests/test_projections_cli_output.py)
     doc = json.loads(run(cli_env, "consent", "--purpose", "cookies_advertising", "--from",
-                         "2024-03-01", "--to", "2024-03-31", "--json").stdout)
+                         MARCH["start"], "--to", MARCH["end"], "--json").stdout)
     assert doc["counts"] == {"given": 2, "refused": 1, "withdrawn": 1}
     assert doc["from"] == MARCH["start"] and doc["to"] == MARCH["end"]
-    text = run(cli_env, "consent", "--purpose", "cookies_advertising", "--from", "2024-03-01",
-               "--to", "2024-03-31").stdout
-    assert "4 by 3 subject(s); 2 given, 1 refused, 1 withdrawn" in text
-    assert "notice ads-banner/2024-03" in text and SECRET not in text
+    text = run(cli_env, "consent", "--purpose", "cookies_advertising", "--from",
+               MARCH["start"], "--to", MARCH["end"]).stdout
+    assert "4 choices by 3 subjects; 2 given, 1 refused, 1 withdrawn" in text
+    assert "ads-banner/2024-03" in text and SECRET not in text  # the NOTICE column
     # the subject form shows the text the person saw
     human = run(cli_env, "consent", PEOPLE["ben"], "--as-of", "2024-03-06").stdout
     assert "saw notice ads-banner/2024-03" in human and TEXT in human
@@ -162,7 +164,7 @@ def api(filled: Ledger, db_url: str, env: dict[str, str]) -> Iterator[Api]:
 
 
 def test_http_route_answers_as_the_reader(api: Api, reader: Reader) -> None:
-    params = {"purpose": "cookies_advertising", "from": "2024-03-01", "to": "2024-03-31"}
+    params = {"purpose": "cookies_advertising", "from": MARCH["start"], "to": MARCH["end"]}
     for role, code in (("dpo", 200), ("service", 403), ("auditor", 403), (None, 401)):
         assert api.get("/v1/consents", as_=role, params=params).status_code == code, role
     r = api.get("/v1/consents", params=params)
@@ -170,7 +172,7 @@ def test_http_route_answers_as_the_reader(api: Api, reader: Reader) -> None:
     r = api.get("/v1/consents", params={**params, "known_at": "2020-01-01T00:00:00Z"})
     assert r.status_code == 200 and r.json()["total"] == 0
     for bad, field in (({"purpose": "Bad-Id"}, "purpose"), ({"from": "March"}, "from"),
-                       ({"to": "2024-02-30"}, "to"), ({"from": "2024-04-01"}, "from")):
+                       ({"to": "2024-02-30"}, "to"), ({"from": "2024-04-02"}, "from")):
         r = api.get("/v1/consents", params={**params, **bad})
         assert r.status_code == 422, (bad, r.text)
         assert r.json()["field"] == field, r.text

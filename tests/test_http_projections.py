@@ -48,7 +48,8 @@ def reader(ledger: Ledger, env: dict[str, str]) -> Iterator[Reader]:
 
 
 def at(text: str) -> str:
-    out = parse_when(text, "t")
+    """A time as the routes read it: a bare date is a day in the bundled policy's zone."""
+    out = parse_when(text, "t", zone="Europe/Paris")
     assert out is not None
     return out
 

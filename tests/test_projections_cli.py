@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -67,7 +68,7 @@ def test_consent_command(filled: dict[str, str]) -> None:
     assert "cookies_audience" in text and "granted" in text
     # now, past the bundled policy's 6-month consent_validity, the same consent has lapsed
     text = run(filled, "consent", f"pseudonym:{doc['subject']}").stdout
-    assert "cookies_audience             expired" in text and "ask again" in text
+    assert re.search(r"cookies_audience +expired", text) and "ask again" in text
     bad = run(filled, "consent", SUBJECTS["E"], "--as-of", "yesterday", code=2)
     assert "--as-of" in bad.stderr and "RFC 3339" in bad.stderr
 
@@ -101,10 +102,10 @@ def test_every_register_takes_as_of_and_known_at(filled: dict[str, str]) -> None
     for cmd in ("retention", "requests", "breaches", "disclosures"):
         new = js(filled, cmd, "--as-of", "2024-05-12", "--json")
         assert new == js(filled, cmd, "--at", "2024-05-12", "--json"), cmd  # the old name
-        assert new["as_of"] == "2024-05-12T23:59:59.999999Z", cmd
+        assert new["as_of"] == "2024-05-12T21:59:59.999999Z", cmd  # the end of the day in Paris
         # the history was recorded when the fixture ran: known in 2020, nothing yet
         early = js(filled, cmd, "--as-of", "2024-05-12", "--known-at", "2020-01-01", "--json")
-        assert early["known_at"] == "2020-01-01T23:59:59.999999Z"
+        assert early["known_at"] == "2020-01-01T22:59:59.999999Z"
         assert not early.get("items") and not early.get("requests") \
             and not early.get("breaches") and not early.get("disclosures"), cmd
     both = run(filled, "requests", "--at", "2024-05-12", "--as-of", "2024-05-13", code=2)
