@@ -28,7 +28,7 @@ from ledger.application import Ledger
 from ledger.canonical import format_time
 from ledger.checking import guard, open_checked_store
 from ledger.errors import InputError
-from ledger.events import parse_rfc3339
+from ledger.events import OUT_OF_RANGE, parse_rfc3339
 from ledger.periods import DEFAULT_TIME_ZONE, time_zone
 
 from .accesses import access_register
@@ -70,7 +70,7 @@ def parse_when(text: str | None, field: str, *, start_of_day: bool = False,
             return format_time(day_bound(day, zone() if callable(zone) else zone,
                                          start=start_of_day))
         except OverflowError:
-            raise InputError(field, "is a date out of range") from None
+            raise InputError(field, OUT_OF_RANGE) from None  # as parse_rfc3339 says it
     return format_time(parse_rfc3339(text, field))
 
 

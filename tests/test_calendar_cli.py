@@ -39,12 +39,12 @@ def test_human_output_in_paris_time_json_in_utc(cli_env: dict[str, str],
 
     # the registers: deadlines on the Paris calendar, shown in Paris time
     retention = run(cli_env, "retention").stdout
-    assert "collected 2026-01-31 00:30 +01:00 deadline 2027-02-28 00:30 +01:00" in retention
+    assert "(times in Europe/Paris)" in retention  # the table shows Paris wall times
+    assert "2027-02-28 00:30 active" in retention
     assert js(cli_env, "retention", "--json")["items"][0]["deadline"] == \
         "2027-02-27T23:30:00.000000Z"
     requests = run(cli_env, "requests").stdout
-    assert "received 2026-03-31 00:30 +02:00 due 2026-04-30 00:30 +02:00 open OVERDUE" in \
-        requests, requests
+    assert "2026-03-31 00:30 2026-04-30 00:30 open OVERDUE" in requests, requests
     assert js(cli_env, "requests", "--json")["requests"][0]["due_at"] == \
         "2026-04-29T22:30:00.000000Z"
     replay = run(cli_env, "replay", "--subject", "jan31@example.org").stdout
