@@ -209,7 +209,12 @@ def register(router: APIRouter, ctx: Any) -> None:
         # a read holding a thread must not wait for an append that needs one)
         drafts = shared.get().export_reads(doc, by)
         if drafts:
-            await ctx.append(drafts)
+            try:
+                await ctx.append(drafts)
+            except InputError as exc:  # the policy requires a reason: the header is named
+                if exc.field == "data.reason" and reason is None:
+                    raise InputError(REASON_HEADER, exc.rule) from None
+                raise
         if format == "csv":
             return Response(export_zip(doc), media_type="application/zip", headers={
                 "Content-Disposition": 'attachment; filename="export.zip"'})

@@ -19,6 +19,7 @@ import pytest
 from ledger.accesses import REASON_SETTING
 from ledger.application import Ledger
 from ledger.cli import main
+from ledger.errors import InputError
 from tests.conftest import Clock
 from tests.helpers import collect, consent
 from tests.http_kit import TOKEN_NAMES, api_for
@@ -248,3 +249,46 @@ def test_auditor_proofs_and_verification_are_not_personal_reads(
     with api_for(ledger, db_url, api_env, routes=None) as api:
         assert api.get("/v1/verify", as_="auditor").status_code == 200
     assert accesses(ledger) == []
+
+
+def require_reasons(ledger: Ledger) -> None:
+    """Publish a policy (in force from now) that asks every read to say why."""
+    import dataclasses
+
+    from ledger.policy import bundled_policy
+
+    policy = dataclasses.replace(bundled_policy(), version="2024-06-01-reasons",
+                                 effective_at=ledger.clock() - timedelta(hours=1),
+                                 access_reason_required=True)
+    ledger.publish_policy(policy, actor="dpo")
+
+
+def test_a_policy_can_require_a_reason_for_every_read(run: Run, ledger: Ledger) -> None:
+    assert run("show", "3")[0] == 0  # the bundled policy asks none
+    require_reasons(ledger)
+    before = len(accesses(ledger))
+    code, out, err = run("show", "3")
+    assert code == 2 and "--reason: is required: policy 2024-06-01-reasons" in err, err
+    assert "Durand" not in out + err and len(accesses(ledger)) == before
+    assert run("export", A, "-o", "-")[0] == 2 and len(accesses(ledger)) == before
+    assert run("show", "3", "--reason", "complaint 2024-17")[0] == 0
+    assert len(accesses(ledger)) == before + 1
+    # the rule holds on every path, the Python API included
+    with pytest.raises(InputError) as err_api:
+        ledger.append([{"type": "PersonalDataAccessed", "subject": A,
+                        "occurred_at": "2024-06-01T12:00:00Z",
+                        "data": {"view": "show", "channel": "cli"}}])
+    assert err_api.value.field == "data.reason"
+
+
+def test_http_reason_required_by_the_policy(ledger: Ledger, db_url: str,
+                                            api_env: dict[str, str]) -> None:
+    history(ledger)
+    require_reasons(ledger)
+    with api_for(ledger, db_url, api_env, routes=None) as api:
+        url = f"/v1/subjects/{quote(B, safe='')}/export"
+        r = api.get(url)
+        assert r.status_code == 422 and r.json()["field"] == "Ledger-Access-Reason", r.text
+        assert "Martin" not in r.text and accesses(ledger) == []
+        assert api.get(url, headers={"Ledger-Access-Reason": "audit"}).status_code == 200
+        assert len(accesses(ledger)) == 1

@@ -131,6 +131,14 @@ def access_drafts(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, l
 
 def record_reads(ledger: Ledger, by: AccessBy, view: str, shown: Mapping[str, list[int]],
                  *, scope: str | None = None) -> None:
-    """Append one ``PersonalDataAccessed`` per subject shown, in one transaction."""
+    """Append one ``PersonalDataAccessed`` per subject shown, in one transaction.
+
+    A reason the policy requires and the reader did not give is named as the face
+    calls it (``--reason``, the header), not as the event's ``data.reason``."""
     if shown:
-        ledger.append_drafts(access_drafts(ledger, by, view, shown, scope=scope))
+        try:
+            ledger.append_drafts(access_drafts(ledger, by, view, shown, scope=scope))
+        except InputError as exc:
+            if exc.field == "data.reason" and by.reason is None:
+                raise type(exc)(by.reason_field, exc.rule) from None
+            raise

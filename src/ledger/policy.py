@@ -242,6 +242,9 @@ class Policy:
     # Time allowed to erase once consent is withdrawn, an objection upheld or an erasure
     # request granted (Art. 17(1)); None: DEFAULT_ERASURE_GRACE (docs/POLICY.md)
     erasure_grace: str | None = None
+    # Every read of personal data must say why (PersonalDataAccessed.reason); a choice of
+    # the controller's (Art. 5(2), 32): docs/POLICY.md "Reasons for reading"
+    access_reason_required: bool = False
 
     def purpose(self, id: str) -> Purpose | None:  # noqa: A002 - mirrors the field name
         """The purpose with this id, or ``None``."""
@@ -290,6 +293,8 @@ class Policy:
         doc = self._json()
         if self.erasure_grace is not None:  # absent when not set: older digests unchanged
             doc["erasure_grace"] = self.erasure_grace
+        if self.access_reason_required:  # likewise
+            doc["access_reason_required"] = True
         return doc
 
     def _json(self) -> dict[str, object]:
@@ -626,7 +631,7 @@ _POLICY_KEYS = (
     "subject_categories",
 )
 _POLICY_OPTIONAL = ("joint_consent_age", "recipients", "transfers", "time_zone",
-                    "erasure_grace")
+                    "erasure_grace", "access_reason_required")
 
 
 def _policy(data: object) -> Policy:
@@ -690,6 +695,8 @@ def _policy(data: object) -> Policy:
         security_measures=_texts(t["security_measures"], "security_measures"),
         subject_categories=_ids(t["subject_categories"], "subject_categories"),
         erasure_grace=_erasure_grace(t.get("erasure_grace")),
+        access_reason_required=_bool(t.get("access_reason_required", False),
+                                     "access_reason_required"),
     )
 
 

@@ -372,6 +372,11 @@ def check_draft(d: Draft, payload: dict[str, Any], *, book: PolicyBook,
         _check_breach(d, payload, breach, book)
         return
     if t == "PersonalDataAccessed":  # a read that happened: allowed even after erasure
+        in_force = book.in_force(d.occurred_at)
+        if in_force is not None and in_force.access_reason_required \
+                and "reason" not in payload:
+            raise _fail("data.reason", f"is required: policy {in_force.version} asks "
+                                       "every read of personal data to say why")
         return
     raise AssertionError(t)  # pragma: no cover
 
