@@ -1,3 +1,5 @@
+# Over 400 lines (see wc -l): issue 15 splits it by layer (domain/, keys/, app/, cli/); it is kept
+# whole this session so that issue 10 lands without moving files (docs/DECISIONS.md 44-45).
 """``ledger``: a thin command line over :class:`ledger.application.Ledger`.
 
 Exit codes: 0 success, 1 verification failed, 2 bad input or usage (and

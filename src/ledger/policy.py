@@ -1,3 +1,5 @@
+# Over 400 lines (see wc -l): issue 15 splits it by layer (domain/, keys/, app/, cli/); it is kept
+# whole this session so that issue 10 lands without moving files (docs/DECISIONS.md 44-45).
 """Policy as data: purposes, legal bases, data categories, recipients, retention.
 
 A policy is a TOML document (``docs/POLICY.md`` specifies every key) that is

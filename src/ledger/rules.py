@@ -1,3 +1,5 @@
+# Over 400 lines (see wc -l): issue 15 splits it by layer (domain/, keys/, app/, cli/); it is kept
+# whole this session so that issue 10 lands without moving files (docs/DECISIONS.md 44-45).
 """Rules that need the policy in force or a stream's own history.
 
 A *stream* is the history a rule may look at: a subject's events (keyed by

@@ -36,12 +36,14 @@ BUSY_TIMEOUT_S = 60
 
 
 class _Pool(SQLiteConnectionPool):
+    # The library's pool has no public hook for per-connection settings: overriding its
+    # factory method is the one reach into it (docs/DECISIONS.md, "eventsourcing").
     def _create_connection(self) -> SQLiteConnection:
         conn = super()._create_connection()
-        raw = conn._sqlite_conn
-        raw.execute("PRAGMA secure_delete=ON")
-        raw.execute("PRAGMA synchronous=FULL")
-        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        with conn.cursor() as cur:  # the connection's public cursor
+            cur.execute("PRAGMA secure_delete=ON")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         return conn
 
 
@@ -124,8 +126,8 @@ class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
 
     def checkpoint_wal(self) -> None:
         """Fold the write-ahead log into the file and truncate it (after an erasure)."""
-        with self.datastore.get_connection(commit=True) as conn:
-            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self.datastore.get_connection(commit=True) as conn, conn.cursor() as cur:
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self.datastore.close()
