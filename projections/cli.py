@@ -119,18 +119,15 @@ def _zone(args: argparse.Namespace) -> str:
 
 def _policy_zone(args: argparse.Namespace) -> str:
     from ledger.checking import open_checked_store
-    from ledger.periods import DEFAULT_TIME_ZONE
 
     from .mechanism import PolicyLog
     from .queries import now_text
 
     store, _ = open_checked_store(database_url(args), ledger_name(args))
     try:
-        log = PolicyLog().load(store)
+        return PolicyLog().load(store).time_zone(now_text())
     finally:
         store.close()
-    policy = log.in_force(now_text()) or log.latest()
-    return str(policy.time_zone) if policy is not None else DEFAULT_TIME_ZONE
 
 
 def _local(text: str | None, zone: str, *, seconds: bool = False) -> str:

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select, update
 from ledger.canonical import format_time
 from ledger.checking import ledger_id_for, open_checked_store
 from ledger.errors import InputError
+from ledger.periods import DEFAULT_TIME_ZONE
 from ledger.policy import Policy
 
 from . import db
@@ -83,6 +84,12 @@ class PolicyLog:
 
     def latest(self) -> Any:
         return self._items[-1][2] if self._items else None
+
+    def time_zone(self, at: str) -> str:
+        """The zone people's times and bare dates are read in: the policy in force at
+        ``at``, else the latest published, else UTC."""
+        policy = self.in_force(at) or self.latest()
+        return str(policy.time_zone) if policy is not None else DEFAULT_TIME_ZONE
 
     def published(self) -> list[Any]:
         """Every policy, in order of coming into force."""

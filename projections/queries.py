@@ -29,7 +29,7 @@ from ledger.canonical import format_time
 from ledger.checking import guard, open_checked_store
 from ledger.errors import InputError
 from ledger.events import OUT_OF_RANGE, parse_rfc3339
-from ledger.periods import DEFAULT_TIME_ZONE, time_zone
+from ledger.periods import time_zone
 
 from .accesses import access_register
 from .breaches import breach_register
@@ -132,9 +132,7 @@ class Reader:
     def time_zone(self) -> str:
         """The time zone of the policy in force now (else the latest): bare dates and
         people's times are read there."""
-        log = self.policies()
-        policy = log.in_force(now_text()) or log.latest()
-        return str(policy.time_zone) if policy is not None else DEFAULT_TIME_ZONE
+        return self.policies().time_zone(now_text())
 
     def pseudonym(self, subject: str) -> str:
         if subject.startswith("pseudonym:"):
