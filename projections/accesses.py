@@ -1,7 +1,7 @@
 """accesses: the register of reads of personal data (one row per PersonalDataAccessed).
 
 ``ledger accesses`` and ``GET /v1/accesses`` list who was shown whose personal
-values, when, through what and why (ledger.accesses records them before the
+values, when, through what and why (ledger.app.accesses records them before the
 data is shown).  Filters: ``subject`` (a pseudonym), ``actor``; times as in
 every register — ``as_of=T``: reads that occurred by T; ``known_at=K``: reads
 recorded by K; ``start``/``end``: reads that occurred in [start, end].

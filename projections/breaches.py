@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.canonical import format_time, parse_time
+from ledger.trust.canonical import format_time, parse_time
 
 from . import db
 from .mechanism import Context, Entry, Projection

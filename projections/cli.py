@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.cli import add_reader_options, database_url, ledger_name, print_json, reader_of
-from ledger.cli_format import WIDTH, Column, Table, plural, shorten
-from ledger.text_rules import escape_for_display
+from ledger.cli.format import WIDTH, Column, Table, plural, shorten
+from ledger.cli.main import add_reader_options, database_url, ledger_name, print_json, reader_of
+from ledger.domain.text_rules import escape_for_display
 
 __all__ = ["register"]
 
@@ -118,7 +118,7 @@ def _zone(args: argparse.Namespace) -> str:
 
 
 def _policy_zone(args: argparse.Namespace) -> str:
-    from ledger.checking import open_checked_store
+    from ledger.app.checking import open_checked_store
 
     from .mechanism import PolicyLog
     from .queries import now_text
@@ -132,7 +132,7 @@ def _policy_zone(args: argparse.Namespace) -> str:
 
 def _local(text: str | None, zone: str, *, seconds: bool = False) -> str:
     """A ledger time (UTC) for people, in ``zone`` with its offset; ``-`` for none."""
-    from ledger.periods import human_time
+    from ledger.domain.periods import human_time
 
     return human_time(text, zone, seconds=seconds) if text else "-"
 
@@ -180,7 +180,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else None
     with _reader(args) as r:
         t0 = time.perf_counter()
-        from ledger.checking import guard
+        from ledger.app.checking import guard
 
         applied = guard(lambda: r.projector.rebuild(names, on_progress=progress))
         took = time.perf_counter() - t0
@@ -521,7 +521,7 @@ def _register_accesses(add: Callable[..., argparse.ArgumentParser]) -> None:
 # -- registration ---------------------------------------------------------------------------
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
-    """Add the read commands to ``ledger`` (called by ``ledger.cli.build_parser``)."""
+    """Add the read commands to ``ledger`` (called by ``ledger.cli.main.build_parser``)."""
     names = ("consent", "retention", "requests", "breaches", "disclosures")
     names += ("accesses",)  # the register of reads (projections/accesses.py)
     proj = add("projections", lambda a: 2, "status and rebuild of the read models",

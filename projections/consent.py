@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
-from ledger.canonical import format_time, parse_time
-from ledger.rules import consent_expiry
+from ledger.domain.rules import consent_expiry
+from ledger.trust.canonical import format_time, parse_time
 
 from . import db
 from .mechanism import Context, Entry, PolicyLog, Projection, bulk_insert

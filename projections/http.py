@@ -33,13 +33,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from ledger.accesses import AccessBy, check_text, require_reason
+from ledger.app.accesses import AccessBy, check_text, require_reason
+from ledger.app.tokens import Principal
+from ledger.domain.events import MAX_SUBJECT
 from ledger.errors import InputError
-from ledger.events import MAX_SUBJECT
 from ledger.http.params import ACTOR, TIME, subject_schema, text_schema
 from ledger.http.problems import Problem
 from ledger.http.schemas import json_response, problems
-from ledger.tokens import Principal
 
 from .portability import export_zip
 from .queries import Reader, parse_when

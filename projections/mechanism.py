@@ -31,11 +31,11 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, Table, delete, select, update
 
-from ledger.canonical import format_time
-from ledger.checking import ledger_id_for, open_checked_store
+from ledger.app.checking import ledger_id_for, open_checked_store
+from ledger.domain.periods import DEFAULT_TIME_ZONE
+from ledger.domain.policy import Policy
 from ledger.errors import InputError
-from ledger.periods import DEFAULT_TIME_ZONE
-from ledger.policy import Policy
+from ledger.trust.canonical import format_time
 
 from . import db
 

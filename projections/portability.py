@@ -19,8 +19,8 @@ import json
 import zipfile
 from typing import Any
 
-from ledger.application import ERASED
-from ledger.checking import guard
+from ledger.app.application import ERASED
+from ledger.app.checking import guard
 
 from .consent import fold_consents
 from .timeframe import Timeframe

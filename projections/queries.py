@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from ledger.accesses import ACCESS, AccessBy, access_drafts, record_reads, subjects_shown
-from ledger.application import Ledger
-from ledger.canonical import format_time
-from ledger.checking import guard, open_checked_store
+from ledger.app.accesses import ACCESS, AccessBy, access_drafts, record_reads, subjects_shown
+from ledger.app.application import Ledger
+from ledger.app.checking import guard, open_checked_store
+from ledger.domain.events import OUT_OF_RANGE, parse_rfc3339
+from ledger.domain.periods import time_zone
 from ledger.errors import InputError
-from ledger.events import OUT_OF_RANGE, parse_rfc3339
-from ledger.periods import time_zone
+from ledger.trust.canonical import format_time
 
 from .accesses import access_register
 from .breaches import breach_register
@@ -150,7 +150,7 @@ class Reader:
         return bool(guard(first))
 
     def keyed(self) -> Any:
-        """The :class:`ledger.application.Ledger`, opened with the master key on first use."""
+        """The :class:`ledger.app.application.Ledger`, opened with the master key on first use."""
         if self.ledger is None:
             self.ledger = Ledger.open(self.url, self.name, env=self.env)
         return self.ledger
@@ -244,7 +244,7 @@ class Reader:
         """The subject's export; with ``as_of``/``known_at``, of the events the frame admits.
 
         With ``by`` (the CLI and HTTP faces) the read is recorded first
-        (ledger.accesses); without, the in-process caller is responsible for it."""
+        (ledger.app.accesses); without, the in-process caller is responsible for it."""
         frame = None
         if as_of is not None or known_at is not None or at is not None:
             frame = self.frame(as_of=as_of, known_at=known_at, at=at)
@@ -268,7 +268,7 @@ class Reader:
     def replay(self, *, subject: str | None = None, start: str | None = None,
                end: str | None = None, types: Iterable[str] = (),
                by: AccessBy | None = None) -> dict[str, Any]:
-        """The replay; with ``by`` each subject shown is recorded first (ledger.accesses)."""
+        """The replay; with ``by`` each subject shown is recorded first (ledger.app.accesses)."""
         doc = replay(self.keyed(), subject=subject, start=start, end=end, types=list(types))
         if subject is not None:
             doc["known"] = self.known(subject)

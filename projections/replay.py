@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.checking import guard
+from ledger.app.checking import guard
+from ledger.domain.events import CATALOGUE
 from ledger.errors import InputError
-from ledger.events import CATALOGUE
-from ledger.verify import verify_rows
+from ledger.trust.verify import verify_rows
 
 __all__ = ["replay"]
 

@@ -3,7 +3,7 @@
 Due date: received + the policy's ``rights_response_months`` (one month), plus
 ``rights_extension_months`` (two) once RightsRequestExtended is recorded,
 from the policy in force when the request was received, counted on the local
-date in that policy's time zone (:mod:`ledger.periods`: received 31 March
+date in that policy's time zone (:mod:`ledger.domain.periods`: received 31 March
 00:30 in Paris, due 30 April 00:30 in Paris).  Status: ``open``,
 ``extended``, ``fulfilled`` or ``refused``; ``overdue`` when still open past
 the due date at the time asked, ``answered_late`` when closed after it.
@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.periods import add_to_text
+from ledger.domain.periods import add_to_text
 
 from . import db
 from .mechanism import Context, Entry, KeyedRows, Projection

@@ -30,9 +30,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from ledger.canonical import format_time, parse_time
-from ledger.periods import add_to_text
-from ledger.policy import DEFAULT_ERASURE_GRACE, add_period, parse_period
+from ledger.domain.periods import add_to_text
+from ledger.domain.policy import DEFAULT_ERASURE_GRACE, add_period, parse_period
+from ledger.trust.canonical import format_time, parse_time
 
 from . import db
 from .mechanism import Context, Entry, Projection, bulk_insert
@@ -199,7 +199,7 @@ def deadline_text(policy: Any, collected_at: str, purpose: str, category: str) -
 
     Same rule (the earlier of the purpose's and the category's periods, counted
     on the local date in the policy's time zone, the day clamped to the end of
-    the month: :mod:`ledger.periods`); :func:`ledger.periods.add_to_text` does
+    the month: :mod:`ledger.domain.periods`); :func:`ledger.domain.periods.add_to_text` does
     the arithmetic on the text, whole months in UTC without parsing a datetime.
     """
     key = (id(policy), purpose, category)

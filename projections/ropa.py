@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ledger.cli_format import plural
+from ledger.cli.format import plural
+from ledger.domain.periods import DEFAULT_TIME_ZONE, human_time
 from ledger.errors import InputError
-from ledger.periods import DEFAULT_TIME_ZONE, human_time
 
 from . import db
 from .mechanism import PolicyLog

@@ -61,8 +61,8 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger.application import Ledger
-from ledger.policy import bundled_policy
+from ledger.app.application import Ledger
+from ledger.domain.policy import bundled_policy
 from ledger.storage.postgres import parse_postgres_url
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench
 
-from ledger.application import Ledger
-from ledger.policy import bundled_policy
+from ledger.app.application import Ledger
+from ledger.domain.policy import bundled_policy
 
 NAME = "bench"
 MODULES = ("bench_proofs", "bench_projections", "bench_http_reads")

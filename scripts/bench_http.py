@@ -36,10 +36,10 @@ from typing import Any
 
 import psycopg
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
+from ledger.app.tokens import Tokens
+from ledger.domain.policy import bundled_policy
 from ledger.errors import InputError
-from ledger.policy import bundled_policy
-from ledger.tokens import Tokens
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CONSENT_AT = "2026-01-05T09:00:00+01:00"

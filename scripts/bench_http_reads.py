@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_http import _percentile, serving
 
-from ledger.application import Ledger
-from ledger.tokens import Tokens
+from ledger.app.application import Ledger
+from ledger.app.tokens import Tokens
 
 ROUNDS = 100
 

@@ -35,13 +35,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ledger.application import Ledger
-from ledger.bundle import write_bundle
-from ledger.bundle_check import verify_bundle
-from ledger.checking import open_checked_store
-from ledger.policy import bundled_policy
-from ledger.proofs import Prover
-from ledger.tree_store import TreeReader
+from ledger.app.application import Ledger
+from ledger.app.bundle import write_bundle
+from ledger.app.checking import open_checked_store
+from ledger.app.proofs import Prover
+from ledger.domain.policy import bundled_policy
+from ledger.storage.tree_store import TreeReader
+from ledger.trust.bundle_check import verify_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 
 PG_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, Any] = {}
@@ -86,7 +86,7 @@ def clock() -> Clock:
 @pytest.fixture
 def ledger(db_url: str, env: dict[str, str], clock: Clock) -> Iterator[Ledger]:
     """An initialised ledger with the bundled XP² cloud policy published."""
-    from ledger.policy import bundled_policy
+    from ledger.domain.policy import bundled_policy
 
     led, _ = Ledger.init(db_url, env=env)
     led.clock = clock

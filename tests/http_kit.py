@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
+from ledger.app.tokens import ROLES, Tokens
 from ledger.http import Limits, create_app
 from ledger.http.app import RouteRegistrar
-from ledger.tokens import ROLES, Tokens
 
 TOKEN_NAMES = {"service": "crm", "auditor": "audit-firm", "dpo": "dpo-desk"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import secrets
 
-from ledger.application import Ledger
-from ledger.ed25519 import public_key_of, sign
-from ledger.notes import VerifierKey, checkpoint_body, format_note
+from ledger.app.application import Ledger
+from ledger.trust.ed25519 import public_key_of, sign
+from ledger.trust.notes import VerifierKey, checkpoint_body, format_note
 from tests.helpers import collect, consent
 
 

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 import pytest
 
-from ledger.accesses import REASON_SETTING
-from ledger.application import Ledger
-from ledger.cli import main
+from ledger.app.accesses import REASON_SETTING
+from ledger.app.application import Ledger
+from ledger.cli.main import main
 from ledger.errors import InputError
 from tests.conftest import Clock
 from tests.helpers import collect, consent
@@ -255,7 +255,7 @@ def require_reasons(ledger: Ledger) -> None:
     """Publish a policy (in force from now) that asks every read to say why."""
     import dataclasses
 
-    from ledger.policy import bundled_policy
+    from ledger.domain.policy import bundled_policy
 
     policy = dataclasses.replace(bundled_policy(), version="2024-06-01-reasons",
                                  effective_at=ledger.clock() - timedelta(hours=1),

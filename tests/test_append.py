@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.chain import GENESIS_HASH, entry_hash
+from ledger.app.application import Ledger
 from ledger.errors import ConflictError, InputError, RuleViolation
+from ledger.trust.chain import GENESIS_HASH, entry_hash
 from tests.conftest import Clock
 from tests.helpers import collect, consent
 
@@ -207,7 +207,7 @@ def test_disclosure_outside_eea_is_flagged(ledger: Ledger) -> None:
 
 
 def test_policy_version_cannot_be_published_twice(ledger: Ledger) -> None:
-    from ledger.policy import bundled_policy
+    from ledger.domain.policy import bundled_policy
 
     with pytest.raises(InputError, match="already published"):
         ledger.publish_policy(bundled_policy())

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from ledger.errors import InputError
 from tests.helpers import collect, consent
 

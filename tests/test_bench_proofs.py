@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from tests.proof_helpers import fill
 
 ROOT = Path(__file__).resolve().parents[1]

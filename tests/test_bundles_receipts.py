@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.bundle import write_bundle
-from ledger.bundle_check import verify_bundle
+from ledger.app.application import Ledger
+from ledger.app.bundle import write_bundle
+from ledger.app.proofs import prover_of
+from ledger.app.receipts import make_receipt
 from ledger.errors import InputError, VerificationError
-from ledger.notes import parse_checkpoints
-from ledger.proofs import prover_of
-from ledger.receipt_check import verify_receipt
-from ledger.receipts import make_receipt
+from ledger.trust.bundle_check import verify_bundle
+from ledger.trust.notes import parse_checkpoints
+from ledger.trust.receipt_check import verify_receipt
 from tests.proof_helpers import b64, fill, other_key, resign
 
 
@@ -57,7 +57,7 @@ def _edit_entry(folder: Path) -> None:
 
 def _edit_entry_and_hash(folder: Path) -> None:
     """Edit entry 10 and recompute the hashes and links of everything after it."""
-    from ledger.chain import Entry, entry_hash
+    from ledger.trust.chain import Entry, entry_hash
     lines = (folder / "entries.jsonl").read_bytes().rstrip(b"\n").split(b"\n")
     prev = None
     out = []
@@ -233,7 +233,7 @@ def test_receipt_tampering_is_caught(attack: str,
 def test_a_receipt_re_signed_with_another_key_is_caught(
         receipt: tuple[dict[str, Any], str]) -> None:
     r, key = receipt
-    from ledger.notes import parse_checkpoint
+    from ledger.trust.notes import parse_checkpoint
     cp = parse_checkpoint(r["ledger"]["checkpoint"])
     seed, k2 = other_key(cp.origin)
     r["ledger"]["checkpoint"] = resign(cp.origin, cp.size, cp.root, seed, k2)
@@ -269,7 +269,7 @@ def test_a_rewritten_or_cut_ledger_fails_against_the_kept_checkpoint(
     import base64
     import secrets
 
-    from ledger.policy import bundled_policy
+    from ledger.domain.policy import bundled_policy
 
     seed = base64.b64encode(secrets.token_bytes(32)).decode()
     first_env = {**env, "LEDGER_SIGNING_KEY": seed}

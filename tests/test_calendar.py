@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.canonical import format_time
-from ledger.policy import bundled_policy
+from ledger.app.application import Ledger
+from ledger.domain.policy import bundled_policy
+from ledger.trust.canonical import format_time
 from projections.queries import Reader, parse_when
 from tests.conftest import Clock
 from tests.helpers import collect, consent

@@ -123,7 +123,7 @@ def test_db_option_before_or_after_the_command(tmp_path: Path) -> None:
 
 
 def test_plugin_commands_are_loaded_only_when_needed() -> None:
-    from ledger.cli import _command_word, build_parser
+    from ledger.cli.main import _command_word, build_parser
 
     assert _command_word(["--db", "sqlite:///x.db", "--ledger", "verify", "prove", "3"]) \
         == "prove"

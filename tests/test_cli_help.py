@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.cli import DeprecatedAlias, build_parser
-from ledger.cli_format import WIDTH, Column, Table, plural, short_time, shorten
+from ledger.cli.format import WIDTH, Column, Table, plural, short_time, shorten
+from ledger.cli.main import DeprecatedAlias, build_parser
 from tests.helpers import collect, consent
 
 # Options and positionals of the plugin commands (projections/cli.py, registered through
@@ -223,10 +223,10 @@ def test_plural() -> None:
 
 
 def test_no_undecided_plural_in_core_output() -> None:
-    import ledger.cli
+    import ledger.cli.main
 
-    src = Path(ledger.cli.__file__).parent
-    for name in ("cli.py", "cli_proofs.py", "cli_http.py"):
+    src = Path(ledger.cli.main.__file__).parent
+    for name in ("main.py", "proofs.py", "serve.py"):
         assert "(s)" not in (src / name).read_text(encoding="utf-8"), name
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from ledger.errors import InputError
 from ledger.http.params import TIME
 from projections.queries import Reader

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from ledger.application import ERASED, Ledger
-from ledger.canonical import format_time
+from ledger.app.application import ERASED, Ledger
+from ledger.domain.policy import Policy, add_period, bundled_policy, load_policy, policy_digest
 from ledger.errors import InputError, PolicyError, RuleViolation
-from ledger.policy import Policy, add_period, bundled_policy, load_policy, policy_digest
+from ledger.trust.canonical import format_time
 from projections.queries import Reader
 from tests.conftest import Clock
 from tests.test_erasure import everything_stored
@@ -99,7 +99,7 @@ def _toml_with(extra: str, purpose: str) -> str:
 def bundled_policy_path() -> Any:
     from importlib import resources
 
-    return resources.files("ledger.policies").joinpath("xp2cloud.toml")
+    return resources.files("ledger.domain.policies").joinpath("xp2cloud.toml")
 
 
 def test_policy_refuses_bad_consent_validity() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ledger.application import ERASED, Ledger
+from ledger.app.application import ERASED, Ledger
 from ledger.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from tests.helpers import collect, consent
 
 SUBJECT = "a@x.fr"

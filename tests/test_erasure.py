@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.application import ERASED, Ledger
+from ledger.app.application import ERASED, Ledger
 from ledger.errors import KeyError_
 from tests.conftest import PG_URL
 from tests.helpers import collect, consent
@@ -114,8 +114,8 @@ def test_sealed_values_are_bound_to_their_place(ledger: Ledger) -> None:
     ledger.append([consent(SUBJECT, evidence="form-1"), consent(SUBJECT, evidence="form-2",
                                                                 purpose="visitor_insights")])
     e2, e3 = (json.loads(r.state) for r in ledger.store.entries(start=2))
-    from ledger.application import _Keys
-    from ledger.sealing import parse_sealed
+    from ledger.app.application import _Keys
+    from ledger.keys.sealing import parse_sealed
     keys = _Keys(ledger.ring, ledger.store.read(lambda tx: tx.keys([e2["subject"]])))
     ref = parse_sealed(e2["payload"]["evidence"])
     key = keys.for_opening(e2["subject"], ref.scope, ref.epoch)

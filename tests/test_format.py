@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_bytes, check_domain, format_time, parse_time
-from ledger.catalogue_doc import render
-from ledger.chain import GENESIS_HASH, Entry, entry_hash
+from ledger.domain.catalogue_doc import render
 from ledger.errors import VerificationError
-from ledger.verify import ChainVerifier, verify_chain, verify_rows
+from ledger.trust.canonical import canonical_bytes, check_domain, format_time, parse_time
+from ledger.trust.chain import GENESIS_HASH, Entry, entry_hash
+from ledger.trust.verify import ChainVerifier, verify_chain, verify_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,7 +143,7 @@ def test_verifier_rejects(case: str, bad_seq: int, reason: str) -> None:
 def test_events_doc_is_generated_from_the_catalogue() -> None:
     doc = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
     assert doc.rstrip("\n") == render().rstrip("\n"), \
-        "run: python -m ledger.catalogue_doc > docs/events.md"
+        "run: python -m ledger.domain.catalogue_doc > docs/events.md"
 
 
 def test_format_doc_example_verifies() -> None:
@@ -161,7 +161,7 @@ def test_format_doc_example_verifies() -> None:
 
 def test_format_doc_sealing_example_with_an_independent_implementation() -> None:
     """Re-derive §8's pseudonym, key check value and sealed value from FORMAT.md's
-    text alone, with hashlib/hmac/cryptography directly (not ledger.sealing)."""
+    text alone, with hashlib/hmac/cryptography directly (not ledger.keys.sealing)."""
     import base64
     import hmac
     import re

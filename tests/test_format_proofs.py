@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ledger.checking import ledger_id_for
+from ledger.app.checking import ledger_id_for
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.json_input import TOO_DEEP_SHOWN
+from ledger.app.application import Ledger
+from ledger.domain.json_input import TOO_DEEP_SHOWN
 from tests.helpers import collect, consent
 from tests.http_kit import Api, api_for
 from tests.test_cli import run
@@ -137,7 +137,7 @@ def test_readers_survive_a_deep_value_stored_before_the_limit(
     """An older ledger accepted deep values (950 levels over HTTP); one stored 5,000 levels
     deep (sealed as such, as a rogue writer could) is shown as a marker by export (JSON,
     CSV), log and show: never a 500 or a traceback."""
-    from ledger import sealing
+    from ledger.keys import sealing
 
     plain = sealing.canonical_bytes
     monkeypatch.setattr(sealing, "canonical_bytes", lambda v: deep_text(5000).encode()
@@ -279,7 +279,7 @@ def test_append_refuses_format_characters(cli_env: dict[str, str], tmp_path: Pat
 def test_stored_format_characters_are_shown_escaped(
         ledger: Ledger, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Entries stored before the rule: log and show print ``\\u202e``, not the character."""
-    from ledger import events
+    from ledger.domain import events
 
     monkeypatch.setattr(events, "disguising_character", lambda _: None,
                         raising=False)
@@ -299,8 +299,8 @@ def test_stored_format_characters_are_shown_escaped(
 
 
 def test_policy_texts_refuse_format_characters() -> None:
+    from ledger.domain.policy import load_policy
     from ledger.errors import PolicyError
-    from ledger.policy import load_policy
 
     toml = (Path(__file__).parent.parent / "src/ledger/policies/xp2cloud.toml").read_text()
     hidden = toml.replace('description = "Données d\'identification',

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.tokens import Tokens
+from ledger.app.application import Ledger
+from ledger.app.tokens import Tokens
 from tests.helpers import collect, consent
 from tests.http_kit import TOKEN_NAMES, Api, api_for, event_id
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from ledger.http import Limits
 from tests.helpers import collect, consent
 from tests.http_kit import Api, api_for, event_id

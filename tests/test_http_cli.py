@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from ledger.application import Ledger
-from ledger.tokens import Tokens, hash_token
+from ledger.app.application import Ledger
+from ledger.app.tokens import Tokens, hash_token
 
 
 def run(cli_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

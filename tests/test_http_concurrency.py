@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from ledger.application import Ledger
-from ledger.tokens import Tokens
+from ledger.app.application import Ledger
+from ledger.app.tokens import Tokens
 from tests.helpers import consent
 from tests.http_kit import served
 

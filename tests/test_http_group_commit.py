@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from ledger.errors import InputError, RuleViolation
 from ledger.http.commit import GroupCommitter
 from tests.helpers import collect, consent

@@ -11,11 +11,11 @@ import pytest
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
+from ledger.app.tokens import Principal
 from ledger.http import RouteContext, create_app
 from ledger.http.app import ROUTE_ENTRY_POINTS, route_plugins
 from ledger.http.roles import Permissions
-from ledger.tokens import Principal
 from tests.helpers import consent
 from tests.http_kit import Api, api_for
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from projections.queries import Reader, parse_when
 from tests.http_kit import Api, api_for
 from tests.projections_history import AT, SECRETS, SUBJECTS, build

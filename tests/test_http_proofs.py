@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.ed25519 import verify_checkpoint_signature
-from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
-from ledger.notes import parse_checkpoint
-from ledger.proofs import prover_of
+from ledger.app.application import Ledger
+from ledger.app.proofs import prover_of
+from ledger.trust.ed25519 import verify_checkpoint_signature
+from ledger.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
+from ledger.trust.notes import parse_checkpoint
 from tests.http_kit import Api, api_for
 from tests.proof_helpers import fill
 

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.application import Ledger
-from ledger.canonical import format_time, parse_time
+from ledger.app.application import Ledger
+from ledger.domain.events import MAX_SUBJECT, OUT_OF_RANGE, _check_text, parse_rfc3339
 from ledger.errors import InputError
-from ledger.events import MAX_SUBJECT, OUT_OF_RANGE, _check_text, parse_rfc3339
 from ledger.http.params import ACTOR, DATE_TIME, REF, TIME, subject_schema, text_schema
+from ledger.trust.canonical import format_time, parse_time
 from tests.http_kit import Api, api_for
 
 

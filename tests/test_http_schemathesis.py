@@ -39,8 +39,8 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from ledger.application import Ledger
-from ledger.events import OUT_OF_RANGE
+from ledger.app.application import Ledger
+from ledger.domain.events import OUT_OF_RANGE
 from ledger.http import create_app
 from tests.http_kit import issue_tokens
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.proofs import prover_of
+from ledger.app.application import Ledger
+from ledger.app.proofs import prover_of
 from tests.http_kit import Api, api_for
 from tests.test_cli import run
 from tests.test_tamper import build, raw_db

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
+from ledger.app.proofs import prover_of
 from ledger.errors import ConfigError, KeyError_
-from ledger.proofs import prover_of
 from tests.helpers import consent
 from tests.test_cli import run
 

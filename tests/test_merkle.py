@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import VerificationError
-from ledger.merkle import (
+from ledger.trust.merkle import (
     EMPTY_ROOT,
     Accumulator,
     consistency_path,
@@ -96,7 +96,7 @@ def test_consistency_vectors(v: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("v", V["real_world_vectors"], ids=lambda v: v["id"])
 def test_real_world_inclusion_and_checkpoint(v: dict[str, Any]) -> None:
-    from ledger.notes import parse_checkpoint
+    from ledger.trust.notes import parse_checkpoint
 
     lh = leaf_hash(h(v["leaf_input"]))
     verify_inclusion(v["leaf_index"], v["tree_size"], lh, [h(p) for p in v["proof"]],

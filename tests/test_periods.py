@@ -1,4 +1,4 @@
-"""ledger.periods: periods counted on the local date of the policy's time zone.
+"""ledger.domain.periods: periods counted on the local date of the policy's time zone.
 
 Times in the comments are Paris wall time unless they end in ``Z``.  Each
 boundary is tested on both sides of midnight in Paris (where the UTC date is
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.canonical import format_time
-from ledger.periods import add_in_zone, add_to_text, add_wall, human_time, time_zone
-from ledger.policy import add_period
+from ledger.domain.periods import add_in_zone, add_to_text, add_wall, human_time, time_zone
+from ledger.domain.policy import add_period
+from ledger.trust.canonical import format_time
 
 PARIS = ZoneInfo("Europe/Paris")
 

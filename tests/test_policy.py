@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import PolicyError
-from ledger.policy import (
+from ledger.domain.policy import (
     EEA_COUNTRIES,
     LEGAL_BASES,
     Category,
@@ -29,6 +28,7 @@ from ledger.policy import (
     parse_period,
     policy_digest,
 )
+from ledger.errors import PolicyError
 
 # ---------------------------------------------------------------------------
 # The bundled XP² cloud policy

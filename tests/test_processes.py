@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 

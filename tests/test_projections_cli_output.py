@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.cli_format import WIDTH
-from ledger.periods import human_time
+from ledger.app.application import Ledger
+from ledger.cli.format import WIDTH
+from ledger.domain.periods import human_time
 from tests.http_kit import Api, api_for
 from tests.projections_history import SUBJECTS, build, ev
 from tests.test_projections_cli import filled, js, run  # noqa: F401 - the fixture

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.canonical import format_time
-from ledger.policy import bundled_policy
+from ledger.domain.policy import bundled_policy
+from ledger.trust.canonical import format_time
 from projections.retention import deadline_text
 
 POLICY = bundled_policy()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from projections import db
 from projections.mechanism import Projector
 from projections.queries import Reader, parse_when
@@ -118,7 +118,7 @@ def test_projections_follow_new_entries(ledger: Ledger, env: dict[str, str]) -> 
 
 def test_two_ledgers_share_a_database(ledger: Ledger, env: dict[str, str],
                                       clock: Any) -> None:
-    from ledger.policy import bundled_policy
+    from ledger.domain.policy import bundled_policy
 
     build(ledger)
     other, _ = Ledger.init(ledger.url, "other", env=env)

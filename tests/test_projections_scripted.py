@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from projections.queries import Reader, parse_when
 from tests.projections_history import AT, SECRETS, SUBJECTS, build
 

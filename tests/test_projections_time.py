@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from projections.queries import Reader, parse_when
 
 A = "anna@example.org"

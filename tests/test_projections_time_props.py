@@ -25,9 +25,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.application import Ledger
-from ledger.canonical import format_time
+from ledger.app.application import Ledger
 from ledger.errors import InputError
+from ledger.trust.canonical import format_time
 from projections.queries import Reader
 
 T = datetime(2026, 6, 1, tzinfo=UTC)
@@ -123,7 +123,7 @@ def answers(r: Reader, **when: str) -> dict[str, str]:
 
 def fresh(ledger: Ledger, env: dict[str, str], clock: Any) -> Ledger:
     """A new ledger in the test's database (one per example), the bundled policy published."""
-    from ledger.policy import bundled_policy
+    from ledger.domain.policy import bundled_policy
 
     led, _ = Ledger.init(ledger.url, f"p{next(_names)}", env=env)
     led.clock = clock

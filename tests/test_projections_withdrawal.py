@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
+from ledger.domain.policy import DEFAULT_ERASURE_GRACE, Policy, bundled_policy
 from ledger.errors import PolicyError
-from ledger.policy import DEFAULT_ERASURE_GRACE, Policy, bundled_policy
 from projections.queries import Reader, parse_when
 
 S = "wanda@example.org"

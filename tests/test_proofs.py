@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.ed25519 import verify_checkpoint_signature
+from ledger.app.application import Ledger
+from ledger.app.extension import verify_extension
+from ledger.app.proofs import prover_of
 from ledger.errors import ConfigError, InputError, VerificationError
-from ledger.extension import verify_extension
-from ledger.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
-from ledger.notes import parse_checkpoint, parse_verifier_key
-from ledger.proofs import prover_of
-from ledger.signing_key import signing_key_path
-from ledger.tree_store import TreeReader
+from ledger.keys.signing_key import signing_key_path
+from ledger.storage.tree_store import TreeReader
+from ledger.trust.ed25519 import verify_checkpoint_signature
+from ledger.trust.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from ledger.trust.notes import parse_checkpoint, parse_verifier_key
 from tests.proof_helpers import fill, other_key, resign
 from tests.test_tamper import raw_db
 
@@ -58,7 +58,7 @@ def test_saved_subtrees_give_the_from_scratch_root_at_many_sizes(ledger: Ledger)
 
 
 def _reads(tx: object, seq: int, size: int) -> int:
-    from ledger.merkle import inclusion_path
+    from ledger.trust.merkle import inclusion_path
     r = TreeReader(tx)  # type: ignore[arg-type]
     inclusion_path(seq - 1, size, r.subtree)
     r.subtree(0, size)
@@ -129,7 +129,7 @@ def test_init_adds_what_an_older_ledger_lacks(db_url: str, env: dict[str, str]) 
 
 def _rewrite_from(conn: object, table: str, q: object, start: int) -> None:
     """Rewrite entry ``start`` and recompute every hash after it: a valid chain again."""
-    from ledger.chain import Entry, entry_hash
+    from ledger.trust.chain import Entry, entry_hash
     cur = conn.execute(f"SELECT originator_version, hash, state FROM {table} "  # type: ignore[attr-defined]
                        "ORDER BY originator_version")
     all_rows = [(int(r[0]), r[1], bytes(r[2])) for r in cur.fetchall()]
@@ -202,7 +202,7 @@ def test_what_incremental_verification_does_and_does_not_read(ledger: Ledger,
     key = p.verifier_key()
     fill(ledger, 650)
     with raw_db(db_url) as (conn, table, q):       # entry 100 edited, its own hash recomputed
-        from ledger.chain import Entry, entry_hash
+        from ledger.trust.chain import Entry, entry_hash
         state = conn.execute(q(f"SELECT state FROM {table} WHERE originator_version=?"),
                              (100,)).fetchone()[0]
         entry = json.loads(bytes(state))

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
+from ledger.app.proofs import prover_of
+from ledger.app.receipts import make_receipt
 from ledger.errors import InputError, VerificationError
-from ledger.proofs import prover_of
-from ledger.receipt_check import verify_receipt
-from ledger.receipt_formats import postal_address
-from ledger.receipts import make_receipt
+from ledger.trust.receipt_check import verify_receipt
+from ledger.trust.receipt_formats import postal_address
 from tests.helpers import collect, consent
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from ledger.errors import ConflictError
 from ledger.http.commit import GroupCommitter
 from tests.helpers import collect, consent

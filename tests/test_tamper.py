@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.application import Ledger
-from ledger.chain import Entry, entry_hash
+from ledger.app.application import Ledger
+from ledger.trust.chain import Entry, entry_hash
 from tests.conftest import PG_URL
 from tests.helpers import collect, consent
 
@@ -168,7 +168,7 @@ def test_byte_edited_in_the_sqlite_file(tmp_path: Path, env: dict[str, str]) -> 
     """Tampering with the file itself, below SQLite: one byte of one payload."""
     url = f"sqlite:///{tmp_path}/ledger.db"
     led, _ = Ledger.init(url, env=env)
-    from ledger.policy import bundled_policy
+    from ledger.domain.policy import bundled_policy
     led.publish_policy(bundled_policy())
     build(led)
     target = next(r for r in led.store.entries(start=4) if r.seq == 4)

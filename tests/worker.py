@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ledger.application import Ledger
+from ledger.app.application import Ledger
 from tests.helpers import consent
 
 

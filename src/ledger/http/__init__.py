@@ -16,7 +16,7 @@ Docs: docs/API.md.
 
 from __future__ import annotations
 
-from .app import ROUTE_ENTRY_POINTS, create_app
-from .context import Limits, RouteContext
+from ledger.http.app import ROUTE_ENTRY_POINTS, create_app
+from ledger.http.context import Limits, RouteContext
 
 __all__ = ["ROUTE_ENTRY_POINTS", "Limits", "RouteContext", "create_app"]

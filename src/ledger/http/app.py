@@ -14,16 +14,16 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from .. import __version__
-from ..application import Ledger
-from ..tokens import Tokens
-from . import proof_routes
-from . import routes as core_routes
-from .context import Limits, RouteContext
-from .logs import AccessLog
-from .params import refuse_unknown_query
-from .problems import install_handlers
-from .roles import Permissions
+from ledger import __version__
+from ledger.app.application import Ledger
+from ledger.app.tokens import Tokens
+from ledger.http import proof_routes
+from ledger.http import routes as core_routes
+from ledger.http.context import Limits, RouteContext
+from ledger.http.logs import AccessLog
+from ledger.http.params import refuse_unknown_query
+from ledger.http.problems import install_handlers
+from ledger.http.roles import Permissions
 
 __all__ = ["ROUTE_ENTRY_POINTS", "RouteRegistrar", "create_app", "route_plugins"]
 

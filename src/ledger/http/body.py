@@ -3,7 +3,7 @@
 The limit is checked against ``Content-Length`` before anything is read, and
 again while reading (a chunked body has no length): past it, 413 and nothing
 parsed.  Syntax errors give the position only, never the text around it.  UTF-8 only,
-nesting, duplicate keys: :mod:`ledger.json_input` (400, or 422 for a duplicate key).
+nesting, duplicate keys: :mod:`ledger.domain.json_input` (400, or 422 for a duplicate key).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 from fastapi import Request
 
-from ..json_input import JsonTextError, decode_utf8, parse_json_text
-from .fields import safe_field
-from .problems import URN, Problem
+from ledger.domain.json_input import JsonTextError, decode_utf8, parse_json_text
+from ledger.http.fields import safe_field
+from ledger.http.problems import URN, Problem
 
 __all__ = ["read_json"]
 

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..errors import InputError
+from ledger.errors import InputError
 
 if TYPE_CHECKING:
-    from ..application import Ledger, Receipt
-    from ..events import Draft
+    from ledger.app.application import Ledger, Receipt
+    from ledger.domain.events import Draft
 
 __all__ = ["GroupCommitter"]
 

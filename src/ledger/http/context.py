@@ -6,7 +6,7 @@ functions ``register(router, ctx)``: ``router`` is a FastAPI ``APIRouter``
 mounted under ``/v1``, ``ctx`` a :class:`RouteContext`.  A route declares who
 may call it with ``Depends(ctx.require("permission"))`` (the permission table:
 :mod:`ledger.http.roles`), which also gives it the caller's
-:class:`~ledger.tokens.Principal`.
+:class:`~ledger.app.tokens.Principal`.
 
 Database work is blocking: ``await ctx.run(fn, *args)`` runs it in a worker
 thread (``def`` routes are run in the same thread pool by FastAPI).  The pool
@@ -27,15 +27,15 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..tokens import Principal, Tokens
-from .commit import GroupCommitter
-from .problems import Problem
-from .roles import Permissions
-from .verification import VerifyRunner
+from ledger.app.tokens import Principal, Tokens
+from ledger.http.commit import GroupCommitter
+from ledger.http.problems import Problem
+from ledger.http.roles import Permissions
+from ledger.http.verification import VerifyRunner
 
 if TYPE_CHECKING:
-    from ..application import Ledger, Receipt
-    from ..events import Draft
+    from ledger.app.application import Ledger, Receipt
+    from ledger.domain.events import Draft
 
 __all__ = ["Limits", "RouteContext"]
 

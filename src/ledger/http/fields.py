@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
-from ..events import CATALOGUE, ENVELOPE, UNKNOWN_KEY, FieldSpec
-from ..policy import bundled_policy
+from ledger.domain.events import CATALOGUE, ENVELOPE, UNKNOWN_KEY, FieldSpec
+from ledger.domain.policy import bundled_policy
 
 __all__ = ["UNKNOWN", "safe_field"]
 
@@ -25,7 +25,7 @@ UNKNOWN = UNKNOWN_KEY  # the same words as the core uses
 # query parameters of the routes (core and plugins): named in their errors
 QUERY_PARAMETERS = frozenset({"as_of", "known_at", "due_before", "status", "at", "format",
                               "open", "overdue", "old", "new", "seq", "size", "from", "to"})
-# request headers and range parameters named in errors (the recorded reads: ledger.accesses)
+# request headers and range parameters named in errors (the recorded reads: ledger.app.accesses)
 HEADERS_AND_RANGES = frozenset({"Ledger-Access-Reason", "from", "to"})
 _INDEX = re.compile(r"\[\d+\]\Z")
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,39}\Z")

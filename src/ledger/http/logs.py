@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import Problem, problem_response
+from ledger.http.problems import Problem, problem_response
 
 __all__ = ["AccessLog"]
 

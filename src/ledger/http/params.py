@@ -1,7 +1,7 @@
 """The constraints the server checks on parameters, as OpenAPI schema fragments.
 
 Every pattern, enum and bound here is the one a validator applies
-(ledger.events, ledger.accesses, projections.queries ``parse_when``): a request
+(ledger.domain.events, ledger.app.accesses, projections.queries ``parse_when``): a request
 the schema calls valid is never refused for its form (docs/API.md, "What the
 schema promises").  What a schema cannot say — a relation between two
 parameters, the ledger's state — is said in the operation's description.
@@ -15,10 +15,10 @@ from typing import Any
 
 from fastapi import Request
 
-from ..events import MAX_SUBJECT, MAX_TEXT
-from ..text_rules import ALLOWED_FORMAT
-from .fields import UNKNOWN
-from .problems import URN, Problem
+from ledger.domain.events import MAX_SUBJECT, MAX_TEXT
+from ledger.domain.text_rules import ALLOWED_FORMAT
+from ledger.http.fields import UNKNOWN
+from ledger.http.problems import URN, Problem
 
 __all__ = ["ACTOR", "DATE_TIME", "REF", "TIME", "refuse_unknown_query", "subject_schema",
            "text_schema"]
@@ -31,11 +31,11 @@ _DATE = (rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
          rf"|{_LEAP_YEAR}-02-29)")
 _CLOCK = (r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
           r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
-# RFC 3339 with an offset (ledger.events.parse_rfc3339): occurred_at and the like
+# RFC 3339 with an offset (ledger.domain.events.parse_rfc3339): occurred_at and the like
 DATE_TIME = f"^{_DATE}{_CLOCK}$"
 # the query times: RFC 3339 with an offset, or a bare date (projections.queries.parse_when)
 TIME = f"^{_DATE}(?:{_CLOCK})?$"
-# ledger.events._ACTOR and _REF
+# ledger.domain.events._ACTOR and _REF
 ACTOR = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
 REF = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 
@@ -46,7 +46,7 @@ def _escaped(cp: int) -> str:
 
 @cache
 def _forbidden() -> str:
-    """The character class of what a text may not hold (ledger.events._check_text):
+    """The character class of what a text may not hold (ledger.domain.events._check_text):
     C0 controls but tab and line feed, DEL, the format characters (Cf) but ZWNJ/ZWJ."""
     points = [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]
     # Cf lies in these planes only (the tests check every code point)

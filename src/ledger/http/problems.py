@@ -30,7 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import (
+from ledger.errors import (
     ConfigError,
     ConflictError,
     InputError,
@@ -42,7 +42,7 @@ from ..errors import (
     StorageError,
     VerificationError,
 )
-from .fields import safe_field
+from ledger.http.fields import safe_field
 
 __all__ = ["PROBLEM_JSON", "PROBLEM_SCHEMA", "Problem", "input_problem", "install_handlers",
            "problem_response"]

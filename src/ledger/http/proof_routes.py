@@ -18,13 +18,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from ..errors import InputError
-from ..proofs import prover_of
-from ..tokens import Principal
-from ..tree_store import latest_checkpoint
-from .context import RouteContext
-from .problems import Problem
-from .schemas import json_response, problems
+from ledger.app.proofs import prover_of
+from ledger.app.tokens import Principal
+from ledger.errors import InputError
+from ledger.http.context import RouteContext
+from ledger.http.problems import Problem
+from ledger.http.schemas import json_response, problems
+from ledger.storage.tree_store import latest_checkpoint
 
 __all__ = ["register"]
 

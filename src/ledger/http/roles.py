@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..tokens import ROLES
+from ledger.app.tokens import ROLES
 
 __all__ = ["PERMISSIONS", "Permissions"]
 

@@ -13,16 +13,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from ..canonical import format_time
-from ..errors import ConflictError, InputError
-from ..events import Draft
-from ..tokens import Principal
-from .body import read_json
-from .context import RouteContext
-from .fields import UNKNOWN
-from .params import subject_schema
-from .problems import URN, Problem, input_problem
-from .schemas import (
+from ledger.app.tokens import Principal
+from ledger.domain.events import Draft
+from ledger.errors import ConflictError, InputError
+from ledger.http.body import read_json
+from ledger.http.context import RouteContext
+from ledger.http.fields import UNKNOWN
+from ledger.http.params import subject_schema
+from ledger.http.problems import URN, Problem, input_problem
+from ledger.http.schemas import (
     ERASE_SCHEMA,
     EVENTS_BODY,
     RECEIPT,
@@ -31,6 +30,7 @@ from .schemas import (
     json_response,
     problems,
 )
+from ledger.trust.canonical import format_time
 
 __all__ = ["check_actors", "register"]
 

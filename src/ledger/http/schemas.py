@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..events import CATALOGUE, ERASURE_GROUNDS
-from .params import ACTOR, DATE_TIME, REF, subject_schema
-from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
+from ledger.domain.events import CATALOGUE, ERASURE_GROUNDS
+from ledger.http.params import ACTOR, DATE_TIME, REF, subject_schema
+from ledger.http.problems import PROBLEM_JSON, PROBLEM_SCHEMA
 
 __all__ = ["ERASE_SCHEMA", "EVENTS_BODY", "RECEIPT", "VERIFICATION", "problems"]
 

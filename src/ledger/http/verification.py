@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from ..errors import StorageError
+from ledger.errors import StorageError
 
 __all__ = ["VerifyRunner"]
 

@@ -14,12 +14,12 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
-from .common import AppendTx, KeyRow, StoredRow
+from ledger.errors import ConfigError
+from ledger.storage.common import AppendTx, KeyRow, StoredRow
 
 if TYPE_CHECKING:
-    from .postgres import PostgresLedgerRecorder
-    from .sqlite import SQLiteLedgerRecorder
+    from ledger.storage.postgres import PostgresLedgerRecorder
+    from ledger.storage.sqlite import SQLiteLedgerRecorder
 
     Store = SQLiteLedgerRecorder | PostgresLedgerRecorder
 
@@ -42,9 +42,9 @@ def open_store(url: str, ledger_id: uuid.UUID) -> Store:
             raise ConfigError("LEDGER_DATABASE_URL: an SQLite ledger needs a file path")
         if not Path(path).parent.exists():
             raise ConfigError(f"LEDGER_DATABASE_URL: folder {Path(path).parent} does not exist")
-        from .sqlite import open_sqlite
+        from ledger.storage.sqlite import open_sqlite
         return open_sqlite(path, ledger_id)
     if url.startswith(("postgresql://", "postgres://")):
-        from .postgres import open_postgres
+        from ledger.storage.postgres import open_postgres
         return open_postgres(url, ledger_id)
     raise ConfigError("LEDGER_DATABASE_URL: must start with sqlite:/// or postgresql://")

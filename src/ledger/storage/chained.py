@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from eventsourcing.persistence import StoredEvent
 
-from ..errors import StorageError
-from .common import AppendTx, Cursorish, StoredRow, Tables
+from ledger.errors import StorageError
+from ledger.storage.common import AppendTx, Cursorish, StoredRow, Tables
 
 __all__ = ["ChainedRecorder"]
 

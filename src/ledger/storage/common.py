@@ -231,7 +231,7 @@ def key_tables_sql(t: Tables, *, blob: str) -> list[str]:
 
 
 def token_table_sql(t: Tables) -> list[str]:
-    """HTTP API tokens: only the SHA-256 of each token is kept (ledger.tokens)."""
+    """HTTP API tokens: only the SHA-256 of each token is kept (ledger.app.tokens)."""
     return [
         f"CREATE TABLE IF NOT EXISTS {t.tokens} (token_hash TEXT PRIMARY KEY, ledger_id TEXT"
         " NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL,"

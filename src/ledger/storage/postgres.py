@@ -22,10 +22,10 @@ from psycopg import Connection
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL
 
-from ..errors import ConfigError
-from .chained import ChainedRecorder
-from .common import Tables, event_index_sql, key_tables_sql
-from .proof_tables import proof_tables_sql
+from ledger.errors import ConfigError
+from ledger.storage.chained import ChainedRecorder
+from ledger.storage.common import Tables, event_index_sql, key_tables_sql
+from ledger.storage.proof_tables import proof_tables_sql
 
 __all__ = ["PostgresLedgerRecorder", "open_postgres", "parse_postgres_url"]
 

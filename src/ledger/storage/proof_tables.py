@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from .common import Tables
+from ledger.storage.common import Tables
 
 __all__ = ["proof_tables_sql"]
 

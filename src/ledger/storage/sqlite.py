@@ -25,10 +25,10 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
 )
 
-from ..errors import StorageError
-from .chained import ChainedRecorder
-from .common import Tables, event_index_sql, key_tables_sql
-from .proof_tables import proof_tables_sql
+from ledger.errors import StorageError
+from ledger.storage.chained import ChainedRecorder
+from ledger.storage.common import Tables, event_index_sql, key_tables_sql
+from ledger.storage.proof_tables import proof_tables_sql
 
 __all__ = ["SQLiteLedgerRecorder", "open_sqlite"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .common import AppendTx
+from ledger.storage.common import AppendTx
 
 __all__ = ["TokenRow", "find_token", "insert_token", "list_tokens", "revoke_tokens",
            "token_table_ready"]

@@ -1,0 +1,26 @@
+"""How many processes may share a verification, and how to start them safely.
+
+Shared by the database verifier (:mod:`ledger.app.checking`) and the bundle
+verifier (:mod:`ledger.app.bundle_slices`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+__all__ = ["MAX_WORKERS", "cpu_workers", "fork_is_safe"]
+
+MAX_WORKERS = 8
+
+
+def cpu_workers() -> int:
+    """One process per CPU, up to :data:`MAX_WORKERS`."""
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+def fork_is_safe() -> bool:
+    """POSIX fork with one thread: no lock of another thread can be copied held."""
+    import multiprocessing  # noqa: PLC0415 - only when verifying in parallel (start-up)
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1

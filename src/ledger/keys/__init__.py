@@ -1,0 +1,1 @@
+"""Keys: pseudonyms, per-subject sealing (crypto-shredding), key files, the signing key."""
