@@ -302,7 +302,7 @@ def test_policy_texts_refuse_format_characters() -> None:
     from ledger.domain.policy import load_policy
     from ledger.errors import PolicyError
 
-    toml = (Path(__file__).parent.parent / "src/ledger/policies/xp2cloud.toml").read_text()
+    toml = (Path(__file__).parent.parent / "src/ledger/domain/policies/xp2cloud.toml").read_text()
     hidden = toml.replace('description = "Données d\'identification',
                           'description = "Donn\u202ees d\'identification', 1)
     assert hidden != toml
