@@ -6,6 +6,14 @@ application recorder for SQLite or PostgreSQL, extended with
 
 * ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a bare path;
 * ``postgresql://user:password@host:port/dbname?schema=name``.
+
+Errors: ``open_store`` and every public method of the store it returns raise
+the drivers' and the library's errors as :class:`~ledger.errors.StorageError`
+(:func:`ledger.storage.chained.translated`); errors of the ledger pass through.
+
+Several ledgers in one database: on PostgreSQL each ledger has its own append
+lock (ledgers append in parallel); an SQLite file has one writer at a time, so
+ledgers that must append in parallel each get their own file.
 """
 
 from __future__ import annotations
@@ -36,6 +44,12 @@ def sqlite_path(url: str) -> str | None:
 
 
 def open_store(url: str, ledger_id: uuid.UUID) -> Store:
+    from ledger.storage.chained import translated
+    with translated():
+        return _open_store(url, ledger_id)
+
+
+def _open_store(url: str, ledger_id: uuid.UUID) -> Store:
     path = sqlite_path(url)
     if path is not None:
         if not path or path == ":memory:":

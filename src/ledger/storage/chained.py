@@ -4,22 +4,63 @@ A recorder supplies two context managers: ``_write_tx`` (a transaction that
 holds the ledger's append lock from its first statement) and ``_read_tx``.
 Everything else — reading the head, the idempotency look-up, the keys, the
 insert — is the same SQL on both databases, in :class:`AppendTx`.
+
+Errors: every public method of the storage layer (:meth:`append`, :meth:`read`,
+:meth:`iter_rows`, :meth:`entries`, ``create_table``, ``schema_exists``,
+``checkpoint_wal``, ``open_store``) raises the drivers' and the library's
+errors (``sqlite3.Error``, ``psycopg.Error``, eventsourcing's
+``PersistenceError``, ``OSError``) as :class:`~ledger.errors.StorageError`,
+through :func:`translated`; a :class:`~ledger.errors.LedgerError` raised inside
+(an ``InputError`` of a rule, an ``IntegrityError``…) passes through unchanged.
+The message keeps the first line of the driver's message only: PostgreSQL's
+``DETAIL`` and ``CONTEXT`` lines may quote a row's values.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 
-from ledger.errors import StorageError
+from ledger.errors import LedgerError, StorageError
 from ledger.storage.common import AppendTx, Cursorish, StoredRow, Tables
 
-__all__ = ["ChainedRecorder"]
+__all__ = ["ChainedRecorder", "is_driver_error", "storage_error", "translated"]
 
 T = TypeVar("T")
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    """An error of the library or of a database driver (not of the ledger, not a bug)."""
+    if isinstance(exc, LedgerError):
+        return False
+    if isinstance(exc, (PersistenceError, sqlite3.Error, OSError)):
+        return True
+    # psycopg is imported only when a PostgreSQL store is opened (it costs ~0.2 s)
+    pg = sys.modules.get("psycopg")
+    return pg is not None and isinstance(exc, pg.Error)
+
+
+def storage_error(exc: BaseException) -> StorageError:
+    """The StorageError for a driver's error: its first line only (no quoted row values)."""
+    text = str(exc).strip().splitlines()
+    first = text[0].strip() if text else type(exc).__name__
+    return StorageError(f"database error: {first}")
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Re-raise the drivers' and the library's errors as StorageError; a LedgerError as is."""
+    try:
+        yield
+    except Exception as exc:
+        if is_driver_error(exc):
+            raise storage_error(exc) from exc
+        raise
 
 
 class ChainedRecorder:
@@ -47,11 +88,12 @@ class ChainedRecorder:
 
     def append(self, fn: Callable[[AppendTx], T]) -> T:
         """Run ``fn`` inside one write transaction under the append lock; commit."""
-        with self._write_tx() as c:
+        with translated(), self._write_tx() as c:
             return fn(self._tx(c))
 
     def read(self, fn: Callable[[AppendTx], T]) -> T:
-        with self._read_tx() as c:
+        """Run ``fn`` inside one read-only transaction (rolled back)."""
+        with translated(), self._read_tx() as c:
             return fn(self._tx(c))
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
@@ -70,7 +112,7 @@ class ChainedRecorder:
         last = stop if stop is not None else 2**62
         pos = start
         while pos <= last:
-            with self._read_tx() as c:  # both drivers give int, str, bytes
+            with translated(), self._read_tx() as c:  # both drivers give int, str, bytes
                 rows = self._select_tuples(c, sql, (self.ledger_oid, pos, last, page))
             if not rows:
                 return
@@ -94,7 +136,7 @@ class ChainedRecorder:
             sql = sql.replace("?", self.param)
         pos = start
         while True:
-            with self._read_tx() as c:
+            with translated(), self._read_tx() as c:
                 c.execute(sql, (self.ledger_oid, pos, *extra, page))
                 rows = c.fetchall()
             if not rows:

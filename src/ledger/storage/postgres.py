@@ -1,16 +1,30 @@
 """PostgreSQL: eventsourcing's application recorder, extended for the chain.
 
-* Appends take the library's ``LOCK TABLE … IN EXCLUSIVE MODE`` first, then
-  read the head: ``seq`` comes from the head under the lock, never from a
-  sequence (``notification_id`` burns numbers on failed inserts and stays the
-  library's own position for followers).
+* Appends take the ledger's own append lock first — a transaction-level
+  advisory lock, ``pg_advisory_xact_lock(key)`` with the key of
+  :func:`append_lock_key` — then read the head: ``seq`` comes from the head
+  under the lock, never from a sequence.  Ledgers sharing one database, one
+  schema and one event table append in parallel; two appends to one ledger
+  follow each other.  Two ledgers whose keys collided (2⁻⁶⁴ per pair) would
+  only wait for each other: correctness never rests on the key, since the
+  primary key (originator_id, originator_version) refuses a second entry at a
+  seq, so a fork cannot be stored even without any lock.
+* The library's ``LOCK TABLE … IN EXCLUSIVE MODE`` made commit order equal
+  ``notification_id`` order across the whole table; with per-ledger locks two
+  ledgers' transactions may commit out of ``notification_id`` order.  Nothing
+  of the ledger reads by ``notification_id``: verification, proofs and the
+  projections (projections/mechanism.py, ``store.iter_rows``) follow one
+  ledger by ``seq``.  Within one ledger ``notification_id`` still grows with
+  ``seq``.  The library's notification log / projection runner must not be
+  pointed at this table (docs/DECISIONS.md, "eventsourcing").
 * The library's database-function insert path (``POSTGRES_ENABLE_DB_FUNCTIONS``)
-  skips the table lock: it is not created here and the datastore keeps it off.
+  is not created here and the datastore keeps it off; ``insert_events`` is refused.
 * A trigger refuses UPDATE, DELETE and TRUNCATE on the event table.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,14 +34,29 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Connection
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL
 
 from ledger.errors import ConfigError
-from ledger.storage.chained import ChainedRecorder
+from ledger.storage.chained import ChainedRecorder, translated
 from ledger.storage.common import Tables, event_index_sql, key_tables_sql
 from ledger.storage.proof_tables import proof_tables_sql
 
-__all__ = ["PostgresLedgerRecorder", "open_postgres", "parse_postgres_url"]
+__all__ = ["INIT_LOCK_KEY", "PostgresLedgerRecorder", "append_lock_key", "open_postgres",
+           "parse_postgres_url"]
+
+INIT_LOCK_KEY = 7355608  # create_table against create_table (DDL of two processes at once)
+
+
+def append_lock_key(schema: str, ledger_id: uuid.UUID) -> int:
+    """The 64-bit advisory-lock key of one ledger's appends.
+
+    The first 8 bytes of ``SHA-256(b"ledger-append-lock\\0" + schema (UTF-8) + b"\\0" +
+    the ledger id's 16 bytes)``, read as a signed big-endian integer (PostgreSQL's
+    ``bigint``).  The schema is part of it because advisory locks are per database,
+    and the same ledger name in two schemas gives the same ledger id.
+    """
+    digest = hashlib.sha256(b"ledger-append-lock\0" + schema.encode() + b"\0"
+                            + ledger_id.bytes).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def parse_postgres_url(url: str) -> dict[str, Any]:
@@ -55,10 +84,16 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
         self.ledger_oid = ledger_id
         self.ledger_key = str(ledger_id)
         self.url_for_humans = url.rsplit("@", maxsplit=1)[-1]
+        self.append_lock_key = append_lock_key(datastore.schema, ledger_id)
         super().__init__(datastore, events_table_name="ledger_events")
+        self.ledger_create_statements = self.construct_ledger_create_statements()
+
+    def construct_ledger_create_statements(self) -> list[str]:
+        """The ledger's tables; they replace the library's (no composite type, no function)."""
         t = self.tables
-        statements = [
-            f"CREATE SCHEMA IF NOT EXISTS \"{datastore.schema}\"",
+        schema = self.datastore.schema
+        return [
+            f"CREATE SCHEMA IF NOT EXISTS \"{schema}\"",
             f"CREATE TABLE IF NOT EXISTS {t.events} ("
             "originator_id uuid NOT NULL, "
             "originator_version bigint NOT NULL, "
@@ -85,11 +120,9 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
             *key_tables_sql(t, blob="bytea"),
             *proof_tables_sql(t, blob="bytea", bigint="bigint"),
         ]
-        # Replace the library's statements: no composite type, no insert function.
-        self.sql_create_statements = [SQL(s) for s in statements]  # type: ignore[misc]
 
     def schema_exists(self) -> bool:
-        with self._read_tx() as c:
+        with translated(), self._read_tx() as c:
             c.execute("SELECT count(*) AS n FROM information_schema.tables WHERE "
                       "table_schema=%s AND table_name IN ('ledger_events', 'ledger_meta', "
                       "'ledger_subject_keys')", (self.datastore.schema,))
@@ -97,15 +130,17 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
             return bool(row is not None and row["n"] == 3)
 
     def create_table(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute("SELECT pg_advisory_xact_lock(7355608)")  # init vs init
-            self._create_table(curs)
+        """Create the ledger's tables (the library's public method, overridden)."""
+        with translated(), self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_LOCK_KEY,))
+            for statement in self.ledger_create_statements:
+                curs.execute(statement)
 
     @contextmanager
     def _write_tx(self) -> Iterator[Any]:
         with self.datastore.get_connection() as conn, conn.transaction():
             cursor = conn.cursor()
-            self._lock_table(cursor)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self.append_lock_key,))
             yield cursor
 
     @contextmanager
@@ -126,7 +161,9 @@ class PostgresLedgerRecorder(ChainedRecorder, PostgresApplicationRecorder):
         self.datastore.close()
 
 
-class _Datastore(PostgresDatastore):
+class LedgerPostgresDatastore(PostgresDatastore):
+    """The library's datastore; its public ``after_connect_func`` hook adds one SET."""
+
     def after_connect_func(self) -> Callable[[Connection[Any]], None]:
         library_setup = super().after_connect_func()
 
@@ -142,7 +179,7 @@ class _Datastore(PostgresDatastore):
 def open_postgres(url: str, ledger_id: uuid.UUID, *, pool_size: int = 2) -> \
         PostgresLedgerRecorder:
     params = parse_postgres_url(url)
-    datastore = _Datastore(
+    datastore = LedgerPostgresDatastore(
         params["dbname"], params["host"], params["port"], params["user"],
         params["password"], schema=params["schema"], pool_size=pool_size, max_overflow=4,
         connect_timeout=10, enable_db_functions=False,

@@ -6,13 +6,22 @@
 * Every connection sets ``secure_delete=ON`` (a destroyed key leaves no
   bytes in the file), ``synchronous=FULL`` in WAL mode (an acknowledged append
   survives a crash of the process or of the machine) and a long busy timeout.
+  The library has no public per-connection hook for SQLite, so the datastore's
+  public ``get_connection`` is extended: the first time the pool hands out a
+  connection, its PRAGMAs are run through the connection's public cursor (a
+  weak set remembers the connections already set; the library's own reads,
+  ``select_events`` included, go through the same ``get_connection``).
 * Triggers refuse UPDATE and DELETE on the event table.
+* One database file has one writer at a time (SQLite's design): several
+  ledgers in one file append one after the other.  For ledgers that must
+  append in parallel, give each its own file.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,38 +29,38 @@ from typing import Any
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
-    SQLiteConnectionPool,
     SQLiteCursor,
     SQLiteDatastore,
 )
 
 from ledger.errors import StorageError
-from ledger.storage.chained import ChainedRecorder
+from ledger.storage.chained import ChainedRecorder, is_driver_error, storage_error, translated
 from ledger.storage.common import Tables, event_index_sql, key_tables_sql
 from ledger.storage.proof_tables import proof_tables_sql
 
-__all__ = ["SQLiteLedgerRecorder", "open_sqlite"]
+__all__ = ["PRAGMAS", "SQLiteLedgerRecorder", "open_sqlite"]
 
 BUSY_TIMEOUT_S = 60
+PRAGMAS = ("PRAGMA secure_delete=ON", "PRAGMA synchronous=FULL",
+           f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
 
 
-class _Pool(SQLiteConnectionPool):
-    # The library's pool has no public hook for per-connection settings: overriding its
-    # factory method is the one reach into it (docs/DECISIONS.md, "eventsourcing").
-    def _create_connection(self) -> SQLiteConnection:
-        conn = super()._create_connection()
-        with conn.cursor() as cur:  # the connection's public cursor
-            cur.execute("PRAGMA secure_delete=ON")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-        return conn
+class LedgerSQLiteDatastore(SQLiteDatastore):
+    """The library's datastore; each connection gets the ledger's PRAGMAs before first use."""
 
-
-class _Datastore(SQLiteDatastore):
     def __init__(self, path: str) -> None:
         super().__init__(path, lock_timeout=BUSY_TIMEOUT_S, originator_id_type="uuid")
-        self.pool.close()
-        self.pool = _Pool(db_name=path, lock_timeout=BUSY_TIMEOUT_S)
+        self.configured: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
+
+    @contextmanager
+    def get_connection(self, *, commit: bool) -> Iterator[SQLiteConnection]:
+        with super().get_connection(commit=commit) as conn:
+            if conn not in self.configured:
+                with conn.cursor() as cur:  # the connection's public cursor, autocommit
+                    for pragma in PRAGMAS:
+                        cur.execute(pragma)
+                self.configured.add(conn)
+            yield conn
 
 
 class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
@@ -87,8 +96,12 @@ class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
             *proof_tables_sql(t, blob="BLOB", bigint="INTEGER"),
         ]
 
+    def create_table(self) -> None:
+        with translated():
+            super().create_table()
+
     def schema_exists(self) -> bool:
-        with self._read_tx() as c:
+        with translated(), self._read_tx() as c:
             c.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
                       "('ledger_events', 'ledger_meta', 'ledger_subject_keys')")
             return bool(c.fetchone()[0] == 3)
@@ -126,7 +139,8 @@ class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
 
     def checkpoint_wal(self) -> None:
         """Fold the write-ahead log into the file and truncate it (after an erasure)."""
-        with self.datastore.get_connection(commit=True) as conn, conn.cursor() as cur:
+        with translated(), self.datastore.get_connection(commit=True) as conn, \
+                conn.cursor() as cur:
             cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
@@ -135,6 +149,10 @@ class SQLiteLedgerRecorder(ChainedRecorder, SQLiteApplicationRecorder):
 
 def open_sqlite(path: str, ledger_id: uuid.UUID) -> SQLiteLedgerRecorder:
     try:
-        return SQLiteLedgerRecorder(_Datastore(path), ledger_id, path)
+        return SQLiteLedgerRecorder(LedgerSQLiteDatastore(path), ledger_id, path)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
+    except Exception as exc:
+        if is_driver_error(exc):
+            raise storage_error(exc) from exc
+        raise
