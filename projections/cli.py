@@ -522,7 +522,7 @@ def _register_accesses(add: Callable[..., argparse.ArgumentParser]) -> None:
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     """Add the read commands to ``ledger`` (called by ``ledger.cli.main.build_parser``)."""
-    names = ("consent", "retention", "requests", "breaches", "disclosures")
+    names: tuple[str, ...] = ("consent", "retention", "requests", "breaches", "disclosures")
     names += ("accesses",)  # the register of reads (projections/accesses.py)
     proj = add("projections", lambda a: 2, "status and rebuild of the read models",
                examples=["ledger projections status", "ledger projections rebuild",

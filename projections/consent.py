@@ -142,8 +142,8 @@ def consent_state(conn: Connection, ledger_id: str, subject: str, policies: Poli
                   now: str) -> dict[str, Any]:
     """The JSON answer of ``ledger consent``: one item per purpose, with its history."""
     history = history_rows(conn, ledger_id, subject)
-    for h in history:
-        h["expires_at"] = expires_at(h, policies)
+    for row in history:
+        row["expires_at"] = expires_at(row, policies)
     best = fold_consents(history, as_of=as_of, known_at=known_at)
     at = as_of or now
     policy = policies.in_force(at)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     inspect,
 )
 
+from ledger.app.database import postgres_schema
 from ledger.errors import ConfigError
 
 __all__ = ["METADATA", "engine_for", "tables"]
@@ -253,9 +254,7 @@ def _sqlalchemy_url(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ConfigError("LEDGER_DATABASE_URL: must start with sqlite:/// or postgresql://")
-    from ledger.storage.postgres import parse_postgres_url  # noqa: PLC0415 - PostgreSQL only
-
-    schema = parse_postgres_url(url)["schema"]  # validates the schema name
+    schema = postgres_schema(url)  # validates the schema name
     query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("schema="))
     return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, query, "")), schema
 

@@ -28,7 +28,7 @@ Invalid query values are answered 422 naming the parameter, like any
 import re
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
@@ -71,8 +71,15 @@ Ref = Annotated[str, Path(json_schema_extra=subject_schema())]
 Subject = Annotated[str | None, Query(json_schema_extra=subject_schema())]
 
 
+class Frame(TypedDict):
+    """The time frame of a read (Reader's keyword arguments)."""
+
+    as_of: str | None
+    known_at: str | None
+
+
 def _frame(as_of: str | None, known_at: str | None, at: str | None,
-           zone: Callable[[], str]) -> dict[str, str | None]:
+           zone: Callable[[], str]) -> Frame:
     when = parse_when(as_of, "as_of", zone=zone)
     old = parse_when(at, "at", zone=zone)
     if old is not None and when is not None and old != when:

@@ -132,10 +132,13 @@ class Projection:
 def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     # Only the dialect in use is imported (PostgreSQL's costs ~70 ms of start-up).
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415
+        from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
+
+        conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
     else:
-        from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415
-    conn.execute(insert(table).on_conflict_do_nothing(), rows)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: PLC0415
+
+        conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
 
 
 def _now() -> str:

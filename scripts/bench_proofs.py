@@ -37,11 +37,11 @@ from typing import Any
 
 from ledger.app.application import Ledger
 from ledger.app.bundle import write_bundle
+from ledger.app.bundle_verify import verify_bundle
 from ledger.app.checking import open_checked_store
 from ledger.app.proofs import Prover
 from ledger.domain.policy import bundled_policy
 from ledger.storage.tree_store import TreeReader
-from ledger.trust.bundle_check import verify_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

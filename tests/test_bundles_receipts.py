@@ -12,10 +12,10 @@ import pytest
 
 from ledger.app.application import Ledger
 from ledger.app.bundle import write_bundle
+from ledger.app.bundle_verify import verify_bundle
 from ledger.app.proofs import prover_of
 from ledger.app.receipts import make_receipt
 from ledger.errors import InputError, VerificationError
-from ledger.trust.bundle_check import verify_bundle
 from ledger.trust.notes import parse_checkpoints
 from ledger.trust.receipt_check import verify_receipt
 from tests.proof_helpers import b64, fill, other_key, resign

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from ledger.app.application import Ledger
     from ledger.domain.events import Draft
 
-__all__ = ["ACCESS", "REASON_SETTING", "AccessBy", "access_drafts", "has_personal_field",
-           "record_reads", "require_reason", "scan_subjects_shown", "subjects_shown"]
+__all__ = ["ACCESS", "REASON_SETTING", "AccessBy", "access_drafts", "check_text",
+           "has_personal_field", "record_reads", "require_reason", "scan_subjects_shown",
+           "subjects_shown"]
 
 ACCESS = "PersonalDataAccessed"
 REASON_SETTING = "LEDGER_REQUIRE_ACCESS_REASON"

@@ -1,6 +1,6 @@
 """Writing an audit bundle (``ledger audit-bundle``).
 
-Checking one is :mod:`ledger.trust.bundle_check`.
+Checking one is :mod:`ledger.app.bundle_verify` (the pure check: :mod:`ledger.trust.bundle_check`).
 """
 
 from __future__ import annotations

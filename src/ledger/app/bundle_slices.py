@@ -22,25 +22,13 @@ from pathlib import Path
 
 from ledger.app.workers import cpu_workers, fork_is_safe
 from ledger.errors import VerificationError
+from ledger.trust.bundle_check import seq_of
 from ledger.trust.merkle import Accumulator, leaf_hash
 from ledger.trust.verify import ChainVerifier
 
-__all__ = ["PARALLEL_BYTES", "auto_workers", "check_in_slices", "seq_of"]
+__all__ = ["PARALLEL_BYTES", "auto_workers", "check_in_slices"]
 
 PARALLEL_BYTES = 32 << 20  # about 50,000 entries
-
-
-def seq_of(line: bytes, default: int) -> int:
-    """The entry's top-level ``seq`` member, read without parsing the JSON (members are
-    sorted and strings escape quotes, so the last ``"seq":`` is the top-level one;
-    the verifier checks it anyway)."""
-    i = line.rfind(b'"seq":')
-    if i < 0:
-        return default
-    j = k = i + 6
-    while k < len(line) and 48 <= line[k] <= 57:
-        k += 1
-    return int(line[j:k]) if k > j else default
 
 
 def auto_workers(size: int, workers: int | None, spawn: bool) -> int:

@@ -23,27 +23,22 @@ Incremental (``--incremental``): reads only what came after the checkpoint:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from ledger.app.bundle import frontier_pieces
 from ledger.app.checking import guard, verify_store
 from ledger.app.proofs import Prover
-from ledger.cli.format import plural
-from ledger.errors import IntegrityError, VerificationError
+from ledger.errors import VerificationError
 from ledger.storage.tree_store import TreeReader, leaf_hashes
-from ledger.trust.chain import GENESIS_HASH
-from ledger.trust.ed25519 import verify_checkpoint_signature
-from ledger.trust.merkle import (
-    Accumulator,
-    inclusion_path,
-    leaf_hash,
-    verify_consistency,
-    verify_inclusion,
+from ledger.trust.extension import (
+    check_checkpoint,
+    check_consistency,
+    check_head,
+    extend_frontier,
+    roots_of_leaves,
 )
+from ledger.trust.merkle import inclusion_path
 from ledger.trust.notes import Checkpoint, VerifierKey
-from ledger.trust.verify import ChainVerifier
 
 __all__ = ["verify_extension"]
 
@@ -60,30 +55,19 @@ def _frontier(prover: Prover, size: int) -> tuple[list[bytes], list[bytes], byte
 def verify_extension(prover: Prover, cp: Checkpoint, key: VerifierKey, *,
                      incremental: bool = False, workers: int | None = None,
                      spawn: bool = False) -> dict[str, Any]:
-    """Raise VerificationError with a clear reason, or return the proof that was checked."""
-    if cp.origin != key.name:                                                     # (1)
-        raise VerificationError(f"the checkpoint is for origin {cp.origin!r}, not the key's "
-                                f"{key.name!r}")
-    verify_checkpoint_signature(cp, key)
+    """Raise VerificationError with a clear reason, or return the proof that was checked.
+
+    The checks are :mod:`ledger.trust.extension`'s; this reads what they need."""
+    check_checkpoint(cp, key)                                                     # (1)
     n = cp.size
     head = prover.catch_up()
-    if head < n:
-        raise VerificationError(f"the ledger has {plural(head, 'entry', 'entries')}, fewer "
-                                f"than the {n} of the signed checkpoint: it was cut back "
-                                "(rollback or truncation)", seq=head + 1)
-    if n == 0:
-        raise VerificationError("a checkpoint of the empty tree proves nothing to extend")
+    check_head(cp, head)
     if incremental:
         new_root, checked = _incremental(prover, cp, head)
     else:
         new_root, checked = _full(prover, cp, head, workers=workers, spawn=spawn)
     proof = prover.consistency(n, head)                                           # (4)
-    try:
-        verify_consistency(n, head, cp.root, new_root, [bytes.fromhex(p) for p in
-                                                        proof["path"]])
-    except VerificationError as exc:
-        raise VerificationError(f"the saved subtree hashes disagree with the entries "
-                                f"({exc.reason}): the proof tables were altered") from None
+    check_consistency(cp, head, new_root, proof["path"])
     return {"ok": True, "mode": "incremental" if incremental else "full",
             "old_size": n, "new_size": head, "old_root": cp.root.hex(),
             "new_root": new_root.hex(), "path": proof["path"], "entries_checked": checked}
@@ -100,49 +84,12 @@ def _full(prover: Prover, cp: Checkpoint, head: int, *, workers: int | None,
         raise VerificationError(f"entry {result.entries + 1} is missing",
                                 seq=result.entries + 1)
     # (3) the roots, from the hashes the chain check just matched with the entries
-    acc = Accumulator()
-    old_root = None
-    for h in leaf_hashes(prover.store, 1, head):
-        acc.push(h)
-        if acc.size == cp.size:
-            old_root = acc.root()
-    if acc.size != head:
-        raise VerificationError(f"entry {acc.size + 1} is missing", seq=acc.size + 1)
-    if old_root != cp.root:
-        raise VerificationError(f"the Merkle root of entries 1..{cp.size} differs from the "
-                                "signed checkpoint's: entries up to it were rewritten")
-    return acc.root(), head
+    return roots_of_leaves(cp, head, leaf_hashes(prover.store, 1, head)), head
 
 
 def _incremental(prover: Prover, cp: Checkpoint, head: int) -> tuple[bytes, int]:
     n = cp.size
     frontier, path, last_leaf = _frontier(prover, n)                              # (2)
-    acc = Accumulator.from_frontier(n, frontier)
-    if acc.root() != cp.root:
-        raise VerificationError(f"the ledger's tree of {plural(n, 'entry', 'entries')} "
-                                "differs from the signed checkpoint's: entries up to it were "
-                                "rewritten")
-    verify_inclusion(n - 1, n, last_leaf, path, cp.root)
-    last = guard(lambda: list(prover.store.iter_rows(n, n)))
-    if len(last) != 1:
-        raise IntegrityError(f"entry {n} is missing", seq=n)
-    [(_, last_hash, last_data)] = last
-    if hashlib.sha256(bytes(last_data)).hexdigest() != last_hash or \
-            leaf_hash(bytes.fromhex(last_hash)) != last_leaf:
-        raise VerificationError(f"entry {n} is not the one the checkpoint signed", seq=n)
-    try:
-        prev_time = str(json.loads(last_data).get("recorded_at", ""))
-    except (ValueError, AttributeError):
-        raise IntegrityError(f"entry {n} is not a JSON object", seq=n) from None
-    verifier = ChainVerifier(start_seq=n + 1, prev_hash=last_hash or GENESIS_HASH,
-                             prev_recorded_at=prev_time)
-    try:
-        for seq, stored, data in prover.store.iter_rows(n + 1, head):             # (3)
-            verifier.check(seq, stored, bytes(data))
-            acc.push(leaf_hash(bytes.fromhex(stored)))
-    except VerificationError as exc:
-        raise VerificationError(f"the chain after the checkpoint does not verify: "
-                                f"{exc.reason}", seq=exc.seq) from None
-    if acc.size != head:
-        raise VerificationError(f"entry {acc.size + 1} is missing", seq=acc.size + 1)
-    return acc.root(), verifier.count
+    return extend_frontier(cp, head, frontier=frontier, path=path, last_leaf=last_leaf,
+                           read_last=lambda: guard(lambda: list(prover.store.iter_rows(n, n))),
+                           rows=prover.store.iter_rows(n + 1, head))              # (3)

@@ -1,7 +1,8 @@
 """How many processes may share a verification, and how to start them safely.
 
 Shared by the database verifier (:mod:`ledger.app.checking`) and the bundle
-verifier (:mod:`ledger.app.bundle_slices`).
+verifier (:mod:`ledger.app.bundle_slices`); the pure verifiers in :mod:`ledger.trust`
+start no process.
 """
 
 from __future__ import annotations

@@ -214,7 +214,7 @@ def verify_offline(args: argparse.Namespace) -> int:
 
 
 def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
-    from ledger.trust.bundle_check import verify_bundle
+    from ledger.app.bundle_verify import verify_bundle
 
     kept = []
     if args.checkpoint:  # offline: the bundle must extend the checkpoint the auditor kept

@@ -32,8 +32,8 @@ from typing import Any
 
 from ledger.domain.events import CATALOGUE, FieldSpec
 from ledger.domain.policy import Policy
+from ledger.domain.sealed import is_sealed
 from ledger.errors import PolicyError
-from ledger.keys.sealing import is_sealed
 from ledger.trust.canonical import canonical_bytes
 
 __all__ = ["FILLED_IN", "UNREADABLE", "first_difference"]

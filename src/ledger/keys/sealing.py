@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger.domain.json_input import MAX_VALUE_DEPTH, TOO_DEEP_SHOWN, json_depth
+from ledger.domain.sealed import SEALED_PREFIX, is_sealed  # the format, re-exported here
 from ledger.errors import KeyError_
 from ledger.trust.canonical import canonical_bytes
 
@@ -46,7 +47,6 @@ __all__ = [
     "parse_sealed",
 ]
 
-SEALED_PREFIX = "sealed:v1:"
 _SEALED = re.compile(r"sealed:v1:([a-z_][a-z0-9_]*):(\d+):([A-Za-z0-9_-]+)\Z")
 NONCE_BYTES = 12
 
@@ -65,10 +65,6 @@ class SealedRef:
     scope: str
     epoch: int
     blob: bytes
-
-
-def is_sealed(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(SEALED_PREFIX)
 
 
 def parse_sealed(value: str) -> SealedRef:

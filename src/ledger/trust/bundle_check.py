@@ -24,21 +24,45 @@ A bundle is a folder (docs/FORMAT.md §12)::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from ledger.app.bundle_slices import PARALLEL_BYTES, auto_workers, check_in_slices, seq_of
-from ledger.cli.format import plural
 from ledger.errors import InputError, VerificationError
 from ledger.trust.chain import GENESIS_HASH
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import Accumulator, leaf_hash, verify_inclusion
 from ledger.trust.notes import Checkpoint, VerifierKey, parse_checkpoints, parse_verifier_key
+from ledger.trust.text import plural
 from ledger.trust.verify import ChainVerifier
 
-__all__ = ["PARALLEL_BYTES", "BundleReport", "frontier_root", "verify_bundle"]
+__all__ = ["BundleReport", "EntriesChecker", "frontier_root", "seq_of", "verify_bundle"]
+
+
+class EntriesChecker(Protocol):
+    """Steps (1) and (3) done elsewhere (in several processes: :mod:`ledger.app.bundle_verify`).
+
+    Checks every line of ``path`` from entry ``first`` (linked to ``prev_hash``), pushes
+    the leaves into ``acc``, calls ``at_size`` whenever the tree reaches one of ``sizes``,
+    and returns the number of entries; or returns None to leave them to the single pass
+    here.  Its verdict must be the single pass's (same first bad ``seq``, same reason)."""
+
+    def __call__(self, path: Path, *, first: int, prev_hash: str, acc: Accumulator,
+                 sizes: Collection[int], at_size: Callable[[], None]) -> int | None: ...
+
+
+def seq_of(line: bytes, default: int) -> int:
+    """The entry's top-level ``seq`` member, read without parsing the JSON (members are
+    sorted and strings escape quotes, so the last ``"seq":`` is the top-level one;
+    the verifier checks it anyway)."""
+    i = line.rfind(b'"seq":')
+    if i < 0:
+        return default
+    j = k = i + 6
+    while k < len(line) and 48 <= line[k] <= 57:
+        k += 1
+    return int(line[j:k]) if k > j else default
 
 
 @dataclass
@@ -113,20 +137,22 @@ def _prefix(folder: Path, first_seq: int) -> tuple[Accumulator, str]:
     return acc, last_hash
 
 
-def verify_bundle(folder: Path, pubkey: str | None = None, *, workers: int | None = None,
-                  spawn: bool = False, kept: Sequence[Checkpoint] = ()) -> BundleReport:
+def verify_bundle(folder: Path, pubkey: str | None = None, *, kept: Sequence[Checkpoint] = (),
+                  check_entries: EntriesChecker | None = None) -> BundleReport:
     """Check a bundle; the report says what passed, what failed and what is not proven.
 
     ``kept``: checkpoints the auditor kept from an earlier visit; each must carry the
     key's signature and its root must be the root of the bundle's first ``size``
     entries — the bundle then extends what the auditor was shown (offline).
 
-    Past :data:`PARALLEL_BYTES` of entries the chain checks are shared among processes
-    (``workers``; see :mod:`ledger.app.bundle_slices`); the verdict is the single pass's.
+    ``check_entries``: checks the entries another way (in several processes, see
+    :mod:`ledger.app.bundle_verify`) or returns None for the single pass here; either
+    way the verdict is the single pass's.  This module reads the bundle's files and
+    nothing else: no database, no process, no clock.
     """
     report = BundleReport()
     try:
-        _verify(folder, pubkey, report, workers, spawn, kept=list(kept))
+        _verify(folder, pubkey, report, check_entries, kept=list(kept))
     except VerificationError as exc:
         report.ok, report.first_bad_seq, report.reason = False, exc.seq, exc.reason
         return report
@@ -144,8 +170,8 @@ def _first_seq(folder: Path) -> int:
                                 seq=None) from None
 
 
-def _verify(folder: Path, pubkey: str | None, report: BundleReport, workers: int | None,
-            spawn: bool, *, kept: list[Checkpoint]) -> None:
+def _verify(folder: Path, pubkey: str | None, report: BundleReport,
+            check_entries: EntriesChecker | None, *, kept: list[Checkpoint]) -> None:
     if not folder.is_dir():
         raise InputError("--bundle", "must be a folder written by `ledger audit-bundle`")
     key = _key(folder, pubkey, report)
@@ -176,7 +202,7 @@ def _verify(folder: Path, pubkey: str | None, report: BundleReport, workers: int
         _check_roots(roots.pop(first - 1), acc, report)
     path = folder / "entries.jsonl"
     count = _check_entries(path, first=first, prev_hash=prev_hash, acc=acc, roots=roots,
-                           report=report, workers=workers, spawn=spawn)
+                           report=report, check_entries=check_entries)
     report.entries = count
     report.last_seq = first + count - 1
     if roots:
@@ -188,12 +214,13 @@ def _verify(folder: Path, pubkey: str | None, report: BundleReport, workers: int
 
 def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
                    roots: dict[int, list[Checkpoint]], report: BundleReport,
-                   workers: int | None, spawn: bool) -> int:
+                   check_entries: EntriesChecker | None) -> int:
     """Steps (1) and (3): every entry, and the root at every checkpoint size."""
-    workers = auto_workers(path.stat().st_size, workers, spawn)
-    if workers > 1:
-        return check_in_slices(path, workers, first=first, prev_hash=prev_hash, acc=acc,
-                               sizes=roots, at_size=lambda: _root_reached(acc, roots, report))
+    if check_entries is not None:
+        count = check_entries(path, first=first, prev_hash=prev_hash, acc=acc, sizes=roots,
+                              at_size=lambda: _root_reached(acc, roots, report))
+        if count is not None:
+            return count
     verifier = ChainVerifier(start_seq=first, prev_hash=prev_hash)
     push, check = acc.push, verifier.check
     fromhex = bytes.fromhex

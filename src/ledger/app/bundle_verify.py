@@ -1,0 +1,38 @@
+"""``ledger verify --bundle``: the pure check of :mod:`ledger.trust.bundle_check`, its
+entries shared among processes past :data:`PARALLEL_BYTES` (:mod:`ledger.app.bundle_slices`).
+
+The verdict is the single pass's; only the time it takes differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+
+from ledger.app.bundle_slices import PARALLEL_BYTES, auto_workers, check_in_slices
+from ledger.trust import bundle_check
+from ledger.trust.bundle_check import BundleReport
+from ledger.trust.merkle import Accumulator
+from ledger.trust.notes import Checkpoint
+
+__all__ = ["PARALLEL_BYTES", "BundleReport", "verify_bundle"]
+
+
+def verify_bundle(folder: Path, pubkey: str | None = None, *, workers: int | None = None,
+                  spawn: bool = False, kept: Sequence[Checkpoint] = ()) -> BundleReport:
+    """Check a bundle (:func:`ledger.trust.bundle_check.verify_bundle`).
+
+    Past :data:`PARALLEL_BYTES` of entries the chain checks are shared among processes
+    (``workers``, None: one per CPU when this process may fork, or ``spawn`` from an
+    import-safe entry point); the verdict is the single pass's.
+    """
+
+    def in_slices(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
+                  sizes: Collection[int], at_size: Callable[[], None]) -> int | None:
+        n = auto_workers(path.stat().st_size, workers, spawn)
+        if n <= 1:
+            return None
+        return check_in_slices(path, n, first=first, prev_hash=prev_hash, acc=acc,
+                               sizes=sizes, at_size=at_size)
+
+    return bundle_check.verify_bundle(folder, pubkey, kept=kept, check_entries=in_slices)
