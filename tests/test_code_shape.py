@@ -109,3 +109,39 @@ def test_no_function_over_60_lines_without_a_reason(path: Path) -> None:
             if f.length > MAX_FUNCTION_LINES and not f.excused]
     assert not long, "functions over 60 lines (split them, or put `# long: <reason>` just " \
         "above the def): " + "; ".join(map(str, long))
+
+
+# -- the faces (cli/, http/) parse, call one use case, present: no store, no SQL, no event --
+FACES = (ROOT / "src" / "ledger" / "cli", ROOT / "src" / "ledger" / "http")
+FACE_REACHES = re.compile(
+    r"\.store\b|\bopen_store\b|\bopen_checked_store\b|\bledger\.storage\b|\btx\.|"
+    r"\b(?:SELECT|INSERT|UPDATE|DELETE)\s|[\"']type[\"']\s*:\s*[\"'][A-Z][A-Za-z]+[\"']")
+
+
+def face_reaches(source: str) -> list[str]:
+    """The lines of a face's source that reach past the application (comments ignored)."""
+    return [f"{n}: {line.strip()}" for n, line in enumerate(source.splitlines(), start=1)
+            if FACE_REACHES.search(line.split("#", 1)[0])]
+
+
+def test_the_face_scan_finds_each_kind_of_reach() -> None:
+    reaches = [
+        "cp = ctx.ledger.store.read(latest_checkpoint)",
+        "store, _ = open_checked_store(url, name)",
+        "from ledger.storage.tree_store import latest_checkpoint",
+        "tx.c.execute(sql)",
+        'sql = "SELECT seq FROM events"',
+        'raw = {"type": "SubjectErased", "subject": ref}',
+    ]
+    for line in reaches:
+        assert face_reaches(line), line
+    assert not face_reaches("with open_ledger(args) as ledger:  # ledger.store is not read")
+    assert not face_reaches('sp.add_argument("--type", action="append")')
+
+
+@pytest.mark.parametrize("path", sorted(p for f in FACES for p in f.rglob("*.py")),
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_faces_do_not_reach_the_store_or_build_events(path: Path) -> None:
+    found = face_reaches(path.read_text(encoding="utf-8"))
+    assert not found, f"{path.relative_to(ROOT)}: give this a use case in ledger.app: " + \
+        "; ".join(found)
