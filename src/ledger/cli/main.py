@@ -1,9 +1,9 @@
 """``ledger``: a thin command line over :class:`ledger.app.application.Ledger`.
 
-This module is the parser and the dispatcher, and the helpers every command shares
-(the database URL, the actor, JSON output); the commands are in
+This module is the parser and the dispatcher; the commands are in
 :mod:`ledger.cli.writing` (init, append, erase, policy publish), :mod:`ledger.cli.reading`
-(verify, show, log, policy show) and the command plugins (:data:`CORE_COMMAND_MODULES`).
+(verify, show, log, policy show) and the command plugins (:data:`CORE_COMMAND_MODULES`),
+what they share in :mod:`ledger.cli.common`.
 
 Exit codes: 0 success, 1 verification failed, 2 bad input or usage (and
 settings), 3 the database failed.
@@ -12,13 +12,33 @@ settings), 3 the database failed.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any
 
 from ledger import __version__
+from ledger.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_STORAGE,
+    EXIT_USAGE,
+    actor_of,
+    add_reader_options,
+    database_url,
+    ledger_name,
+    open_ledger,
+    positive,
+    print_json,
+    reader_of,
+)
+from ledger.cli.reading import cmd_log, cmd_policy_show, cmd_show, cmd_verify
+from ledger.cli.writing import (
+    cmd_append,
+    cmd_erase,
+    cmd_init,
+    cmd_policy_publish,
+    erasure_text,
+)
 from ledger.errors import (
     ConfigError,
     InputError,
@@ -29,58 +49,15 @@ from ledger.errors import (
     VerificationError,
 )
 
-if TYPE_CHECKING:
-    from ledger.app.accesses import AccessBy
-    from ledger.app.application import Ledger
-
 # The application (event catalogue, policy, cryptography) is imported by the
 # commands that use it: `ledger verify` and `ledger --help` start without it.
 
+# Every name this module had before the commands moved out is still importable from here.
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_STORAGE", "EXIT_USAGE", "actor_of",
-           "add_reader_options", "build_parser", "database_url", "ledger_name", "main",
-           "open_ledger", "positive", "print_json", "reader_of"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
-
-
-def database_url(args: argparse.Namespace) -> str:
-    return str(args.db or os.environ.get("LEDGER_DATABASE_URL") or "sqlite:///ledger.db")
-
-
-def ledger_name(args: argparse.Namespace) -> str:
-    return str(args.ledger or os.environ.get("LEDGER_NAME") or "main")
-
-
-def open_ledger(args: argparse.Namespace) -> Ledger:
-    """The ledger the command names (--db, --ledger), with its master key."""
-    from ledger.app.application import Ledger
-
-    return Ledger.open(database_url(args), ledger_name(args))
-
-
-def actor_of(args: argparse.Namespace) -> str:
-    """Who the command acts as (:func:`ledger.app.actors.cli_actor` of ``--actor``)."""
-    from ledger.app.actors import cli_actor
-
-    return cli_actor(getattr(args, "actor", None))
-
-
-def reader_of(args: argparse.Namespace) -> AccessBy:
-    """Who reads personal data (``--actor``, ``--reason``): ledger.app.accesses.AccessBy,
-    refused before anything is read when a required reason is missing."""
-    from ledger.app.actors import cli_reader
-
-    return cli_reader(getattr(args, "actor", None), getattr(args, "reason", None))
-
-
-def positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return n
+           "add_reader_options", "build_parser", "cmd_append", "cmd_erase", "cmd_init",
+           "cmd_log", "cmd_policy_publish", "cmd_policy_show", "cmd_show", "cmd_verify",
+           "database_url", "erasure_text", "ledger_name", "main", "open_ledger", "positive",
+           "print_json", "reader_of"]
 
 
 def _one_of(what: str) -> Callable[[str], str]:
@@ -98,22 +75,6 @@ def _one_of(what: str) -> Callable[[str], str]:
     return check
 
 
-def print_json(obj: Any, out: TextIO | None = None) -> None:
-    out = sys.stdout if out is None else out  # looked up now: redirected stdout is honoured
-    out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-
-
-def add_reader_options(sp: argparse.ArgumentParser) -> None:
-    """--actor and --reason of a command that shows personal values (recorded reads)."""
-    sp.add_argument("--actor", help="who reads (default: $LEDGER_ACTOR, else cli:<user>); "
-                    "recorded in a PersonalDataAccessed event")
-    sp.add_argument("--reason", metavar="TEXT", help="why you read this personal data "
-                    "(recorded; no personal data in it); required when "
-                    "LEDGER_REQUIRE_ACCESS_REASON=1")
-
-
 def _common(default: Any) -> argparse.ArgumentParser:
     """--db and --ledger, accepted before and after the command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -123,7 +84,6 @@ def _common(default: Any) -> argparse.ArgumentParser:
     common.add_argument("--ledger", metavar="NAME", default=default,
                         help="ledger name within the database (default: $LEDGER_NAME or main)")
     return common
-
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -171,8 +131,6 @@ Adder = Callable[..., argparse.ArgumentParser]  # build_parser's ``add``
 
 def _add_init_append_verify(add: Adder) -> None:
     from ledger.cli.proofs import add_verify_options
-    from ledger.cli.reading import cmd_verify
-    from ledger.cli.writing import cmd_append, cmd_init
 
     add("init", cmd_init, "create the schema and the master key (idempotent)",
         examples=["ledger init",
@@ -197,8 +155,6 @@ def _add_init_append_verify(add: Adder) -> None:
 
 
 def _add_show_log(add: Adder) -> None:
-    from ledger.cli.reading import cmd_log, cmd_show
-
     sp = add("show", cmd_show, "show one entry whole, decrypted where keys allow",
              examples=["ledger show 2", "ledger show 2 --json"])
     sp.add_argument("seq", type=int, metavar="SEQ", help="the entry's sequence number")
@@ -225,8 +181,6 @@ def _add_show_log(add: Adder) -> None:
 
 
 def _add_erase(add: Adder) -> None:
-    from ledger.cli.writing import cmd_erase
-
     sp = add("erase", cmd_erase, "erase a subject: record SubjectErased, destroy their "
              "keys (shows what it destroys and asks first on a terminal)",
              examples=["ledger erase julien.moreau@example.com --dry-run",
@@ -249,9 +203,6 @@ def _add_erase(add: Adder) -> None:
 
 
 def _add_policy(add: Adder) -> None:
-    from ledger.cli.reading import cmd_policy_show
-    from ledger.cli.writing import cmd_policy_publish
-
     policy = add("policy", lambda a: EXIT_USAGE, "show or publish the privacy policy",
                  examples=["ledger policy show", "ledger policy publish bundled"])
     psub = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
@@ -267,7 +218,6 @@ def _add_policy(add: Adder) -> None:
     sp.add_argument("file", metavar="FILE", help="a TOML policy, or 'bundled'")
     sp.add_argument("--actor", help="who publishes (default: $LEDGER_ACTOR, else "
                     "cli:<login>)")
-
 
 
 def _examples(*lines: str) -> str:

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.cli.format import WIDTH, Column, Table, plural, shorten
-from ledger.cli.main import (
+from ledger.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     database_url,
@@ -24,6 +23,7 @@ from ledger.cli.main import (
     print_json,
     reader_of,
 )
+from ledger.cli.format import WIDTH, Column, Table, plural, shorten
 
 __all__ = ["cmd_log", "cmd_policy_show", "cmd_show", "cmd_verify"]
 

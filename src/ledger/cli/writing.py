@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ledger.cli.format import WIDTH, plural
-from ledger.cli.main import (
+from ledger.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     actor_of,
@@ -22,6 +21,7 @@ from ledger.cli.main import (
     open_ledger,
     print_json,
 )
+from ledger.cli.format import WIDTH, plural
 from ledger.errors import InputError
 
 if TYPE_CHECKING:
