@@ -70,8 +70,6 @@ def print_json(obj: Any, out: TextIO | None = None) -> None:
     out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-
-
 def add_reader_options(sp: argparse.ArgumentParser) -> None:
     """--actor and --reason of a command that shows personal values (recorded reads)."""
     sp.add_argument("--actor", help="who reads (default: $LEDGER_ACTOR, else cli:<user>); "

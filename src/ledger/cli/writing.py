@@ -39,7 +39,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-
 def _read_lines(source: str) -> Iterator[tuple[int, bytes]]:
     """Non-blank lines of the batch as bytes (decoded per line: errors name the line)."""
     if source == "-":
@@ -157,7 +156,6 @@ def erasure_text(preview: ErasurePreview, mood: str) -> str:
     if preview.blocked:
         lines.append(f"  refused: {preview.blocked}")
     return "\n".join(lines)
-
 
 
 def cmd_policy_publish(args: argparse.Namespace) -> int:

@@ -266,8 +266,6 @@ class Policy:
         return policy_from_data(d)
 
 
-
-
 def _purpose_json(p: Purpose) -> dict[str, object]:
     return {
         "id": p.id,

@@ -88,7 +88,6 @@ _MAX_MONTHS = 100 * 12
 _MAX_DAYS = 100 * 366
 
 
-
 def is_country_code(code: object) -> bool:
     """Whether ``code`` is an ISO 3166-1 alpha-2 code, in upper case."""
     return isinstance(code, str) and code in ISO_COUNTRIES

@@ -68,7 +68,6 @@ def bundled_policy() -> Policy:
     return _parse(raw)
 
 
-
 def _parse(source: str | bytes | bytearray) -> Policy:
     if isinstance(source, bytes | bytearray):
         try:
@@ -179,7 +178,6 @@ def _time_zone(value: object) -> str:
     except ValueError as exc:
         raise PolicyError("time_zone", str(exc)) from None
     return value
-
 
 
 def _erasure_grace(value: object) -> str | None:
