@@ -226,7 +226,9 @@ def test_no_undecided_plural_in_core_output() -> None:
     import ledger.cli.main
 
     src = Path(ledger.cli.main.__file__).parent
-    for name in ("main.py", "proofs.py", "serve.py"):
+    names = sorted(p.name for p in src.glob("*.py"))
+    assert {"main.py", "reading.py", "writing.py", "proofs.py", "serve.py"} <= set(names)
+    for name in names:
         assert "(s)" not in (src / name).read_text(encoding="utf-8"), name
 
 

@@ -279,10 +279,9 @@ def test_append_refuses_format_characters(cli_env: dict[str, str], tmp_path: Pat
 def test_stored_format_characters_are_shown_escaped(
         ledger: Ledger, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Entries stored before the rule: log and show print ``\\u202e``, not the character."""
-    from ledger.domain import events
+    from ledger.domain import event_fields  # where the text of a field is checked
 
-    monkeypatch.setattr(events, "disguising_character", lambda _: None,
-                        raising=False)
+    monkeypatch.setattr(event_fields, "disguising_character", lambda _: None)
     ledger.append([breach("pay \u202egnp.exe\x9b"), consent(PERSON),
                    collect(PERSON, {"email": PERSON, "last_name": "Dur\u2067and"})])
     monkeypatch.undo()

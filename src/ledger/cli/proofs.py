@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,17 +31,11 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "verify_offline", "wants_offline_verify"]
 
-@contextmanager
-def _prover(args: argparse.Namespace) -> Iterator[Prover]:
-    from ledger.app.checking import open_checked_store
-    from ledger.app.proofs import Prover
+def _prover(args: argparse.Namespace) -> AbstractContextManager[Prover]:
+    """The prover of the ledger the command names (no master key), closed on leaving."""
+    from ledger.app.proving import open_prover
 
-    url, name = database_url(args), ledger_name(args)
-    store, _ = open_checked_store(url, name)
-    try:
-        yield Prover(store, url, name)
-    finally:
-        store.close()
+    return open_prover(database_url(args), ledger_name(args))
 
 
 def _count(text: str) -> int:

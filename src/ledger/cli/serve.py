@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ledger.cli.format import Column, Table, short_time
@@ -19,21 +20,16 @@ from ledger.cli.main import EXIT_OK, database_url, ledger_name, positive, print_
 __all__ = ["register"]
 
 
-def _tokens(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The ledger's store (no master key needed) and its Tokens."""
-    from ledger.app.checking import open_checked_store
-    from ledger.app.tokens import Tokens
+def _tokens(args: argparse.Namespace) -> AbstractContextManager[Any]:
+    """The Tokens of the ledger the command names (no master key), closed on leaving."""
+    from ledger.app.token_admin import open_tokens
 
-    store, _ = open_checked_store(database_url(args), ledger_name(args))
-    return store, Tokens(store)
+    return open_tokens(database_url(args), ledger_name(args))
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    store, tokens = _tokens(args)
-    try:
+    with _tokens(args) as tokens:
         token = tokens.create(args.name, args.role)
-    finally:
-        store.close()
     print(token)
     print(f"ledger: token {args.name!r} ({args.role}) created; it is shown only now: "
           "keep it in the service's secret store", file=sys.stderr)
@@ -41,11 +37,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    store, tokens = _tokens(args)
-    try:
+    with _tokens(args) as tokens:
         found = tokens.list()
-    finally:
-        store.close()
     if args.json:
         for t in found:
             print_json(t.as_dict())
@@ -62,11 +55,8 @@ _TOKENS = Table([Column("NAME", 40), Column("ROLE", 8), Column("CREATED (UTC)", 
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    store, tokens = _tokens(args)
-    try:
+    with _tokens(args) as tokens:
         tokens.revoke(args.name)
-    finally:
-        store.close()
     print(f"ledger: token {args.name!r} revoked", file=sys.stderr)
     return EXIT_OK
 

@@ -1,5 +1,3 @@
-# Over 400 lines (see wc -l): issue 15 splits it by layer (domain/, keys/, app/, cli/); it is kept
-# whole this session so that issue 10 lands without moving files (docs/DECISIONS.md 44-45).
 """The event catalogue, version 1: every event a frozen, typed definition.
 
 An event arrives as untrusted JSON::
@@ -19,128 +17,56 @@ human version of this module and a test keeps the two in step.
 
 from __future__ import annotations
 
-import dataclasses
-import re
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
-from ledger.domain.json_input import MAX_VALUE_DEPTH
-from ledger.domain.policy import is_country_code
-from ledger.domain.text_rules import disguising_character
+# The catalogue is this module; the field checks are in event_fields, the base class and
+# the registry in event_registry, the envelope's parsing in event_parse.  Every name this
+# module exported before the split is still importable from here.
+from ledger.domain.event_fields import (
+    CLOCK_SKEW,
+    MAX_DEPTH,
+    MAX_NOTICE_TEXT,
+    MAX_SUBJECT,
+    MAX_TEXT,
+    MAX_VALUE,
+    OUT_OF_RANGE,
+    UNKNOWN_KEY,
+    FieldSpec,
+    parse_rfc3339,
+    shown_key,
+    spec,
+)
+from ledger.domain.event_fields import (
+    check_text as _check_text,
+)
+from ledger.domain.event_parse import ENVELOPE, Draft, parse_unverified_event, payload_of, utcnow
+from ledger.domain.event_registry import CATALOGUE, Event, event
 from ledger.errors import InputError
-from ledger.trust.canonical import check_domain, format_time
 
 __all__ = [
     "CATALOGUE",
+    "CLOCK_SKEW",
+    "ENVELOPE",
+    "MAX_DEPTH",
+    "MAX_NOTICE_TEXT",
+    "MAX_SUBJECT",
+    "MAX_TEXT",
+    "MAX_VALUE",
+    "OUT_OF_RANGE",
+    "UNKNOWN_KEY",
     "Draft",
     "Event",
     "FieldSpec",
+    "_check_text",
+    "event",
     "parse_rfc3339",
     "parse_unverified_event",
+    "payload_of",
+    "shown_key",
+    "spec",
+    "utcnow",
 ]
-
-MAX_TEXT = 2000
-MAX_NOTICE_TEXT = 50_000
-MAX_VALUE = 10_000
-MAX_DEPTH = MAX_VALUE_DEPTH  # levels of arrays/objects in a free-form value (docs/FORMAT.md)
-MAX_SUBJECT = 256
-CLOCK_SKEW = timedelta(minutes=5)
-OUT_OF_RANGE = "must lie within the years 0001-9999 once converted to UTC"
-_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
-_ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\Z")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4}\Z")
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """How one ``data`` field is checked and stored."""
-
-    kind: str  # code, codes, ref, text, long_text, language, int, bool, time, enum,
-    # country, value, values, object
-    required: bool = True
-    personal: bool = False
-    choices: tuple[str, ...] = ()
-    lo: int | None = None
-    hi: int | None = None
-    sub: tuple[tuple[str, FieldSpec], ...] = ()
-    doc: str = ""
-
-
-def spec(kind: str, doc: str = "", *, required: bool = True, personal: bool = False,
-         choices: tuple[str, ...] = (), lo: int | None = None, hi: int | None = None,
-         sub: tuple[tuple[str, FieldSpec], ...] = ()) -> Any:
-    """A dataclass field carrying its :class:`FieldSpec`."""
-    return field(metadata={"spec": FieldSpec(kind, required, personal, choices, lo, hi,
-                                             sub, doc)})
-
-
-def parse_rfc3339(text: object, where: str) -> datetime:
-    """RFC 3339 date-time with a mandatory offset, as an aware datetime."""
-    if not isinstance(text, str) or not _RFC3339.match(text):
-        raise InputError(where, "must be an RFC 3339 date-time with an offset, "
-                                "e.g. 2024-03-01T09:30:00+01:00")
-    norm = text.upper().replace("Z", "+00:00")
-    m = re.match(r"(.*?)(\.\d+)?([+-]\d{2}:\d{2})\Z", norm)
-    if m is None:  # pragma: no cover - _RFC3339 matched already
-        raise InputError(where, "must be an RFC 3339 date-time with an offset")
-    frac = (m.group(2) or ".0")[1:7].ljust(6, "0")
-    try:
-        moment = datetime.fromisoformat(f"{m.group(1)}.{frac}{m.group(3)}")
-    except ValueError:
-        raise InputError(where, "is not a valid calendar date and time") from None
-    try:
-        moment.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
-        raise InputError(where, OUT_OF_RANGE) from None
-    return moment
-
-
-class Event:
-    """Base of the catalogue's event classes (each a frozen dataclass)."""
-
-    TYPE: ClassVar[str]
-    FAMILY: ClassVar[str]
-    SUBJECT: ClassVar[str]  # "required", "optional" or "forbidden"
-    DOC: ClassVar[str] = ""
-
-    def check(self, occurred_at: datetime) -> None:
-        """Rules that need this event alone; raise InputError(field, rule)."""
-
-    @classmethod
-    def specs(cls) -> tuple[tuple[str, FieldSpec], ...]:
-        return _specs(cls)
-
-
-_SPECS: dict[str, tuple[tuple[str, FieldSpec], ...]] = {}
-
-
-def _specs(cls: type[Event]) -> tuple[tuple[str, FieldSpec], ...]:
-    found = _SPECS.get(cls.TYPE)
-    if found is None:
-        found = _SPECS[cls.TYPE] = tuple(
-            (f.name, f.metadata["spec"]) for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    return found
-
-
-CATALOGUE: dict[str, type[Event]] = {}
-
-
-def event(type_: str, family: str, subject: str, doc: str) -> Any:
-    def register(cls: type[Event]) -> type[Event]:
-        cls = dataclass(frozen=True, slots=True, kw_only=True)(cls)
-        cls.TYPE, cls.FAMILY, cls.SUBJECT, cls.DOC = type_, family, subject, doc
-        CATALOGUE[type_] = cls
-        return cls
-    return register
-
 
 # -- shared choices ----------------------------------------------------------
 NOTICE_KINDS = ("banner", "form", "notice")
@@ -449,255 +375,3 @@ class PersonalDataAccessed(Event):
                                required=False, lo=0, hi=2**53 - 1)
 
 
-# -- parsing ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A parsed, not yet recorded event; ``subject`` is the raw identifier."""
-
-    event_id: str
-    type: str
-    subject: str | None
-    occurred_at: datetime
-    actor: str | None
-    event: Event
-    event_id_given: bool
-
-
-def _check_text(value: object, where: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InputError(where, "must be a string")
-    if not value.strip():
-        raise InputError(where, "must not be empty")
-    if len(value) > limit:
-        raise InputError(where, f"must be at most {limit} characters")
-    if _CONTROL.search(value):
-        raise InputError(where, "must not contain control characters")
-    if _SURROGATE.search(value):
-        raise InputError(where, "must be valid Unicode (no lone surrogates)")
-    hidden = disguising_character(value)
-    if hidden:
-        raise InputError(where, f"must not contain bidirectional or invisible format "
-                                f"characters (found {hidden}; docs/events.md)")
-    return value
-
-
-def _field(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
-    kind = fs.kind
-    if kind == "code":
-        if not isinstance(value, str) or not _CODE.match(value):
-            raise InputError(where, "must be an identifier matching [a-z][a-z0-9_]*")
-        return value
-    if kind in ("codes", "enum_list"):
-        if not isinstance(value, list) or not value:
-            raise InputError(where, "must be a non-empty list")
-        out = [_field(name, FieldSpec("enum" if kind == "enum_list" else "code",
-                                      choices=fs.choices), v, f"{where}[{i}]")
-               for i, v in enumerate(value)]
-        if len(set(out)) != len(out):
-            raise InputError(where, "must not repeat an item")
-        return out
-    if kind == "ref":
-        if not isinstance(value, str) or not _REF.match(value):
-            raise InputError(where, "must be a reference of 1-128 characters "
-                                    "[A-Za-z0-9._:/-] starting with a letter or digit")
-        return value
-    if kind == "uuid":
-        try:
-            return str(uuid.UUID(value)) if isinstance(value, str) else _bad_uuid(where)
-        except ValueError:
-            return _bad_uuid(where)
-    if kind == "text":
-        return _check_text(value, where, MAX_TEXT)
-    if kind == "long_text":
-        return _check_text(value, where, MAX_NOTICE_TEXT)
-    if kind == "language":
-        if not isinstance(value, str) or not _LANGUAGE.match(value):
-            raise InputError(where, "must be a BCP 47 language tag such as fr or fr-FR")
-        return value
-    if kind == "int":
-        if type(value) is not int:
-            raise InputError(where, "must be an integer")
-        if (fs.lo is not None and value < fs.lo) or (fs.hi is not None and value > fs.hi):
-            raise InputError(where, f"must be between {fs.lo} and {fs.hi}")
-        return value
-    if kind == "bool":
-        if type(value) is not bool:
-            raise InputError(where, "must be true or false")
-        return value
-    if kind == "time":
-        return parse_rfc3339(value, where)
-    if kind == "enum":
-        if value not in fs.choices:
-            raise InputError(where, "must be one of " + ", ".join(fs.choices))
-        return value
-    if kind == "country":
-        if not is_country_code(value):
-            raise InputError(where, "must be an ISO 3166-1 alpha-2 code such as FR")
-        return value
-    if kind == "value":
-        return _json_value(value, where)
-    if kind == "values":
-        if not isinstance(value, dict) or not value:
-            raise InputError(where, "must be a non-empty object of field → value")
-        for k in value:
-            if not isinstance(k, str) or not _CODE.match(k):
-                raise InputError(where, "field names must match [a-z][a-z0-9_]*")
-        return {k: _json_value(v, f"{where}.{k}") for k, v in value.items()}
-    if kind == "object":
-        if not isinstance(value, dict):
-            raise InputError(where, "must be an object")
-        return _parse_fields(fs.sub, value, where)
-    if kind == "object_any":
-        if not isinstance(value, dict):
-            raise InputError(where, "must be an object")
-        why = check_domain(value, where)
-        if why:
-            raise InputError(where, why)
-        return value
-    raise AssertionError(kind)  # pragma: no cover - the catalogue is fixed
-
-
-def _bad_uuid(where: str) -> str:
-    raise InputError(where, "must be a UUID")
-
-
-def _json_value(value: Any, where: str) -> Any:
-    if value is None:
-        raise InputError(where, "must not be null")
-    if isinstance(value, str):
-        _check_text(value, where, MAX_VALUE)
-    _check_nested(value, where)
-    why = check_domain(value, where)
-    if why:
-        raise InputError(where, why.split(": ", 1)[1] if ": " in why else why)
-    if len(str(value)) > MAX_VALUE:
-        raise InputError(where, f"must be at most {MAX_VALUE} characters once encoded")
-    return value
-
-
-def _check_nested(value: Any, where: str) -> None:
-    """Depth at most MAX_DEPTH, and the rules of text for every string inside, walked
-    without recursion (a value nested 2,000 levels deep must not crash the check)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth >= MAX_DEPTH:
-                raise InputError(where, f"must not be nested more than {MAX_DEPTH} levels "
-                                        "deep (arrays and objects)")
-            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
-                                                  else item))
-        elif isinstance(item, str) and item is not value and (
-                _CONTROL.search(item) or disguising_character(item)):
-                raise InputError(where, "its strings must not contain control characters "
-                                        "or bidirectional or invisible format characters")
-
-
-_KEY_SHOWN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}\Z")
-UNKNOWN_KEY = "(unknown key)"
-
-
-def shown_key(key: object) -> str:
-    """A key the caller sent, as an error may repeat it: a name-like key as it is; any
-    other (it could be an e-mail address or a name: personal data) as ``(unknown key)``."""
-    return key if isinstance(key, str) and _KEY_SHOWN.match(key) else UNKNOWN_KEY
-
-
-def _parse_fields(specs: tuple[tuple[str, FieldSpec], ...], data: Mapping[str, Any],
-                  where: str) -> dict[str, Any]:
-    known = {n for n, _ in specs}
-    for key in data:
-        if key not in known:
-            raise InputError(f"{where}.{shown_key(key)}", "is not a field of this event "
-                             f"(fields: {', '.join(sorted(known))})")
-    out: dict[str, Any] = {}
-    for name, fs in specs:
-        at = f"{where}.{name}"
-        if name not in data or data[name] is None:
-            if fs.required:
-                raise InputError(at, "is required")
-            out[name] = None
-            continue
-        out[name] = _field(name, fs, data[name], at)
-    return out
-
-
-ENVELOPE = frozenset({"event_id", "type", "subject", "occurred_at", "actor", "data"})
-
-
-def parse_unverified_event(raw: object, *, now: datetime,
-                           default_actor: str | None = None) -> Draft:
-    """Check an untrusted JSON event; raise InputError naming the field and rule.
-
-    ``now`` is the ledger's clock, passed in: ``occurred_at`` may not be more
-    than five minutes after it.
-    """
-    if not isinstance(raw, dict):
-        raise InputError("event", "must be a JSON object")
-    for key in raw:
-        if key not in ENVELOPE:
-            raise InputError(shown_key(key), "is not an envelope field "
-                             "(event_id, type, subject, occurred_at, actor, data)")
-    type_ = raw.get("type")
-    if not isinstance(type_, str) or type_ not in CATALOGUE:
-        raise InputError("type", "must be one of the catalogue's types (docs/events.md)")
-    cls = CATALOGUE[type_]
-    event_id = raw.get("event_id")
-    given = event_id is not None
-    if given:
-        try:
-            event_id = str(uuid.UUID(event_id)) if isinstance(event_id, str) else None
-        except ValueError:
-            event_id = None
-        if event_id is None:
-            raise InputError("event_id", "must be a UUID")
-    else:
-        event_id = str(uuid.uuid4())
-    subject = raw.get("subject")
-    if cls.SUBJECT == "required" and subject is None:
-        raise InputError("subject", f"is required for {type_}")
-    if cls.SUBJECT == "forbidden" and subject is not None:
-        raise InputError("subject", f"must be absent for {type_} (an organisation event)")
-    if subject is not None:
-        _check_text(subject, "subject", MAX_SUBJECT)
-        if check_domain(subject):
-            raise InputError("subject", "must be valid Unicode")
-    if "occurred_at" not in raw:
-        raise InputError("occurred_at", "is required")
-    occurred_at = parse_rfc3339(raw["occurred_at"], "occurred_at")
-    if occurred_at > now + CLOCK_SKEW:
-        raise InputError("occurred_at", "must not be in the future (more than 5 minutes "
-                                        "after the ledger's clock)")
-    actor = raw.get("actor", default_actor)
-    if actor is not None and (not isinstance(actor, str) or not _ACTOR.match(actor)):
-        raise InputError("actor", "must be 1-128 characters [A-Za-z0-9._:@/-]")
-    data = raw.get("data", {})
-    if not isinstance(data, dict):
-        raise InputError("data", "must be an object")
-    fields = _parse_fields(cls.specs(), data, "data")
-    ev = cls(**fields)
-    ev.check(occurred_at)
-    return Draft(event_id, type_, subject, occurred_at, actor, ev, given)
-
-
-def payload_of(ev: Event) -> dict[str, Any]:
-    """The event's data in stored form before sealing: times formatted, absent dropped."""
-    out: dict[str, Any] = {}
-    for name, fs in ev.specs():
-        value = getattr(ev, name)
-        if value is None:
-            continue
-        out[name] = _stored(fs, value)
-    return out
-
-
-def _stored(fs: FieldSpec, value: Any) -> Any:
-    if fs.kind == "time":
-        return format_time(value)
-    if fs.kind == "object":
-        return {n: _stored(s, value[n]) for n, s in fs.sub if value.get(n) is not None}
-    return value
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from ledger import __version__
 from ledger.app.application import Ledger
-from ledger.app.tokens import Tokens
+from ledger.app.token_admin import tokens_of
 from ledger.http import proof_routes
 from ledger.http import routes as core_routes
 from ledger.http.context import Limits, RouteContext
@@ -51,7 +51,7 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
     try:
         if clock is not None:
             ledger.clock = clock
-        tokens = Tokens(ledger.store, ledger.clock)
+        tokens = tokens_of(ledger)
         tokens.check_ready()
         ctx = RouteContext(ledger, url, name, tokens=tokens, permissions=Permissions(),
                            limits=limits or Limits())

@@ -35,7 +35,7 @@ _CLOCK = (r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
 DATE_TIME = f"^{_DATE}{_CLOCK}$"
 # the query times: RFC 3339 with an offset, or a bare date (projections.queries.parse_when)
 TIME = f"^{_DATE}(?:{_CLOCK})?$"
-# ledger.domain.events._ACTOR and _REF
+# ledger.domain.event_fields._ACTOR and _REF
 ACTOR = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
 REF = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 
@@ -46,7 +46,7 @@ def _escaped(cp: int) -> str:
 
 @cache
 def _forbidden() -> str:
-    """The character class of what a text may not hold (ledger.domain.events._check_text):
+    """The character class of what a text may not hold (ledger.domain.event_fields.check_text):
     C0 controls but tab and line feed, DEL, the format characters (Cf) but ZWNJ/ZWJ."""
     points = [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]
     # Cf lies in these planes only (the tests check every code point)

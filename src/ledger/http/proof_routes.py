@@ -18,13 +18,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from ledger.app.proofs import prover_of
+from ledger.app.proofs import Prover, prover_of
+from ledger.app.proving import latest_checkpoint_of
 from ledger.app.tokens import Principal
 from ledger.errors import InputError
 from ledger.http.context import RouteContext
 from ledger.http.problems import Problem
 from ledger.http.schemas import json_response, problems
-from ledger.storage.tree_store import latest_checkpoint
 
 __all__ = ["register"]
 
@@ -49,8 +49,11 @@ def _renamed(exc: InputError) -> InputError:
 
 
 def register(router: APIRouter, ctx: RouteContext) -> None:
-    prover = prover_of(ctx.ledger)
+    _register_checkpoints(router, ctx)
+    _register_proofs(router, ctx, prover_of(ctx.ledger))
 
+
+def _register_checkpoints(router: APIRouter, ctx: RouteContext) -> None:
     @router.get("/checkpoints/latest", summary="The latest signed checkpoint",
                 description="The stored checkpoint of the largest tree size (`ledger "
                 "checkpoint` signs one). JSON, or the C2SP signed note itself when the "
@@ -61,7 +64,7 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
                            **problems(*AUTH, 404, 503)})
     async def latest(request: Request, _: Annotated[
             Principal, Depends(ctx.require("checkpoints:read"))]) -> Response:
-        cp = await ctx.run(lambda: ctx.ledger.store.read(latest_checkpoint))
+        cp = await ctx.run(latest_checkpoint_of, ctx.ledger)
         if cp is None:
             raise Problem(404, "no checkpoint has been signed yet (ledger checkpoint)")
         accept = request.headers.get("accept", "")
@@ -69,6 +72,8 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
             return PlainTextResponse(cp["note"])
         return JSONResponse(cp)
 
+
+def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> None:
     @router.get("/proofs/inclusion/{seq}", summary="Inclusion proof of one entry (RFC 9162)",
                 description="Proves entry `seq` is leaf `seq - 1` of the tree of `size` "
                 "entries (default: the whole ledger). 404 when `seq` (without `size`) or "

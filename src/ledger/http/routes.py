@@ -7,14 +7,14 @@ Registered like any plugin's routes (``register(router, ctx)``); see
 # No `from __future__ import annotations` here: FastAPI evaluates the annotations of
 # the nested route functions at run time, and they name local variables (ctx).
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
+from ledger.app.actors import check_token_actors, token_drafts
+from ledger.app.erasing import ERASURE_FIELDS, erasure_drafts
 from ledger.app.tokens import Principal
-from ledger.domain.events import Draft
 from ledger.errors import ConflictError, InputError
 from ledger.http.body import read_json
 from ledger.http.context import RouteContext
@@ -30,19 +30,12 @@ from ledger.http.schemas import (
     json_response,
     problems,
 )
-from ledger.trust.canonical import format_time
 
 __all__ = ["check_actors", "register"]
 
 AUTH_ERRORS = (401, 403)
-
-
-def check_actors(drafts: Sequence[Draft], name: str) -> None:
-    """Each event's actor is the token's name, or starts with ``name:``."""
-    for line, d in enumerate(drafts, start=1):
-        if d.actor != name and not (d.actor or "").startswith(name + ":"):
-            raise InputError("actor", f"must be this token's name ({name}) or start with "
-                             f"'{name}:' (the API records who appends)", line=line)
+#: the actor rule of the API, now in the application (ledger.app.actors); kept importable
+check_actors = check_token_actors
 
 
 def _receipts_response(receipts: list[Any], *, batch: bool) -> JSONResponse:
@@ -52,6 +45,42 @@ def _receipts_response(receipts: list[Any], *, batch: bool) -> JSONResponse:
 
 
 def register(router: APIRouter, ctx: RouteContext) -> None:
+    _register_events(router, ctx)
+    _register_erase(router, ctx)
+    _register_verify_and_health(router, ctx)
+
+
+def _events_in(raw: Any, ctx: RouteContext) -> list[Any]:
+    """The events of a POST /events body: one object or a non-empty array, within limits."""
+    if not isinstance(raw, list | dict):
+        raise Problem(422, "body: must be an event object or an array of events",
+                      field="body", rule="must be an event object or an array of events")
+    raws = raw if isinstance(raw, list) else [raw]
+    if not raws:
+        raise Problem(422, "body: must hold at least one event", field="body",
+                      rule="must hold at least one event")
+    if len(raws) > ctx.limits.max_events:
+        raise Problem(413, f"at most {ctx.limits.max_events} events per request",
+                      field="body", rule=f"must hold at most {ctx.limits.max_events} "
+                      "events")
+    return raws
+
+
+def _erasure_fields(body: Any) -> dict[str, Any]:
+    """The optional fields of an erasure request (an object of ERASURE_FIELDS only)."""
+    if not isinstance(body, dict):
+        raise Problem(422, "body: must be an object", field="body",
+                      rule="must be an object")
+    for key in body:
+        if key not in ERASURE_FIELDS:
+            rule = "is not a field of an erasure (ground, request_id, event_id, " \
+                   "occurred_at)"
+            raise Problem(422, f"{UNKNOWN}: {rule}", type_=URN + "invalid-input",
+                          title="Invalid request", field=UNKNOWN, rule=rule)
+    return body
+
+
+def _register_events(router: APIRouter, ctx: RouteContext) -> None:
     ledger = ctx.ledger
 
     @router.post(
@@ -72,24 +101,17 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
             Principal, Depends(ctx.require("events:append"))]) -> JSONResponse:
         raw = await read_json(request, ctx.limits.max_body_bytes)
         batch = isinstance(raw, list)
-        raws = raw if batch else [raw]
-        if not isinstance(raw, list | dict):
-            raise Problem(422, "body: must be an event object or an array of events",
-                          field="body", rule="must be an event object or an array of events")
-        if not raws:
-            raise Problem(422, "body: must hold at least one event", field="body",
-                          rule="must hold at least one event")
-        if len(raws) > ctx.limits.max_events:
-            raise Problem(413, f"at most {ctx.limits.max_events} events per request",
-                          field="body", rule=f"must hold at most {ctx.limits.max_events} "
-                          "events")
+        raws = _events_in(raw, ctx)
         try:
-            drafts = await ctx.run(lambda: ledger.parse(raws, default_actor=who.name))
-            check_actors(drafts, who.name)
+            drafts = await ctx.run(token_drafts, ledger, raws, who.name)
             receipts = await ctx.append(drafts)
         except InputError as exc:
             raise input_problem(exc, batch=batch) from None
         return _receipts_response(receipts, batch=batch)
+
+
+def _register_erase(router: APIRouter, ctx: RouteContext) -> None:
+    ledger = ctx.ledger
 
     @router.post(
         "/subjects/{ref:path}/erase", summary="Erase a subject (SubjectErased)",
@@ -108,26 +130,9 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
     async def erase(ref: Annotated[str, Path(json_schema_extra=subject_schema())],
                     request: Request, who: Annotated[
             Principal, Depends(ctx.require("subjects:erase"))]) -> JSONResponse:
-        body = await read_json(request, ctx.limits.max_body_bytes, empty={})
-        if not isinstance(body, dict):
-            raise Problem(422, "body: must be an object", field="body",
-                          rule="must be an object")
-        for key in body:
-            if key not in ("ground", "request_id", "event_id", "occurred_at"):
-                rule = "is not a field of an erasure (ground, request_id, event_id, " \
-                       "occurred_at)"
-                raise Problem(422, f"{UNKNOWN}: {rule}", type_=URN + "invalid-input",
-                              title="Invalid request", field=UNKNOWN, rule=rule)
-        data: dict[str, Any] = {"ground": body.get("ground", "no_longer_necessary")}
-        if "request_id" in body:
-            data["request_id"] = body["request_id"]
-        raw: dict[str, Any] = {"type": "SubjectErased", "subject": ref, "data": data,
-                               "occurred_at": body.get("occurred_at",
-                                                       format_time(ledger.clock()))}
-        if "event_id" in body:
-            raw["event_id"] = body["event_id"]
+        given = _erasure_fields(await read_json(request, ctx.limits.max_body_bytes, empty={}))
         try:
-            drafts = await ctx.run(lambda: ledger.parse([raw], default_actor=who.name))
+            drafts = await ctx.run(lambda: erasure_drafts(ledger, ref, given, actor=who.name))
             receipts = await ctx.append(drafts)
         except InputError as exc:
             field = exc.field.removeprefix("data.")
@@ -135,6 +140,10 @@ def register(router: APIRouter, ctx: RouteContext) -> None:
                 raise input_problem(exc) from None
             raise input_problem(type(exc)(field, exc.rule)) from None
         return _receipts_response(receipts, batch=False)
+
+
+def _register_verify_and_health(router: APIRouter, ctx: RouteContext) -> None:
+    ledger = ctx.ledger
 
     @router.get(
         "/verify", summary="Verify the whole chain (ledger verify --json)",
