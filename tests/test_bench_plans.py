@@ -1,0 +1,82 @@
+"""The write side's look-ups stay indexed after the issue 15 space changes (both databases).
+
+Not a speed test: it reads the query plans of the statements an append and the
+policy readers run, on a fresh ledger, and checks that each names an index
+(docs/PERFORMANCE.md, "Issue 15": the full topic index was replaced by a partial
+index of the policy entries; the key tables are WITHOUT ROWID on SQLite).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.app.application import Ledger
+from ledger.domain.policy import bundled_policy
+from ledger.storage.common import AppendTx
+
+LOOKUPS = {
+    # what an append runs (AppendTx), and entries(types=[one type]) (chained.py)
+    "last_seq_of_type": ("SELECT MAX(originator_version) AS m FROM {e} "
+                         "WHERE originator_id=? AND topic=?", "policy"),
+    "entries_one_type": ("SELECT originator_version FROM {e} WHERE originator_id=? AND "
+                         "originator_version>=? AND topic=? ORDER BY originator_version "
+                         "LIMIT ?", "policy"),
+    "streams": ("SELECT originator_version FROM {e} WHERE originator_id=? AND "
+                "stream IN (?,?)", "stream"),
+    "event_ids": ("SELECT originator_version FROM {e} WHERE originator_id=? AND "
+                  "event_id IN (?)", "event_id"),
+    "keys": ("SELECT subject FROM {k} WHERE ledger_id=? AND subject IN (?)", "keys"),
+}
+
+
+def _params(name: str, store: Any) -> tuple[Any, ...]:
+    oid = store.ledger_oid
+    return {"last_seq_of_type": (oid, "PolicyPublished"),
+            "entries_one_type": (oid, 1, "PolicyPublished", 5000),
+            "streams": (oid, "policy", "nobody"),
+            "event_ids": (oid, "nothing"),
+            "keys": (store.ledger_key, "nobody")}[name]
+
+
+def _plans(ledger: Ledger) -> dict[str, str]:
+    store: Any = ledger.store
+    out: dict[str, str] = {}
+
+    def read(tx: AppendTx) -> None:
+        for name, (sql, _) in LOOKUPS.items():
+            text = sql.format(e=store.tables.events, k=store.tables.keys)
+            if store.param != "?":
+                tx.c.execute("EXPLAIN " + text.replace("?", "%s"), _params(name, store))
+                out[name] = " ".join(str(next(iter(r.values()))) for r in tx.c.fetchall())
+            else:
+                tx.c.execute("EXPLAIN QUERY PLAN " + text, _params(name, store))
+                out[name] = " ".join(str(tuple(r)[-1]) for r in tx.c.fetchall())
+
+    store.read(read)
+    return out
+
+
+def test_append_and_policy_lookups_use_an_index(db_url: str, env: dict[str, str]) -> None:
+    ledger, _ = Ledger.init(db_url, "plans", env=env)
+    try:
+        ledger.publish_policy(bundled_policy(), actor="test")
+        ledger.append([{"type": "ConsentGiven", "subject": f"s{i}@example.org",
+                        "occurred_at": "2024-05-01T10:00:00+02:00", "actor": "site",
+                        "data": {"purpose": "recruitment", "method": "form"}}
+                       for i in range(50)])
+        plans = _plans(ledger)
+        sqlite = db_url.startswith("sqlite")
+        expected = {"policy": "ledger_events_policy", "stream": "ledger_events_stream",
+                    "event_id": "ledger_events_event_id",
+                    "keys": "PRIMARY KEY" if sqlite else "ledger_subject_keys_pkey"}
+        for name, (_, index) in LOOKUPS.items():
+            assert expected[index] in plans[name], (name, plans[name])
+            assert "SCAN ledger_events" not in plans[name] and "Seq Scan" not in plans[name]
+        assert ledger.store.read(lambda tx: tx.last_seq_of_type("PolicyPublished")) == 1
+        assert [r.seq for r in ledger.store.entries(types=["PolicyPublished"])] == [1]
+        assert [r.type for r in ledger.store.entries(types=["ConsentGiven", "PolicyPublished"],
+                                                     page=7)][:2] == ["PolicyPublished",
+                                                                      "ConsentGiven"]
+        assert len(list(ledger.store.entries(types=["ConsentGiven"], page=7))) == 50
+    finally:
+        ledger.close()
