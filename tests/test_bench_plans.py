@@ -62,6 +62,33 @@ def _plans(ledger: Ledger, only: tuple[str, ...] = tuple(LOOKUPS)) -> dict[str, 
     return out
 
 
+def _key_tables(db_url: str) -> list[tuple[str, str]]:
+    """(table, type of ledger_id) of the two key tables; SQLite: the table's SQL."""
+    if db_url.startswith("sqlite"):
+        conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        try:
+            return conn.execute("SELECT name, sql FROM sqlite_master WHERE name IN "
+                                "('ledger_subject_keys', 'ledger_shredded_keys') "
+                                "ORDER BY name").fetchall()
+        finally:
+            conn.close()
+    schema = db_url.split("schema=", 1)[1]
+    with psycopg.connect(db_url.split("?", 1)[0], autocommit=True) as conn:
+        return conn.execute("SELECT table_name, data_type FROM information_schema.columns "
+                            "WHERE table_schema=%s AND column_name='ledger_id' AND table_name "
+                            "IN ('ledger_subject_keys', 'ledger_shredded_keys') ORDER BY 1",
+                            (schema,)).fetchall()
+
+
+def test_key_tables_are_narrow_on_new_ledgers(db_url: str, env: dict[str, str]) -> None:
+    ledger, _ = Ledger.init(db_url, "narrow", env=env)
+    ledger.close()
+    tables = _key_tables(db_url)
+    assert [name for name, _ in tables] == ["ledger_shredded_keys", "ledger_subject_keys"]
+    for _, what in tables:
+        assert what.endswith("WITHOUT ROWID") if db_url.startswith("sqlite") else what == "uuid"
+
+
 def test_append_and_policy_lookups_use_an_index(db_url: str, env: dict[str, str]) -> None:
     ledger, _ = Ledger.init(db_url, "plans", env=env)
     try:
@@ -124,6 +151,8 @@ def _make_previous_schema(db_url: str) -> None:
         conn.execute(f'DROP INDEX "{schema}".ledger_events_policy')
         conn.execute(f'CREATE INDEX ledger_events_topic ON "{schema}".ledger_events '
                      "(originator_id, topic, originator_version)")
+        for table in ("ledger_subject_keys", "ledger_shredded_keys"):
+            conn.execute(f'ALTER TABLE "{schema}".{table} ALTER COLUMN ledger_id TYPE text')
 
 
 def test_a_ledger_of_the_previous_schema_still_works(db_url: str, env: dict[str, str]) \

@@ -234,18 +234,23 @@ def key_tables_sql(t: Tables, *, blob: str) -> list[str]:
     On SQLite the two key tables are ``WITHOUT ROWID``: their rows are small and always
     found by their primary key, so the table *is* its key's b-tree, instead of a rowid
     table plus a separate index that repeats every key (about 150 bytes an entry saved:
-    docs/PERFORMANCE.md, "Issue 15").  Files created before keep their rowid tables; the
-    statements and their results are the same on both.
+    docs/PERFORMANCE.md, "Issue 15").  On PostgreSQL their ``ledger_id`` is a ``uuid``
+    (16 bytes instead of 37, in the row and in the key's index); the statements pass it
+    as text either way.  Tables created before keep their layout; the statements and
+    their results are the same on both.
     """
-    key_table = " WITHOUT ROWID" if blob == "BLOB" else ""
+    sqlite = blob == "BLOB"
+    key_table = " WITHOUT ROWID" if sqlite else ""
+    key_lid = "TEXT" if sqlite else "uuid"
     return [
         f"CREATE TABLE IF NOT EXISTS {t.meta} (ledger_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
         " key_fingerprint TEXT NOT NULL, format INTEGER NOT NULL, created_at TEXT NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {t.keys} (ledger_id TEXT NOT NULL, subject TEXT NOT NULL,"
+        f"CREATE TABLE IF NOT EXISTS {t.keys} (ledger_id {key_lid} NOT NULL, "
+        "subject TEXT NOT NULL,"
         f" scope TEXT NOT NULL, epoch INTEGER NOT NULL, wrapped {blob} NOT NULL,"
         f" PRIMARY KEY (ledger_id, subject, scope, epoch)){key_table}",
-        f"CREATE TABLE IF NOT EXISTS {t.shredded} (ledger_id TEXT NOT NULL, subject TEXT NOT "
-        "NULL, scope TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
+        f"CREATE TABLE IF NOT EXISTS {t.shredded} (ledger_id {key_lid} NOT NULL, subject TEXT "
+        "NOT NULL, scope TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
         f" PRIMARY KEY (ledger_id, subject, scope, epoch)){key_table}",
         *token_table_sql(t),
     ]
