@@ -58,3 +58,19 @@ def test_bench_smoke_run_reports_every_measure(tmp_path: Path) -> None:
     assert par["processes"] == 4 and par["alone_per_s"] > 0 and par["together_per_s"] > 0
     assert "targets:" in done.stdout
     assert "space at 300 entries" in done.stdout and "4 ledgers at once" in done.stdout
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_bench_http_measures_bare_eventsourcing_in_the_same_run(kind: str, tmp_path: Path) \
+        -> None:
+    if kind == "postgres":
+        require_pg()
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import bench_http
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    rate = bench_http.bare_rate(kind, PG_URL, tmp_path, 300)
+    assert rate > 0
+    if kind == "sqlite":
+        assert [p.name for p in tmp_path.glob("bare-*.db")] == ["bare-http.db"]
