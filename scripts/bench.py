@@ -19,7 +19,18 @@ For each database it measures, in one run:
 * entries verified per second by ``Ledger.verify()`` over a ledger of
   ``--verify-entries`` entries, with the worker processes ``ledger verify``
   would use, and the ``ledger verify`` command itself, timed by the wall clock
-  (process start-up included).
+  (process start-up included);
+* issue 15: appends for ONE subject that already has 10, 1,000 and 100,000
+  prior events (``--history``; ``scripts/bench_scaling.py``), and the slowdown
+  against the smallest history;
+* issue 15, PostgreSQL: 4 ledgers of one schema appended to at once by 4
+  processes against 1 alone (``--parallel-events``; ``scripts/bench_scaling.py``);
+* issue 15: space, bytes per entry per table and per index, ledger and bare
+  ``eventsourcing``, at ``--space-entries`` entries (``scripts/bench_space.py``).
+
+The ratio ledger / bare at 100 per call is printed with where the rest of the
+ledger's time goes (the split above); ``--profile`` adds cProfile listings of
+the 100-per-call append on both databases and of verify on SQLite.
 
 Every measurement gets a fresh database: its own SQLite file in a temporary
 folder, its own PostgreSQL schema ``bench_<random>_<what>`` (all dropped at the
@@ -57,6 +68,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import bench_scaling  # scripts/: this folder is on sys.path when the script runs
+import bench_space
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -67,7 +80,10 @@ from ledger.storage.postgres import parse_postgres_url
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 100
-TARGET_RATIO = 0.75          # ledger batched appends / bare eventsourcing, per database
+TARGET_RATIO = 0.50          # ledger batched appends / bare eventsourcing (issue 15)
+TARGET_HISTORY = 1.5         # time per append at 100,000 prior events / at 10 (issue 15)
+TARGET_PARALLEL = 1.5        # 4 ledgers at once / 1 alone, PostgreSQL (issue 15)
+TARGET_SPACE = 2.0           # write side bytes per entry / bare eventsourcing (issue 15)
 TARGET_VERIFY_SQLITE = 150_000  # entries per second, `ledger verify` on SQLite
 CONSENT_AT = "2024-05-01T10:00:00+02:00"
 COLLECT_AT = "2024-05-01T10:05:00+02:00"
@@ -397,11 +413,13 @@ def profile(fn: Callable[[], object], top: int) -> str:
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)
     stats.strip_dirs().sort_stats("cumulative").print_stats(top)
+    out.write("   … and by own time (tottime), where the time is actually spent:\n")
+    stats.sort_stats("tottime").print_stats(top)
     return out.getvalue()
 
 
 def run_profiles(tmp: Path, run: str, events: int, verify_ledger: Ledger | None,
-                 top: int) -> dict[str, str]:
+                 top: int, *, pg_url: str | None) -> dict[str, str]:
     log("profile: ledger appends, 100 per call, SQLite")
     url = f"sqlite:///{tmp / 'ledger-profile.db'}"
     ledger = open_ledger(url, tmp / "keys-profile")
@@ -414,7 +432,65 @@ def run_profiles(tmp: Path, run: str, events: int, verify_ledger: Ledger | None,
         out["verify"] = profile(target.verify, top)
     finally:
         ledger.close()
+    if pg_url is not None:
+        log("profile: ledger appends, 100 per call, PostgreSQL")
+        dbs = Databases("postgres", pg_url, tmp, run)
+        ledger = open_ledger(dbs.ledger_url("profile"), tmp / "keys-profile-pg")
+        try:
+            ledger.append(workload(run + "q", BATCH))
+            calls = list(chunks(workload(run + "q", events, start=BATCH), BATCH))
+            out["append_100_postgres"] = profile(lambda: [ledger.append(c) for c in calls],
+                                                 top)
+        finally:
+            ledger.close()
+            dbs.cleanup()
     return out
+
+
+# -- issue 15: history, several ledgers, space ---------------------------------------
+def _schema_of(url: str) -> str:
+    return url.split("schema=", 1)[1]
+
+
+def measure_space(dbs: Databases, keys: Path, run: str, entries: int) -> dict[str, Any]:
+    """A ledger and a bare application filled to ``entries``; bytes per entry per b-tree."""
+    kind = dbs.kind
+    if kind == "sqlite" and not bench_space.has_dbstat():
+        raise SystemExit("this Python's sqlite3 has no dbstat table: use --space-entries 0")
+    url = dbs.ledger_url("space")
+    ledger = open_ledger(url, keys)
+    try:
+        grow(ledger, run + "s", 0, entries, f"{kind} space, ledger")
+    finally:
+        ledger.close()
+    env = dbs.bare_env("space")
+    writer = BareWriter(env)
+    try:
+        for i, call in enumerate(chunks(workload(run + "s", entries), BATCH), start=1):
+            writer.append(call)
+            if i % max(1, entries // BATCH // 5) == 0:
+                log(f"  {kind} space, bare: {i * BATCH:,}/{entries:,} events")
+    finally:
+        writer.close()
+    if kind == "sqlite":
+        path = Path(url.removeprefix("sqlite:///"))
+        led = bench_space.sqlite_btrees(path)
+        bare = bench_space.sqlite_btrees(Path(env["SQLITE_DBNAME"]))
+        cols = bench_space.sqlite_columns(path, "ledger_events", bench_space.EVENT_COLUMNS)
+    else:
+        led = bench_space.pg_relations(dbs.pg_url, _schema_of(url))
+        bare = bench_space.pg_relations(dbs.pg_url, env["POSTGRES_SCHEMA"])
+        cols = bench_space.pg_columns(dbs.pg_url, _schema_of(url), "ledger_events",
+                                      bench_space.EVENT_COLUMNS)
+    led, bare = bench_space.per_entry(led, entries), bench_space.per_entry(bare, entries)
+    return {"entries": entries, "ledger": led, "bare": bare, "event_columns": cols,
+            "summary": bench_space.summary(led, bare)}
+
+
+def measure_history(dbs: Databases, keys: Path, sizes: list[int], budget_s: float) \
+        -> dict[str, Any]:
+    return bench_scaling.history(dbs.ledger_url, {"LEDGER_KEY_DIR": str(keys)}, sizes,
+                                 label=dbs.kind, budget_s=budget_s)
 
 
 # -- one database -----------------------------------------------------------------------
@@ -456,6 +532,21 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path, run: str) \
     keys = tmp / f"keys-{kind}"
     res: dict[str, Any] = {"database": kind}
     try:
+        if args.history:
+            res["history"] = measure_history(dbs, keys, args.history, args.history_budget)
+        if kind == "postgres" and args.parallel_events:
+            events = args.parallel_events
+
+            def calls(name: str) -> list[list[dict[str, Any]]]:
+                tag = f"{run}{name}"
+                return [workload(tag, BATCH),
+                        *chunks(workload(tag, events, start=BATCH), BATCH)]
+
+            res["parallel"] = bench_scaling.parallel(dbs.ledger_url("par"), keys, events,
+                                                     calls)
+        if args.space_entries:
+            log(f"{kind}: space at {args.space_entries:,} entries")
+            res["space"] = measure_space(dbs, keys, run, args.space_entries)
         res["append_1"], ledger, _ = measure_appends(
             dbs, keys, run, per_call=1, count=args.single_events, rounds=args.rounds)
         ledger.close()
@@ -515,11 +606,47 @@ def verdicts(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ratio = r["append_100"]["ratio"]
         out.append({"target": f"{r['database']}: ledger 100/call >= {TARGET_RATIO:.0%} of bare",
                     "value": f"{ratio:.0%}", "met": ratio >= TARGET_RATIO})
+        hist = r.get("history")
+        if hist and len(hist["rows"]) > 1:
+            first, last = hist["rows"][0], hist["rows"][-1]
+            for key, what in (("append_1", "1 per call"), ("append_100", "100 per call")):
+                slow = last[key]["slowdown"]
+                out.append({"target": f"{r['database']}: appends for a subject with "
+                            f"{last['history']:,} prior events within {TARGET_HISTORY}x of "
+                            f"{first['history']:,} ({what})", "value": f"{slow:.2f}x",
+                            "met": slow <= TARGET_HISTORY})
+        if "parallel" in r:
+            par = r["parallel"]
+            out.append({"target": f"postgres: {par['processes']} ledgers at once >= "
+                        f"{TARGET_PARALLEL}x one alone (aggregate appends/s)",
+                        "value": f"{par['ratio']:.2f}x", "met": par["ratio"] >= TARGET_PARALLEL})
+        if "space" in r:
+            sp = r["space"]["summary"]
+            out.append({"target": f"{r['database']}: write side <= {TARGET_SPACE}x bare "
+                        f"bytes per entry (at {r['space']['entries']:,})",
+                        "value": f"{sp['ratio_write_side']:.2f}x "
+                        f"({sp['ledger_write_side']:,.0f} vs {sp['bare_all']:,.0f} B)",
+                        "met": sp["ratio_write_side"] <= TARGET_SPACE})
         if r["database"] == "sqlite":
             cli = r["cli_verify"]["per_s"]
             out.append({"target": f"sqlite: `ledger verify` >= {TARGET_VERIFY_SQLITE:,} entries/s",
                         "value": f"{cli:,.0f}/s (in-process {r['verify']['per_s']:,.0f}/s)",
                         "met": cli >= TARGET_VERIFY_SQLITE})
+    return out
+
+
+def _history_lines(db: str, hist: dict[str, Any] | None) -> list[str]:
+    if not hist:
+        return []
+    out = []
+    for h in hist["rows"]:
+        for key, what in (("append_1", "1/call"), ("append_100", "100/call")):
+            a = h[key]
+            label = f"appends/s, {what}, {h['history']:,} prior"
+            rate = f"{a['per_s']:,.0f}" if a["per_s"] >= 100 else f"{a['per_s']:.2f}"
+            out.append(f"{db:<10} {label:<34} {rate:>12} {'':>12} "
+                       f"{a['slowdown']:>6.2f}x  (slowdown vs {hist['rows'][0]['history']:,};"
+                       f" {a['calls']} calls, median {a['median_call_ms']:.1f} ms)")
     return out
 
 
@@ -543,6 +670,17 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"{'':<10}   = parse {sp['before_tx_ms']:.1f} + begin/lock "
                      f"{sp['begin_lock_ms']:.1f} + in transaction {sp['in_tx_ms']:.1f} "
                      f"+ commit {sp['commit_ms']:.1f}")
+        extra = sp["per_call_ms"] - sp["bare_per_call_ms"]
+        lines.append(f"{'':<10}   where the rest goes: the ledger's call takes {extra:.1f} ms "
+                     "more than bare; the parts above say where (--profile: which functions)")
+        lines += _history_lines(db, r.get("history"))
+        if "parallel" in r:
+            par = r["parallel"]
+            lines.append(f"{db:<10} {'appends/s, 4 ledgers at once':<34} "
+                         f"{par['together_per_s']:>12,.0f} {par['alone_per_s']:>12,.0f} "
+                         f"{par['ratio']:>6.2f}x  (vs 1 alone; 100 per call)")
+        if "space" in r:
+            lines += bench_space.lines(db, r["space"])
         v = r["verify"]
         lines.append(f"{db:<10} {'verify entries/s (' + format(v['entries'], ',') + ')':<34} "
                      f"{v['per_s']:>12,.0f}")
@@ -558,11 +696,24 @@ def table(report: dict[str, Any]) -> str:
     for v in report["targets"]:
         lines.append(f"  {v['target']}: {v['value']} -> {_met(v['met'])}")
     for name, text in report.get("profiles", {}).items():
-        lines += ["", f"profile {name} (SQLite, cumulative):", text.rstrip()]
+        where = "PostgreSQL" if name.endswith("_postgres") else "SQLite"
+        why = "; where the ledger's time above the bare call goes" \
+            if name.startswith("append") else ""
+        lines += ["", f"profile {name} ({where}{why}):", text.rstrip()]
     return "\n".join(lines)
 
 
 # -- main -----------------------------------------------------------------------------
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of sizes: {text!r}") from None
+    if any(n < 0 for n in sizes):
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return [n for n in sizes if n > 0]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
@@ -579,8 +730,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "(default 200,000; --quick 5,000)")
     p.add_argument("--rounds", type=int, help="repetitions of each measurement, each on a "
                    "fresh database; the median is reported (default 3; --quick 1)")
+    p.add_argument("--history", type=_sizes, help="prior events of ONE subject before its "
+                   "appends are timed, comma-separated (default 10,1000,100000; --quick "
+                   "10,1000; 0 skips)")
+    p.add_argument("--history-budget", type=float, help="seconds spent timing each history "
+                   "case, at least 3 calls (default 5; --quick 1)")
+    p.add_argument("--parallel-events", type=int, help="events each of 4 PostgreSQL ledgers "
+                   "appends at once, and 1 alone (default 5,000; --quick 300; 0 skips)")
+    p.add_argument("--space-entries", type=int, help="entries of the ledger and the bare "
+                   "application whose bytes per table and index are measured "
+                   "(default 100,000; --quick 2,000; 0 skips)")
     p.add_argument("--profile", action="store_true", help="also cProfile the 100-per-call "
-                   "append and verify on SQLite; print the top entries")
+                   "append (both databases) and verify (SQLite); print the top entries")
     p.add_argument("--profile-events", type=int, default=5000,
                    help="events appended under the profiler (default 5,000)")
     p.add_argument("--top", type=int, default=15, help="profile lines shown (default 15)")
@@ -592,6 +753,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.single_events = args.single_events or (200 if quick else 5000)
     args.rounds = args.rounds or (1 if quick else 3)
     args.verify_entries = args.verify_entries or (5000 if quick else 200_000)
+    if args.history is None:
+        args.history = [10, 1000] if quick else [10, 1000, 100_000]
+    if args.history_budget is None:
+        args.history_budget = 1.0 if quick else 5.0
+    if args.parallel_events is None:
+        args.parallel_events = 300 if quick else 5000
+    if args.space_entries is None:
+        args.space_entries = 2000 if quick else 100_000
     if args.quick:
         args.profile_events = min(args.profile_events, 1000)
     if min(args.events, args.single_events, args.rounds) < 1:
@@ -623,6 +792,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"events_100_per_call": args.events,
                      "events_1_per_call": args.single_events,
                      "verify_entries": args.verify_entries, "rounds": args.rounds,
+                     "history": args.history, "parallel_events": args.parallel_events,
+                     "space_entries": args.space_entries,
                      "postgres_enable_db_functions": False,
                      "sqlite_ledger": "WAL, synchronous=FULL, secure_delete=ON",
                      "sqlite_bare": "library defaults (see results: bare_sqlite)",
@@ -640,7 +811,8 @@ def main(argv: list[str] | None = None) -> int:
                 verify_ledger = led
         if args.profile:
             report["profiles"] = run_profiles(tmp, run, args.profile_events, verify_ledger,
-                                              args.top)
+                                              args.top,
+                                              pg_url=args.pg_url if "postgres" in kinds else None)
     finally:
         if verify_ledger is not None:
             verify_ledger.close()

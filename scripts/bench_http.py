@@ -12,6 +12,12 @@ collections of personal values for them (so pseudonyms, data keys and sealing
 all run), half and half.  It reports requests and appends per second, p50 and
 p99 latency, errors (any answer but 201, or a failed connection), and then runs
 ``ledger verify --json`` on the result.  Not a test: nothing here is asserted.
+
+Issue 15 compares the HTTP rate with bare ``eventsourcing`` appending 100
+events per call on the same database IN THE SAME RUN (``scripts/bench.py``'s
+``bare_appends``, ``--bare-events``, right after the HTTP load): the ratio
+(target >= 30 % on PostgreSQL) and the p99 latency (target < 150 ms) are
+printed with the table.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import bench  # scripts/bench.py: the bare eventsourcing measurement (this folder is on sys.path)
 import psycopg
 
 from ledger.app.application import Ledger
@@ -42,6 +49,8 @@ from ledger.domain.policy import bundled_policy
 from ledger.errors import InputError
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TARGET_BARE_SHARE = 0.30   # HTTP appends/s / bare eventsourcing 100 per call, PostgreSQL
+TARGET_P99_MS = 150.0
 CONSENT_AT = "2026-01-05T09:00:00+01:00"
 COLLECT_AT = "2026-01-05T09:05:00+01:00"
 
@@ -251,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--pg-url", default=os.environ.get("LEDGER_TEST_PG_URL",
                                                            DEFAULT_PG_URL))
+    parser.add_argument("--bare-events", type=int, default=10_000,
+                        help="events bare eventsourcing appends at 100 per call after the "
+                             "HTTP load, on the same database (default 10,000; 0 skips)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     results = []
@@ -272,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if schema:
                     _drop_pg(args.pg_url, schema)
+            if args.bare_events:
+                result["bare_100_per_s"] = round(bare_rate(kind, args.pg_url, Path(tmp),
+                                                           args.bare_events), 1)
+                result["share_of_bare"] = result["appends_per_s"] / result["bare_100_per_s"]
             results.append({"database": kind, **result})
     report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
               "results": results}
@@ -287,7 +303,29 @@ def main(argv: list[str] | None = None) -> int:
             else f"FAILED: {v.get('reason')}"
         print(f"{r['database']:9} {r['requests_per_s']:>8,.1f} {r['appends_per_s']:>10,.1f} "
               f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>7}  {verdict}")
+    for r in results:
+        if "bare_100_per_s" not in r:
+            continue
+        share, p99 = r["share_of_bare"], r["p99_ms"]
+        met_share = "met" if share >= TARGET_BARE_SHARE else "NOT met"
+        met_p99 = "met" if p99 < TARGET_P99_MS else "NOT met"
+        target = "" if r["database"] != "postgres" else (
+            f"; target >= {TARGET_BARE_SHARE:.0%}: {met_share}, "
+            f"p99 < {TARGET_P99_MS:.0f} ms: {met_p99}")
+        print(f"{r['database']}: HTTP {r['appends_per_s']:,.0f} appends/s = {share:.0%} of bare "
+              f"eventsourcing at 100 per call ({r['bare_100_per_s']:,.0f}/s, same run){target}")
     return 0
+
+
+def bare_rate(kind: str, pg_url: str, tmp: Path, events: int) -> float:
+    """Bare eventsourcing, 100 events per call, on a fresh database of ``kind``."""
+    log(f"{kind}: bare eventsourcing, {events:,} events at 100 per call")
+    dbs = bench.Databases(kind, pg_url, tmp, uuid.uuid4().hex[:8])
+    try:
+        return bench.bare_appends(dbs.bare_env("http"), dbs.run, events, bench.BATCH,
+                                  f"{kind} bare x100")
+    finally:
+        dbs.cleanup()
 
 
 if __name__ == "__main__":

@@ -127,7 +127,10 @@ class ChainedRecorder:
         if stream is not None:
             where += " AND stream=?"
             extra.append(stream)
-        if types:
+        if len(types) == 1:  # "=": the partial index of the policy entries applies
+            where += " AND topic=?"
+            extra.extend(types)
+        elif types:
             where += f" AND topic IN ({','.join('?' * len(types))})"
             extra.extend(types)
         sql = ("SELECT originator_version AS seq, event_id, topic, stream, state, hash "

@@ -205,27 +205,53 @@ def _stored(row: Any) -> StoredRow:
 
 
 def event_index_sql(t: Tables) -> list[str]:
-    """The extra indexes of the event table (the table itself is the library's, extended)."""
+    """The extra indexes of the event table (the table itself is the library's, extended).
+
+    * ``event_id``: the idempotency look-up of every append (unique per ledger);
+    * ``stream``: the histories an append reads, one subject's entries;
+    * ``policy``: the policy entries only (a partial index), for the look-up of every
+      append (``last_seq_of_type("PolicyPublished")``) and ``entries(types=["PolicyPublished"])``
+      (the time zone of reads, receipts, projections).  It replaces a full
+      ``(originator_id, topic, originator_version)`` index (1 entry in the index per
+      entry in the ledger; 64 bytes an entry on SQLite, 90 on PostgreSQL: docs/PERFORMANCE.md,
+      "Issue 15"), whose other uses are cold: ``ledger log --type``/``replay --type``
+      without a subject read the ledger in order (``replay`` verifies it from seq 1 anyway).
+      Ledgers created before keep their ``ledger_events_topic`` index (nothing drops it).
+    """
     return [
         "CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_event_id "
         f"ON {t.events} (originator_id, event_id)",
         "CREATE INDEX IF NOT EXISTS ledger_events_stream "
         f"ON {t.events} (originator_id, stream, originator_version)",
-        "CREATE INDEX IF NOT EXISTS ledger_events_topic "
-        f"ON {t.events} (originator_id, topic, originator_version)",
+        "CREATE INDEX IF NOT EXISTS ledger_events_policy "
+        f"ON {t.events} (originator_id, originator_version) WHERE topic = 'PolicyPublished'",
     ]
 
 
 def key_tables_sql(t: Tables, *, blob: str) -> list[str]:
+    """The meta, data-key, tombstone and token tables (``blob``: ``BLOB`` on SQLite).
+
+    On SQLite the two key tables are ``WITHOUT ROWID``: their rows are small and always
+    found by their primary key, so the table *is* its key's b-tree, instead of a rowid
+    table plus a separate index that repeats every key (about 150 bytes an entry saved:
+    docs/PERFORMANCE.md, "Issue 15").  On PostgreSQL their ``ledger_id`` is a ``uuid``
+    (16 bytes instead of 37, in the row and in the key's index); the statements pass it
+    as text either way.  Tables created before keep their layout; the statements and
+    their results are the same on both.
+    """
+    sqlite = blob == "BLOB"
+    key_table = " WITHOUT ROWID" if sqlite else ""
+    key_lid = "TEXT" if sqlite else "uuid"
     return [
         f"CREATE TABLE IF NOT EXISTS {t.meta} (ledger_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
         " key_fingerprint TEXT NOT NULL, format INTEGER NOT NULL, created_at TEXT NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {t.keys} (ledger_id TEXT NOT NULL, subject TEXT NOT NULL,"
+        f"CREATE TABLE IF NOT EXISTS {t.keys} (ledger_id {key_lid} NOT NULL, "
+        "subject TEXT NOT NULL,"
         f" scope TEXT NOT NULL, epoch INTEGER NOT NULL, wrapped {blob} NOT NULL,"
-        " PRIMARY KEY (ledger_id, subject, scope, epoch))",
-        f"CREATE TABLE IF NOT EXISTS {t.shredded} (ledger_id TEXT NOT NULL, subject TEXT NOT "
-        "NULL, scope TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
-        " PRIMARY KEY (ledger_id, subject, scope, epoch))",
+        f" PRIMARY KEY (ledger_id, subject, scope, epoch)){key_table}",
+        f"CREATE TABLE IF NOT EXISTS {t.shredded} (ledger_id {key_lid} NOT NULL, subject TEXT "
+        "NOT NULL, scope TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
+        f" PRIMARY KEY (ledger_id, subject, scope, epoch)){key_table}",
         *token_table_sql(t),
     ]
 
