@@ -163,19 +163,11 @@ class Ledger:
     # -- the folded state of the streams (ledger.app.stream_state) ---------------------
     def rebuild_state(self) -> int:
         """Build the state the rules read from the chain again; the streams built."""
-        def rebuild(tx: AppendTx) -> int:
-            tx.create_stream_state()
-            head = tx.head()
-            return stream_state.rebuild(tx, 0 if head is None else head.seq)
-
-        built: int = _guard(lambda: self.store.append(rebuild))
-        return built
+        return stream_state.rebuild_store(self.store)
 
     def check_state(self) -> stream_state.StateCheck:
-        """Compare the stored state with a fresh replay of the chain (changes nothing but
-        creating the state tables of a ledger of an older version, empty)."""
-        result: stream_state.StateCheck = _guard(lambda: self.store.append(stream_state.check))
-        return result
+        """Compare the stored state with a fresh replay of the chain."""
+        return stream_state.check_store(self.store)
 
     # -- reading ------------------------------------------------------------------
     def verify(self, *, on_progress: Callable[[int], None] | None = None,
