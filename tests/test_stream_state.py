@@ -176,7 +176,8 @@ def test_an_append_reads_the_same_rows_whatever_the_history(ledger: Ledger) -> N
         return [collect(who, values={"ip_address": "10.0.0.2"}, category="connection_browsing",
                         purpose="visitor_insights", at=_at(1, 0)),
                 {"type": "DataRectified", "subject": who, "occurred_at": _at(1, 1),
-                 "data": {"collection_id": first["event_id"], "values": {"ip_address": "10.0.0.3"}}},
+                 "data": {"collection_id": first["event_id"],
+                          "values": {"ip_address": "10.0.0.3"}}},
                 {"type": "RightsRequestReceived", "subject": who, "occurred_at": _at(1, 2),
                  "data": {"request_id": "q1", "right": "access", "channel": "email"}}]
 

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ledger.app.checking import guard
 from ledger.domain.state import BreachState, Choice, Recorded, SubjectState
 from ledger.storage import AppendTx, StoredRow
 from ledger.trust.canonical import format_time, parse_time
 
-__all__ = ["StateCheck", "StoredHistory", "Streams", "check", "ensure_built",
-           "fold_rows", "rebuild", "save"]
+__all__ = ["StateCheck", "StoredHistory", "Streams", "check", "check_store", "ensure_built",
+           "fold_rows", "rebuild", "rebuild_store", "save"]
 
 
 def is_subject_stream(stream: str | None) -> bool:
@@ -182,3 +183,24 @@ def check(tx: AppendTx) -> StateCheck:
         extra = len(set(have_choices) - set(want_choices))
         diffs.append(f"consent choices: {missing} missing, {extra} not in the chain")
     return StateCheck(head_seq, built, len(want_states), len(want_choices), diffs)
+
+
+def rebuild_store(store: Any) -> int:
+    """``ledger state rebuild``: build the state again from the chain, in one write
+    transaction (the append lock is held); the number of streams built.  Needs no
+    master key: the state holds no personal value."""
+    def run(tx: AppendTx) -> int:
+        tx.create_stream_state()
+        head = tx.head()
+        return rebuild(tx, 0 if head is None else head.seq)
+
+    built: int = guard(lambda: store.append(run))
+    return built
+
+
+def check_store(store: Any) -> StateCheck:
+    """``ledger state check``: the stored state compared with a replay of the chain, under
+    the append lock (so no append moves the head meanwhile).  It writes nothing but the
+    empty state tables of a ledger of an older version."""
+    result: StateCheck = guard(lambda: store.append(check))
+    return result
