@@ -34,7 +34,8 @@ def _at(day: int, minute: int) -> str:
     return (BASE + timedelta(days=day, minutes=minute)).isoformat()
 
 
-def _event(kind: str, who: str, *, day: int, minute: int, n: int, ids: list[str],
+def _event(kind: str, who: str, *, day: int, minute: int, n: int,
+           ids: list[tuple[str, str]],
            purpose: str) -> dict[str, Any]:
     """One event of ``kind`` for subject ``who`` (``n`` picks ids among few, so that
     duplicates, unknown ids and re-uses happen)."""
@@ -53,8 +54,9 @@ def _event(kind: str, who: str, *, day: int, minute: int, n: int, ids: list[str]
         return {**collect(who, values=values, at=at, category=cat, purpose=purpose),
                 "event_id": str(uuid.uuid4())}
     if kind == "DataRectified":
-        cid = ids[n % len(ids)] if ids and n % 4 else str(uuid.uuid4())
-        field = "email" if n % 2 else "ip_address"
+        cid, category = ids[n % len(ids)] if ids and n % 6 else (str(uuid.uuid4()), "")
+        field = "email" if (category == "identification_contact") == bool(n % 5) \
+            else "ip_address"  # mostly a field of the collection's category
         return {"type": kind, **s, "data": {"collection_id": cid, "values": {field: "x"}}}
     data: dict[str, Any] = {
         "RightsRequestReceived": {"request_id": ref, "right": "access", "channel": "email"},
@@ -85,7 +87,7 @@ def _breach(kind: str, breach_id: str, day: int, n: int) -> dict[str, Any]:
 
 SUBJECT_KINDS = ["ConsentGiven", "ConsentGiven", "ConsentWithdrawn", "ConsentRefused",
                  "DataCollected", "DataCollected", "DataCollected", "DataRectified",
-                 "DataRectified", "RightsRequestReceived",
+                 "DataRectified", "DataRectified", "RightsRequestReceived",
                  "RightsRequestExtended", "RightsRequestFulfilled", "LegalHoldPlaced",
                  "LegalHoldReleased", "ProcessingRestricted", "RestrictionLifted",
                  "DataAnonymised", "SubjectErased", "PersonalDataAccessed"]
@@ -163,7 +165,8 @@ def test_random_streams_decide_as_a_full_fold_and_state_equals_a_replay(
     replay of the chain."""
     ledger.clock = lambda: datetime(2025, 7, 1, tzinfo=UTC)
     run = uuid.uuid4().hex[:8]  # examples share the ledger: their own subjects and breaches
-    ids: list[str] = []  # DataCollected ids of both subjects: rectifications cross them
+    ids: list[tuple[str, str]] = []  # DataCollected ids and categories of both subjects:
+    # rectifications cross them
     raws = []
     for kind, who_n, day, minute, n, purpose in ops:
         if kind.startswith("Breach"):
@@ -172,7 +175,7 @@ def test_random_streams_decide_as_a_full_fold_and_state_equals_a_replay(
             raws.append(_event(kind, f"s{who_n}-{run}@x.fr", day=day, minute=minute, n=n,
                                ids=ids, purpose=purpose))
             if kind == "DataCollected":
-                ids.append(raws[-1]["event_id"])
+                ids.append((raws[-1]["event_id"], raws[-1]["data"]["category"]))
     start = 0
     for cut in cuts:
         batch = raws[start:start + cut]
