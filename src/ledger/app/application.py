@@ -2,9 +2,9 @@
 composition root (store, keys, clock, policy wired once).
 
 The use cases live in modules named for what they are: :mod:`ledger.app.append` (the
-write transaction, the only write path), :mod:`ledger.app.reading` (``show``/``log``),
-:mod:`ledger.app.stream_state` (the folded state of the streams the rules read, and
-its rebuild and check), :mod:`ledger.app.erasure_preview`.
+write transaction, the only write path), :mod:`ledger.app.opening` (entries opened for
+``show``/``log``), :mod:`ledger.app.stream_state` (the folded state of the streams
+the rules read, and its rebuild and check), :mod:`ledger.app.erasure_preview`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from ledger.app.append import ACCESS, Receipt, append_tx
 from ledger.app.checking import guard as _guard
 from ledger.app.checking import ledger_id_for, open_checked_store, read_meta, verify_store
 from ledger.app.erasure_preview import ErasurePreview, read_erasure_preview
+from ledger.app.opening import ERASED, readable, readable_pages
 from ledger.app.proofs import after_append, checkpoint_interval, prover_of
-from ledger.app.reading import ERASED, readable, readable_pages
 from ledger.domain.events import Draft, parse_unverified_event, utcnow
 from ledger.domain.periods import DEFAULT_TIME_ZONE
 from ledger.domain.policy import Policy

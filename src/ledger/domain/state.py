@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from ledger.keys.sealing import is_sealed
+from ledger.domain.sealed import is_sealed
 from ledger.trust.canonical import format_time, parse_time
 
 __all__ = ["BreachState", "Choice", "NoHistory", "Recorded", "SubjectHistory",

@@ -1,4 +1,4 @@
-"""Reading entries back: personal values opened where the subject's keys remain,
+"""Entries opened for reading: personal values opened where the subject's keys remain,
 ``[erased]`` where they were destroyed (``Ledger.show`` and ``Ledger.log``)."""
 
 from __future__ import annotations
