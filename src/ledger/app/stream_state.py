@@ -21,13 +21,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.app.checking import guard
+from ledger.app.checking import guard, open_checked_store
 from ledger.domain.state import BreachState, Choice, Recorded, SubjectState
 from ledger.storage import AppendTx, StoredRow
 from ledger.trust.canonical import format_time, parse_time
 
-__all__ = ["StateCheck", "StoredHistory", "Streams", "check", "check_store", "ensure_built",
-           "fold_rows", "rebuild", "rebuild_store", "save"]
+__all__ = [
+    "StateCheck",
+    "StoredHistory",
+    "Streams",
+    "check",
+    "check_state_at",
+    "check_store",
+    "ensure_built",
+    "fold_rows",
+    "rebuild",
+    "rebuild_state_at",
+    "rebuild_store",
+    "save",
+]
 
 
 def is_subject_stream(stream: str | None) -> bool:
@@ -204,3 +216,21 @@ def check_store(store: Any) -> StateCheck:
     empty state tables of a ledger of an older version."""
     result: StateCheck = guard(lambda: store.append(check))
     return result
+
+
+def rebuild_state_at(url: str, name: str) -> int:
+    """:func:`rebuild_store` on the ledger ``name`` at ``url`` (no master key needed)."""
+    store, _ = open_checked_store(url, name)
+    try:
+        return rebuild_store(store)
+    finally:
+        store.close()
+
+
+def check_state_at(url: str, name: str) -> StateCheck:
+    """:func:`check_store` on the ledger ``name`` at ``url`` (no master key needed)."""
+    store, _ = open_checked_store(url, name)
+    try:
+        return check_store(store)
+    finally:
+        store.close()

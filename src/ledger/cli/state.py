@@ -14,21 +14,10 @@ from ledger.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, database_url, ledg
 __all__ = ["register"]
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from ledger.app.checking import open_checked_store
-
-    store, _ = open_checked_store(database_url(args), ledger_name(args))
-    return store
-
-
 def cmd_state_rebuild(args: argparse.Namespace) -> int:
-    from ledger.app.stream_state import rebuild_store
+    from ledger.app.stream_state import rebuild_state_at
 
-    store = _store(args)
-    try:
-        built = rebuild_store(store)
-    finally:
-        store.close()
+    built = rebuild_state_at(database_url(args), ledger_name(args))
     if args.json:
         print_json({"streams": built})
     else:
@@ -38,13 +27,9 @@ def cmd_state_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_state_check(args: argparse.Namespace) -> int:
-    from ledger.app.stream_state import check_store
+    from ledger.app.stream_state import check_state_at
 
-    store = _store(args)
-    try:
-        result = check_store(store)
-    finally:
-        store.close()
+    result = check_state_at(database_url(args), ledger_name(args))
     if args.json:
         print_json(result.as_dict())
     elif result.same:
