@@ -9,6 +9,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from ledger.cli.format import plural
 from ledger.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, database_url, ledger_name, print_json
 
 __all__ = ["register"]
@@ -21,8 +22,7 @@ def cmd_state_rebuild(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"streams": built})
     else:
-        print(f"stream state rebuilt from the chain: {built} "
-              f"stream{'' if built == 1 else 's'}")
+        print(f"stream state rebuilt from the chain: {plural(built, 'stream')}")
     return EXIT_OK
 
 
@@ -33,11 +33,12 @@ def cmd_state_check(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.as_dict())
     elif result.same:
-        print(f"stream state: same as a replay of the chain ({result.streams} "
-              f"stream{'' if result.streams == 1 else 's'}, head {result.head})")
+        print(f"stream state: same as a replay of the chain "
+              f"({plural(result.streams, 'stream')}, head {result.head})")
     else:
         print(f"stream state: differs from a replay of the chain "
-              f"({len(result.differences)} difference(s)); run `ledger state rebuild`")
+              f"({plural(len(result.differences), 'difference')}); run "
+              "`ledger state rebuild`")
         for line in result.differences:
             print(f"  {line}")
     return EXIT_OK if result.same else EXIT_FAILED
