@@ -114,7 +114,7 @@ def test_sealed_values_are_bound_to_their_place(ledger: Ledger) -> None:
     ledger.append([consent(SUBJECT, evidence="form-1"), consent(SUBJECT, evidence="form-2",
                                                                 purpose="visitor_insights")])
     e2, e3 = (json.loads(r.state) for r in ledger.store.entries(start=2))
-    from ledger.app.application import _Keys
+    from ledger.app.tx_keys import TxKeys as _Keys
     from ledger.keys.sealing import parse_sealed
     keys = _Keys(ledger.ring, ledger.store.read(lambda tx: tx.keys([e2["subject"]])))
     ref = parse_sealed(e2["payload"]["evidence"])

@@ -1,10 +1,12 @@
 """What erasing a subject would destroy: the keys, the categories of data, the events.
 
-:meth:`ledger.app.application.Ledger.erasure_preview` reads a subject's stream and key
-rows in one read transaction and folds them here.  The preview holds counts, scope
-names (data categories of the policy, or ``subject`` for the personal fields of
-events) and legal-hold references — never a personal value — so the CLI can show it
-before asking for confirmation, and ``ledger erase --dry-run`` can show it alone.
+:meth:`ledger.app.application.Ledger.erasure_preview` calls :func:`read_erasure_preview`,
+which reads a subject's stream and key rows in one read transaction and folds them here
+(a read command: it reads the whole stream, to count what would become unreadable).
+The preview holds counts, scope names (data categories of the policy, or ``subject``
+for the personal fields of events) and legal-hold references — never a personal
+value — so the CLI can show it before asking for confirmation, and
+``ledger erase --dry-run`` can show it alone.
 """
 
 from __future__ import annotations
@@ -13,12 +15,21 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ledger.app.append import policies
+from ledger.app.checking import guard
+from ledger.app.stream_state import fold_rows
+from ledger.domain.events import Draft, payload_of
+from ledger.domain.rules import SubjectState, check_draft
+from ledger.errors import InputError
 from ledger.keys.sealing import is_sealed, parse_sealed
-from ledger.storage import KeyRow, StoredRow
+from ledger.storage import AppendTx, KeyRow, StoredRow
 
-__all__ = ["ErasurePreview", "fold_erasure_preview"]
+if TYPE_CHECKING:
+    from ledger.app.application import Ledger
+
+__all__ = ["ErasurePreview", "fold_erasure_preview", "read_erasure_preview"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +81,22 @@ def fold_erasure_preview(pseudonym: str, rows: Sequence[StoredRow], keys: Sequen
         pseudonym=pseudonym, events=len(rows), by_type=dict(sorted(by_type.items())),
         unreadable_after=unreadable, keys=len(live),
         scopes=sorted({scope for scope, _ in live}), holds=sorted(holds), blocked=blocked)
+
+
+def read_erasure_preview(ledger: Ledger, pseudonym: str, draft: Draft) -> ErasurePreview:
+    """The preview of ``draft`` (a SubjectErased of ``pseudonym``), read in one transaction:
+    the stream folded from its start, the rules asked, nothing written."""
+    def read(tx: AppendTx) -> ErasurePreview:
+        rows = tx.streams([pseudonym])
+        state = fold_rows(rows).subjects.get(pseudonym, SubjectState())
+        blocked = None
+        try:
+            check_draft(draft, payload_of(draft.event), book=policies(ledger, tx),
+                        subject=state, breach=None)
+        except InputError as exc:
+            blocked = exc.rule
+        return fold_erasure_preview(pseudonym, rows, tx.keys([pseudonym]),
+                                    holds=sorted(state.holds), blocked=blocked)
+
+    preview: ErasurePreview = guard(lambda: ledger.store.read(read))
+    return preview

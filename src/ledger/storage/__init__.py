@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from ledger.errors import ConfigError
 from ledger.storage.common import AppendTx, KeyRow, StoredRow
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ledger.storage.postgres import PostgresLedgerRecorder
     from ledger.storage.sqlite import SQLiteLedgerRecorder
 
-    Store = SQLiteLedgerRecorder | PostgresLedgerRecorder
+    Store: TypeAlias = "SQLiteLedgerRecorder | PostgresLedgerRecorder"
 
 __all__ = ["AppendTx", "KeyRow", "StoredRow", "open_store", "sqlite_path"]
 

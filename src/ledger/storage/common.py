@@ -23,6 +23,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import ledger.storage.stream_state as _state
+from ledger.storage.stream_state import ChoiceRow, StateRow, stream_state_sql
+
 __all__ = ["AppendTx", "HeadRow", "KeyRow", "StoredRow", "Tables"]
 
 
@@ -93,12 +96,49 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield items[i:i + size]
 
 
+class CountingCursor:
+    """A cursor that counts the statements it runs and the rows it fetches (the tests of
+    the write path's cost read ``statements`` and ``rows``; nothing else does)."""
+
+    def __init__(self, cursor: Cursorish) -> None:
+        self.cursor = cursor
+        self.statements = 0
+        self.rows = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.statements += 1
+        return self.cursor.execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        self.statements += 1
+        return self.cursor.executemany(*args, **kwargs)
+
+    def fetchone(self) -> Any:
+        row = self.cursor.fetchone()
+        self.rows += row is not None
+        return row
+
+    def fetchall(self) -> Any:
+        rows = self.cursor.fetchall()
+        self.rows += len(rows)
+        return rows
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+
 class AppendTx:
     """The operations of one append, inside the transaction that holds the lock."""
 
+    # Tests of the write path's cost set this to a list: every transaction's counting
+    # cursor is appended to it.
+    watch: list[CountingCursor] | None = None
+
     def __init__(self, cursor: Cursorish, *, ledger_id: Any, ledger_key: str,
                  tables: Tables, param: str) -> None:
-        self.c = cursor
+        self.c = CountingCursor(cursor)
+        if AppendTx.watch is not None:
+            AppendTx.watch.append(self.c)
         self.lid = ledger_id          # as the originator_id column wants it
         self.lkey = ledger_key        # ledger id as text, for the key tables
         self.t = tables
@@ -199,6 +239,57 @@ class AppendTx:
              for r in rows])
 
 
+    # -- the folded state of the streams (ledger.storage.stream_state) ------------------
+    def create_stream_state(self) -> None:
+        _state.create(self)
+
+    def state_built_seq(self) -> int | None:
+        return _state.built_seq(self)
+
+    def set_state_built(self, seq: int) -> None:
+        _state.set_built(self, seq)
+
+    def stream_states(self, streams: Sequence[str]) -> dict[str, tuple[int, str]]:
+        return _state.read_states(self, streams)
+
+    def put_stream_states(self, rows: Sequence[StateRow]) -> None:
+        _state.write_states(self, rows)
+
+    def add_choices(self, rows: Sequence[ChoiceRow]) -> None:
+        _state.add_choices(self, rows)
+
+    def latest_choice(self, stream: str, purpose: str,
+                      at: str) -> tuple[str, int, str, str | None] | None:
+        return _state.latest_choice(self, stream, purpose, at)
+
+    def collection_category(self, stream: str, event_id: str) -> str | None:
+        return _state.collection_category(self, stream, event_id)
+
+    def clear_stream_state(self) -> None:
+        _state.clear(self)
+
+    def all_stream_states(self) -> list[StateRow]:
+        return _state.all_states(self)
+
+    def all_choices(self) -> list[ChoiceRow]:
+        return _state.all_choices(self)
+
+    def events_after(self, after: int, limit: int = 2000) -> list[StoredRow]:
+        """Up to ``limit`` entries with seq > ``after``, in seq order."""
+        self.c.execute(self._sql(
+            "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
+            f"FROM {self.t.events} WHERE originator_id=? AND originator_version>? "
+            "ORDER BY originator_version LIMIT ?"), (self.lid, after, limit))
+        return [_stored(r) for r in self.c.fetchall()]
+
+    def all_events(self) -> Iterator[StoredRow]:
+        """Every entry, in seq order, a page at a time (a rebuild of the stream state)."""
+        after = 0
+        while page := self.events_after(after):
+            yield from page
+            after = page[-1].seq
+
+
 def _stored(row: Any) -> StoredRow:
     return StoredRow(int(row["seq"]), str(row["event_id"]), row["topic"], row["stream"],
                      bytes(row["state"]), row["hash"])
@@ -253,6 +344,7 @@ def key_tables_sql(t: Tables, *, blob: str) -> list[str]:
         "NOT NULL, scope TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
         f" PRIMARY KEY (ledger_id, subject, scope, epoch)){key_table}",
         *token_table_sql(t),
+        *stream_state_sql(t),
     ]
 
 
