@@ -17,7 +17,6 @@ from typing import Any
 
 from ledger.app import stream_state
 from ledger.app.append import ACCESS, Receipt, append_tx
-from ledger.app.checking import guard as _guard
 from ledger.app.checking import ledger_id_for, open_checked_store, read_meta, verify_store
 from ledger.app.erasure_preview import ErasurePreview, read_erasure_preview
 from ledger.app.opening import ERASED, readable, readable_pages
@@ -64,11 +63,11 @@ class Ledger:
         # every check first, writing nothing: a refused init changes nothing on disk
         master, key_path, fresh_master = plan_master(url, env)
         lid = ledger_id_for(name)
-        store = _guard(lambda: open_store(url, lid))
+        store = open_store(url, lid)
         try:
             ring = KeyRing(master, str(lid))
-            meta = _guard(lambda: store.read(lambda tx: read_meta(tx, str(lid)))) \
-                if _guard(store.schema_exists) else None
+            meta = store.read(lambda tx: read_meta(tx, str(lid))) \
+                if store.schema_exists() else None
             if meta is not None:
                 _check_fingerprint(meta, ring)
             ledger = cls(store, ring, name)
@@ -79,11 +78,11 @@ class Ledger:
             store.close()
             raise
         # then the writes: schema, master key file, meta, signing key, settings, pin
-        _guard(store.create_table)
+        store.create_table()
         if fresh_master and key_path is not None:
             write_secret(key_path, master)
         if meta is None:
-            _guard(lambda: store.append(lambda tx: _write_meta(tx, str(lid), name,
+            (store.append(lambda tx: _write_meta(tx, str(lid), name,
                                                                ring.fingerprint)))
         done = "created" if meta is None else "already initialised"
         where = f"master key: {key_path}" if key_path else "master key: LEDGER_MASTER_KEY"
@@ -151,11 +150,11 @@ class Ledger:
         pseudonyms = {d.subject: self.pseudonym(d.subject) if d.type == ACCESS
                       else self.ring.pseudonym(d.subject)
                       for d in drafts if d.subject is not None}
-        receipts: list[Receipt] = _guard(lambda: self.store.append(
+        receipts: list[Receipt] = (self.store.append(
             lambda tx: append_tx(self, tx, drafts, pseudonyms)))
         self.state_tables_ready = True  # created (if absent) by a committed append
         if any(d.type in ("SubjectErased", "DataAnonymised") for d in drafts):
-            _guard(self.store.checkpoint_wal)
+            self.store.checkpoint_wal()
         if self.checkpoint_every:
             after_append(self, [r.seq for r in receipts if r.new])
         return receipts
@@ -177,7 +176,7 @@ class Ledger:
                             on_progress=on_progress)
 
     def head(self) -> tuple[int, str]:
-        h = _guard(lambda: self.store.read(lambda tx: tx.head()))
+        h = self.store.read(lambda tx: tx.head())
         return (0, GENESIS_HASH) if h is None else (h.seq, h.hash)
 
     def time_zone(self) -> str:
@@ -187,14 +186,14 @@ class Ledger:
         was.  JSON and the chain stay in UTC.
         """
         book = PolicyBook()
-        for row in _guard(lambda: list(self.store.entries(types=["PolicyPublished"]))):
+        for row in list(self.store.entries(types=["PolicyPublished"])):
             book.add(row.seq, Policy.from_json(json.loads(row.state)["payload"]["policy"]))
         policy = book.in_force(self.clock()) or (
             book.published[-1][2] if book.published else None)
         return policy.time_zone if policy is not None else DEFAULT_TIME_ZONE
 
     def show(self, seq: int) -> dict[str, Any] | None:
-        for row in _guard(lambda: list(self.store.entries(start=seq, page=1))):
+        for row in list(self.store.entries(start=seq, page=1)):
             if row.seq == seq:
                 return self._readable([row])[0]
         return None

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ledger.app.checking import guard
 from ledger.app.proofs import Prover
 from ledger.errors import InputError
 from ledger.storage.tree_store import TreeReader
@@ -70,7 +69,7 @@ def write_bundle(prover: Prover, folder: Path, from_seq: int = 1) -> dict[str, A
                     "last_hash": "",
                     "last_leaf_path": [p.hex() for p in inclusion_path(size - 1, size,
                                                                        r.subtree)]}
-        data: dict[str, Any] = guard(lambda: prover.store.read(lambda tx: prefix(TreeReader(tx))))
+        data: dict[str, Any] = prover.store.read(lambda tx: prefix(TreeReader(tx)))
         data["last_hash"] = next(iter(prover.store.iter_rows(size, size)))[1]
         (folder / "prefix.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     origin = key.split("+", 1)[0]

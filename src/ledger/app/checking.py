@@ -73,7 +73,7 @@ def open_checked_store(url: str, name: str) -> tuple[Any, dict[str, Any]]:
     if path is not None and not os.path.exists(path):  # noqa: PTH110
         raise ConfigError(f"no ledger at {path}: run `ledger init` (or set "
                           "LEDGER_DATABASE_URL / --db)")
-    store = guard(lambda: open_store(url, lid))
+    store = open_store(url, lid)
     try:
         meta = _initialised_meta(store, name, str(lid))
     except BaseException:
@@ -83,9 +83,9 @@ def open_checked_store(url: str, name: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _initialised_meta(store: Any, name: str, lid: str) -> dict[str, Any]:
-    if not guard(store.schema_exists):
+    if not store.schema_exists():
         raise ConfigError(f"no ledger schema in {store.url_for_humans}: run `ledger init`")
-    meta: dict[str, Any] | None = guard(lambda: store.read(lambda tx: read_meta(tx, lid)))
+    meta: dict[str, Any] | None = store.read(lambda tx: read_meta(tx, lid))
     if meta is None:
         raise ConfigError(f"no ledger named {name!r} in this database: run `ledger init`")
     return meta
@@ -109,13 +109,13 @@ def verify_store(store: Any, url: str | None, name: str, *, workers: int | None 
     command, a script with an ``if __name__ == "__main__"`` guard) passes
     ``spawn=True``; an explicit ``workers`` above 1 spawns when forking is unsafe.
     """
-    head = guard(lambda: store.read(lambda tx: tx.head()))
+    head = store.read(lambda tx: tx.head())
     head_seq = 0 if head is None else int(head.seq)
     if workers is None:
         workers = auto_workers(head_seq) if spawn or fork_is_safe() else 1
     if workers <= 1 or url is None or head_seq < 2 * workers:
-        result: VerificationResult = guard(lambda: _verify_slice_rows(
-            store.iter_rows(1, head_seq), _Slice(1, head_seq, GENESIS_HASH, ""), on_progress))
+        result: VerificationResult = _verify_slice_rows(
+            store.iter_rows(1, head_seq), _Slice(1, head_seq, GENESIS_HASH, ""), on_progress)
         return result
     size = -(-head_seq // workers)
     parts = [_Slice(a, min(a + size - 1, head_seq), *_link_before(store, a))
@@ -128,8 +128,7 @@ def verify_store(store: Any, url: str | None, name: str, *, workers: int | None 
     with ProcessPoolExecutor(max_workers=len(parts) - 1, mp_context=context) as pool:
         futures = [pool.submit(_verify_slice, url, name, sl) for sl in parts[1:]]
         # this process checks the first slice while the others start and run
-        first = guard(lambda: _verify_slice_rows(
-            store.iter_rows(parts[0].start, parts[0].stop), parts[0]))
+        first = _verify_slice_rows(store.iter_rows(parts[0].start, parts[0].stop), parts[0])
         results = [first, *(f.result() for f in futures)]
     total = 0
     for r in results:
@@ -147,7 +146,7 @@ def _link_before(store: Any, seq: int) -> tuple[str, str]:
 
     If that entry is missing or unreadable, the slice before reports it first.
     """
-    rows = guard(lambda: list(store.iter_rows(seq - 1, seq - 1))) if seq > 1 else []
+    rows = list(store.iter_rows(seq - 1, seq - 1)) if seq > 1 else []
     if not rows:
         return GENESIS_HASH, ""
     try:
@@ -184,8 +183,7 @@ def _verify_slice(url: str, name: str, sl: _Slice) -> VerificationResult:
     """Worker process: open the store (no key needed) and verify one slice."""
     store = open_store(url, ledger_id_for(name))
     try:
-        result: VerificationResult = guard(
-            lambda: _verify_slice_rows(store.iter_rows(sl.start, sl.stop), sl))
+        result: VerificationResult = _verify_slice_rows(store.iter_rows(sl.start, sl.stop), sl)
         return result
     finally:
         store.close()

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ledger.app.append import policies
-from ledger.app.checking import guard
 from ledger.app.stream_state import fold_rows
 from ledger.domain.events import Draft, payload_of
 from ledger.domain.rules import SubjectState, check_draft
@@ -98,5 +97,5 @@ def read_erasure_preview(ledger: Ledger, pseudonym: str, draft: Draft) -> Erasur
         return fold_erasure_preview(pseudonym, rows, tx.keys([pseudonym]),
                                     holds=sorted(state.holds), blocked=blocked)
 
-    preview: ErasurePreview = guard(lambda: ledger.store.read(read))
+    preview: ErasurePreview = ledger.store.read(read)
     return preview

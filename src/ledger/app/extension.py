@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.app.bundle import frontier_pieces
-from ledger.app.checking import guard, verify_store
+from ledger.app.checking import verify_store
 from ledger.app.proofs import Prover
 from ledger.errors import VerificationError
 from ledger.storage.tree_store import TreeReader, leaf_hashes
@@ -47,8 +47,7 @@ def _frontier(prover: Prover, size: int) -> tuple[list[bytes], list[bytes], byte
     def read(r: TreeReader) -> tuple[list[bytes], list[bytes], bytes]:
         pieces = [r.subtree(lo, hi) for lo, hi in frontier_pieces(size)]
         return pieces, inclusion_path(size - 1, size, r.subtree), r.leaf(size - 1)
-    out: tuple[list[bytes], list[bytes], bytes] = guard(
-        lambda: prover.store.read(lambda tx: read(TreeReader(tx))))
+    out: tuple[list[bytes], list[bytes], bytes] = prover.store.read(lambda tx: read(TreeReader(tx)))
     return out
 
 
@@ -91,5 +90,5 @@ def _incremental(prover: Prover, cp: Checkpoint, head: int) -> tuple[bytes, int]
     n = cp.size
     frontier, path, last_leaf = _frontier(prover, n)                              # (2)
     return extend_frontier(cp, head, frontier=frontier, path=path, last_leaf=last_leaf,
-                           read_last=lambda: guard(lambda: list(prover.store.iter_rows(n, n))),
+                           read_last=lambda: list(prover.store.iter_rows(n, n)),
                            rows=prover.store.iter_rows(n + 1, head))              # (3)

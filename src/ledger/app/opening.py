@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ledger.app.checking import guard
 from ledger.app.tx_keys import TxKeys
 from ledger.keys.sealing import is_sealed, parse_sealed
 from ledger.storage import StoredRow
@@ -24,7 +23,7 @@ def readable(ledger: Ledger, rows: list[StoredRow]) -> list[dict[str, Any]]:
     """Entries with personal values opened where keys allow, ``[erased]`` elsewhere."""
     entries = [json.loads(r.state) for r in rows]
     subjects = sorted({e["subject"] for e in entries if e["subject"]})
-    keys = TxKeys(ledger.ring, guard(lambda: ledger.store.read(lambda tx: tx.keys(subjects))))
+    keys = TxKeys(ledger.ring, ledger.store.read(lambda tx: tx.keys(subjects)))
     out = []
     for row, e in zip(rows, entries, strict=True):
         data = open_all(e["payload"], keys, e["subject"], e["event_id"], "data")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.app.checking import guard
 from ledger.errors import ConfigError, InputError, LedgerError
 from ledger.storage import AppendTx
 from ledger.storage.tree_store import (
@@ -140,7 +139,7 @@ class Prover:
         if plan.fresh_key and plan.key_path is not None:
             write_secret(plan.key_path, plan.seed)
         if plan.new_settings:
-            guard(lambda: self.store.append(
+            (self.store.append(
                 lambda tx: write_settings(tx, plan.origin, plan.every)))
         if plan.pin:
             self._pin(plan.verifier_key)
@@ -150,7 +149,7 @@ class Prover:
 
     def _stored_settings(self) -> dict[str, Any] | None:
         try:
-            s: dict[str, Any] | None = guard(lambda: self.store.read(read_settings))
+            s: dict[str, Any] | None = self.store.read(read_settings)
         except ConfigError:  # no proof tables yet: `ledger init` creates them
             return None
         return s
@@ -159,18 +158,18 @@ class Prover:
         """The pinned verifier key; None when none is pinned (or its table is not there
         yet: a ledger initialised before pinning, issue 13)."""
         try:
-            pinned: str | None = guard(lambda: self.store.read(read_pinned_key))
+            pinned: str | None = self.store.read(read_pinned_key)
         except ConfigError:
             return None
         return pinned
 
     def _pin(self, verifier_key: str) -> None:
         try:
-            guard(lambda: self.store.read(read_pinned_key))
+            self.store.read(read_pinned_key)
         except ConfigError:
-            guard(self.store.create_table)  # the tables of `ledger init`, idempotent
+            self.store.create_table()  # the tables of `ledger init`, idempotent
         created = format_time(datetime.now(UTC))
-        guard(lambda: self.store.append(lambda tx: pin_key(tx, verifier_key, created)))
+        self.store.append(lambda tx: pin_key(tx, verifier_key, created))
 
     def _check_stored_checkpoints(self, key: VerifierKey, path: Any) -> None:
         """Before pinning a key on a ledger that has checkpoints but no pin: they must
@@ -180,7 +179,7 @@ class Prover:
         from ledger.trust.notes import parse_checkpoint
 
         try:
-            latest = guard(lambda: self.store.read(latest_checkpoint))
+            latest = self.store.read(latest_checkpoint)
         except ConfigError:
             return
         if latest is None:
@@ -194,7 +193,7 @@ class Prover:
                               "(docs/PROOFS.md, signing key)") from None
 
     def settings(self) -> dict[str, Any]:
-        s = guard(lambda: self.store.read(read_settings))
+        s = self.store.read(read_settings)
         if s is None:
             raise ConfigError("this ledger has no checkpoint settings yet: run `ledger init`")
         every = _every_setting(self._env)
@@ -204,7 +203,7 @@ class Prover:
 
     def set_every(self, every: int) -> None:
         origin = self.settings()["origin"]
-        guard(lambda: self.store.append(lambda tx: write_settings(tx, origin, every)))
+        self.store.append(lambda tx: write_settings(tx, origin, every))
 
     def verifier_key(self) -> VerifierKey:
         """The ledger's pinned verifier key (no signing key needed); before one is pinned,
@@ -255,13 +254,13 @@ class Prover:
             head = _head(tx)
             catch_up(tx, head)
             return head
-        head, done = guard(lambda: self.store.read(check))
+        head, done = self.store.read(check)
         if not done:
-            head = guard(lambda: self.store.append(run))
+            head = self.store.append(run)
         return int(head)
 
     def _read(self, fn: Any) -> Any:
-        return guard(lambda: self.store.read(lambda tx: fn(TreeReader(tx))))
+        return self.store.read(lambda tx: fn(TreeReader(tx)))
 
     def root(self, size: int) -> bytes:
         """MTH of the first ``size`` entries (caught up to at least ``size``)."""
@@ -319,13 +318,13 @@ class Prover:
         body = checkpoint_body(key.name, size, root)
         note = format_note(body, key.name, key.key_id, sign(seed, body.encode()))
         created = format_time(datetime.now(UTC))
-        guard(lambda: self.store.append(
+        (self.store.append(
             lambda tx: insert_checkpoint(tx, size, root.hex(), note, created)))
         return self.checkpoints(min_size=size, max_size=size)[0]
 
     def checkpoints(self, *, min_size: int = 0, max_size: int | None = None) \
             -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = guard(lambda: self.store.read(
+        out: list[dict[str, Any]] = (self.store.read(
             lambda tx: list_checkpoints(tx, min_size=min_size, max_size=max_size)))
         return out
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger.app.checking import guard
 from ledger.app.proofs import Prover
 from ledger.errors import InputError
 from ledger.trust.receipt_check import summary
@@ -27,7 +26,7 @@ def _stored(prover: Prover, seq: int) -> tuple[dict[str, Any], str, str]:
 
 
 def _policy_seq(prover: Prover, version: str, before: int) -> int | None:
-    for row in guard(lambda: list(prover.store.entries(types=["PolicyPublished"]))):
+    for row in list(prover.store.entries(types=["PolicyPublished"])):
         if row.seq < before and json.loads(row.state)["payload"].get("version") == version:
             return int(row.seq)
     return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.app.checking import guard, open_checked_store
+from ledger.app.checking import open_checked_store
 from ledger.domain.state import BreachState, Choice, Recorded, SubjectState
 from ledger.storage import AppendTx, StoredRow
 from ledger.trust.canonical import format_time, parse_time
@@ -206,7 +206,7 @@ def rebuild_store(store: Any) -> int:
         head = tx.head()
         return rebuild(tx, 0 if head is None else head.seq)
 
-    built: int = guard(lambda: store.append(run))
+    built: int = store.append(run)
     return built
 
 
@@ -214,7 +214,7 @@ def check_store(store: Any) -> StateCheck:
     """``ledger state check``: the stored state compared with a replay of the chain, under
     the append lock (so no append moves the head meanwhile).  It writes nothing but the
     empty state tables of a ledger of an older version."""
-    result: StateCheck = guard(lambda: store.append(check))
+    result: StateCheck = store.append(check)
     return result
 
 

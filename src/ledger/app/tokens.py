@@ -46,13 +46,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def guard(fn: Callable[[], Any]) -> Any:
-    """:func:`ledger.app.checking.guard`, imported when used: ``ledger --help`` imports ROLES."""
-    from ledger.app.checking import guard as checking_guard
-
-    return checking_guard(fn)
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
@@ -87,7 +80,7 @@ class Tokens:
     def check_ready(self) -> None:
         """ConfigError when the database was initialised before tokens existed."""
         try:
-            guard(lambda: self.store.read(token_table_ready))
+            self.store.read(token_table_ready)
         except LedgerError:
             raise ConfigError("this database has no API token table: run `ledger init` "
                               "(it adds the table and changes nothing else)") from None
@@ -109,18 +102,18 @@ class Tokens:
                                  "choose another name")
             insert_token(tx, row)
 
-        guard(lambda: self.store.append(create))
+        self.store.append(create)
         return token
 
     def list(self) -> list[TokenInfo]:
         self.check_ready()
-        rows: list[TokenRow] = guard(lambda: self.store.read(list_tokens))
+        rows: list[TokenRow] = self.store.read(list_tokens)
         return [TokenInfo(r.name, r.role, r.created_at, r.revoked_at) for r in rows]
 
     def revoke(self, name: str) -> None:
         self.check_ready()
         at = format_time(self.clock())
-        n: int = guard(lambda: self.store.append(lambda tx: revoke_tokens(tx, name, at)))
+        n: int = self.store.append(lambda tx: revoke_tokens(tx, name, at))
         if n == 0:
             raise InputError("name", "has no live token")
 
@@ -129,7 +122,7 @@ class Tokens:
         if not _TOKEN.match(token):
             return None
         digest = hash_token(token)
-        row: TokenRow | None = guard(lambda: self.store.read(
+        row: TokenRow | None = (self.store.read(
             lambda tx: find_token(tx, digest)))
         if row is None or row.revoked_at is not None:
             return None
