@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, select
 
 from . import db
-from .mechanism import Context, Entry, Projection, bulk_insert
+from .mechanism import Context, Entry, Projection
+from .rows import bulk_insert
 
 __all__ = ["AccessesProjection", "access_register", "accesses"]
 

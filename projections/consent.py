@@ -34,7 +34,9 @@ from ledger.domain.rules import consent_expiry
 from ledger.trust.canonical import format_time, parse_time
 
 from . import db
-from .mechanism import Context, Entry, PolicyLog, Projection, bulk_insert
+from .mechanism import Context, Entry, Projection
+from .policy_log import PolicyLog
+from .rows import bulk_insert
 
 __all__ = ["ConsentProjection", "consent_campaign", "consent_state", "fold_consents"]
 

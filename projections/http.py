@@ -33,7 +33,8 @@ from typing import Annotated, Any, TypedDict
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from ledger.app.accesses import AccessBy, check_text, require_reason
+from ledger.app.accesses import check_text
+from ledger.app.actors import token_reader
 from ledger.app.tokens import Principal
 from ledger.domain.events import MAX_SUBJECT
 from ledger.errors import InputError
@@ -128,21 +129,24 @@ def check_subject(ref: str | None, field: str = "subject") -> None:
         check_text(ref, field, MAX_SUBJECT)
 
 
-def reader_by(who: Principal, reason: str | None, ctx: Any) -> AccessBy:
-    """The caller of a personal read: the token's name, the reason header (checked)."""
-    by = AccessBy(actor=who.name, channel="http", reason=reason,
-                  reason_field=REASON_HEADER)
-    require_reason(by, ctx.ledger.env)
-    return by
+def answers(what: str) -> dict[int | str, dict[str, Any]]:
+    """The responses of a JSON read route (OpenAPI)."""
+    return {200: json_response(what, OBJECT), **problems(*AUTH, 422, 503)}
 
 
 def register(router: APIRouter, ctx: Any) -> None:
+    """Add the read-model routes (``ledger.http_routes`` entry point), in this order."""
     shared = _SharedReader(ctx)
     ctx.on_close(shared.close)
     register_accesses(router, ctx, shared)
+    _register_consent(router, ctx, shared)
+    _register_export(router, ctx, shared)
+    _register_deadlines(router, ctx, shared)
+    _register_registers(router, ctx, shared)
 
-    def answers(what: str) -> dict[int | str, dict[str, Any]]:
-        return {200: json_response(what, OBJECT), **problems(*AUTH, 422, 503)}
+
+def _register_consent(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:
+    """GET /v1/subjects/{ref}/consent (one subject) and /v1/consents (a campaign)."""
 
     @router.get("/subjects/{ref:path}/consent",
                 summary="A subject's consent per purpose (ledger consent --json)",
@@ -190,6 +194,10 @@ def register(router: APIRouter, ctx: Any) -> None:
             raise
         return JSONResponse(doc)
 
+
+def _register_export(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:
+    """GET /v1/subjects/{ref}/export: the read is recorded before the export is sent."""
+
     @router.get("/subjects/{ref:path}/export",
                 summary="A subject's data export, decrypted (Art. 15, 20)",
                 description="JSON (schema `ledger-export/1`, docs/PROJECTIONS.md) or, with "
@@ -210,7 +218,7 @@ def register(router: APIRouter, ctx: Any) -> None:
                      reason: Reason = None) -> Response:
         check_subject(ref)
         when = _frame(as_of, known_at, at, shared.zone)
-        by = reader_by(who, reason, ctx)
+        by = token_reader(who.name, reason, REASON_HEADER, ctx.ledger.env)
         doc = await ctx.run(lambda: shared.get().export(ref, **when))
         # recorded before it is shown, through the group commit (not from a worker thread:
         # a read holding a thread must not wait for an append that needs one)
@@ -226,6 +234,10 @@ def register(router: APIRouter, ctx: Any) -> None:
             return Response(export_zip(doc), media_type="application/zip", headers={
                 "Content-Disposition": 'attachment; filename="export.zip"'})
         return JSONResponse(doc)
+
+
+def _register_deadlines(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:
+    """GET /v1/retention and /v1/requests: what is due when."""
 
     @router.get("/retention", summary="Collected items and their retention deadlines",
                 description="`status`: active, due, overdue, held, erased or anonymised; "
@@ -254,6 +266,10 @@ def register(router: APIRouter, ctx: Any) -> None:
         doc = await ctx.run(lambda: shared.get().requests(**when, open_only=open,
                                                           overdue_only=overdue))
         return JSONResponse(doc)
+
+
+def _register_registers(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:
+    """GET /v1/breaches, /v1/disclosures and /v1/ropa (Art. 33(5), 30)."""
 
     @router.get("/breaches", summary="The breach register (Art. 33(5))",
                 description=TIMES, responses=answers("the breach register"))

@@ -32,68 +32,16 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, Table, delete, select, update
 
 from ledger.app.checking import ledger_id_for, open_checked_store
-from ledger.domain.periods import DEFAULT_TIME_ZONE
-from ledger.domain.policy import Policy
 from ledger.errors import InputError
-from ledger.trust.canonical import format_time
 
 from . import db
+from .policy_log import PolicyLog
 
 __all__ = ["Context", "Entry", "PolicyLog", "Projection", "Projector"]
 
 Entry = dict[str, Any]  # a decoded ledger entry, plus "hash"
 DEFAULT_BATCH = 20_000
 _decode = json.JSONDecoder().decode  # one decoder (json.loads builds one per call)
-
-
-class PolicyLog:
-    """Every PolicyPublished of the ledger, for "which policy was in force at T"."""
-
-    def __init__(self) -> None:
-        self._items: list[tuple[str, int, Any]] = []  # (effective_at text, seq, Policy)
-        self._seqs: set[int] = set()
-
-    def add(self, seq: int, policy_json: dict[str, Any]) -> None:
-        if seq in self._seqs:
-            return
-        policy = Policy.from_json(policy_json)
-        self._seqs.add(seq)
-        self._items.append((format_time(policy.effective_at), seq, policy))
-        self._items.sort(key=lambda p: (p[0], p[1]))
-
-    def load(self, store: Any, *, known_at: str | None = None) -> PolicyLog:
-        for row in store.entries(types=["PolicyPublished"]):
-            entry = json.loads(row.state)
-            if known_at is None or entry["recorded_at"] <= known_at:
-                self.add(row.seq, entry["payload"]["policy"])
-        return self
-
-    def in_force(self, at: str, before_seq: int | None = None) -> Any:
-        """The policy in force at ``at`` among those published before ``before_seq``."""
-        current = None
-        for effective_at, seq, policy in self._items:
-            if effective_at <= at and (before_seq is None or seq < before_seq):
-                current = policy
-        return current
-
-    def version(self, version: str | None) -> Any:
-        for _, _, policy in self._items:
-            if policy.version == version:
-                return policy
-        return None
-
-    def latest(self) -> Any:
-        return self._items[-1][2] if self._items else None
-
-    def time_zone(self, at: str) -> str:
-        """The zone people's times and bare dates are read in: the policy in force at
-        ``at``, else the latest published, else UTC."""
-        policy = self.in_force(at) or self.latest()
-        return str(policy.time_zone) if policy is not None else DEFAULT_TIME_ZONE
-
-    def published(self) -> list[Any]:
-        """Every policy, in order of coming into force."""
-        return [policy for _, _, policy in self._items]
 
 
 @dataclass
@@ -353,63 +301,3 @@ def _type_of(state: bytes) -> str:
         return ""
     j = state.index(b'"', i + 8)
     return state[i + 8:j].decode()
-
-
-class KeyedRows:
-    """Rows of one table found by key, changed in memory, written once per batch.
-
-    For projections whose rows change after they are created (a request is
-    extended then answered; a breach is notified): ``get`` finds the row among
-    this batch's new rows or reads it, ``add`` creates one; ``flush`` inserts
-    the new rows together and updates the changed ones.
-    """
-
-    def __init__(self, conn: Connection, table: Table, ledger_id: str,
-                 key: tuple[str, ...]) -> None:
-        self.conn, self.table, self.ledger_id, self.key = conn, table, ledger_id, key
-        self.new: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.changed: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
-        if key in self.new:
-            return self.new[key]
-        if key in self.changed:
-            return self.changed[key]
-        t = self.table
-        q = select(t).where(t.c.ledger_id == self.ledger_id,
-                            *(t.c[k] == v for k, v in zip(self.key, key, strict=True)))
-        row = self.conn.execute(q).first()
-        if row is None:
-            return None
-        found = self.changed[key] = dict(row._mapping)
-        return found
-
-    def add(self, key: tuple[Any, ...], row: dict[str, Any]) -> None:
-        self.new[key] = {"ledger_id": self.ledger_id, **row}
-
-    def flush(self) -> None:
-        t = self.table
-        if self.new:
-            self.conn.execute(t.insert(), list(self.new.values()))
-        for key, row in self.changed.items():
-            self.conn.execute(update(t).where(
-                t.c.ledger_id == self.ledger_id,
-                *(t.c[k] == v for k, v in zip(self.key, key, strict=True))).values(**row))
-        self.new, self.changed = {}, {}
-
-
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert plain tuples (in the table's column order) with one driver executemany.
-
-    The hot path of a rebuild: SQLAlchemy's per-row parameter processing costs
-    more than SQLite's insert itself.  The table name is qualified by the
-    PostgreSQL schema of the engine's ``schema_translate_map``.
-    """
-    if not rows:
-        return
-    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
-    name = f'"{schema}".{table.name}' if schema else table.name
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    cols = ", ".join(c.name for c in table.columns)
-    conn.exec_driver_sql(f"INSERT INTO {name} ({cols}) VALUES "
-                         f"({', '.join(mark for _ in table.columns)})", list(rows))

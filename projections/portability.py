@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import zipfile
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.app.application import ERASED
@@ -58,64 +59,104 @@ def export_subject(ledger: Any, subject: str, *, generated_at: str,
     entries = guard(lambda: list(ledger.log(f"pseudonym:{pseudonym}")))
     if frame is not None:
         entries = [e for e in entries if frame.admits(e["occurred_at"], e["recorded_at"])]
-    events: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    collections: dict[str, dict[str, Any]] = {}
-    requests: dict[str, dict[str, Any]] = {}
-    disclosures: list[dict[str, Any]] = []
-    erasures: list[dict[str, Any]] = []
-    other: list[dict[str, Any]] = []
-    any_erased = False
+    sections = _Sections()
     for e in entries:
+        sections.add(e)
+    erased = sections.any_erased or any(x["type"] == "SubjectErased"
+                                        for x in sections.erasures)
+    return {
+        "format": FORMAT, "ledger": ledger.name, "subject": pseudonym,
+        "generated_at": generated_at, "head": {"seq": head_seq, "hash": head_hash},
+        "as_of": frame.as_of if frame else None, "known_at": frame.known_at if frame else None,
+        "erased": erased,
+        "note": ("Some or all personal values were erased (their keys destroyed): they are "
+                 "null here and cannot be recovered." if erased else None),
+        "erasures": sections.erasures, "consents": _consents(sections.history),
+        "collections": list(sections.collections.values()),
+        "requests": list(sections.requests.values()), "disclosures": sections.disclosures,
+        "other_events": sections.other, "events": sections.events,
+    }
+
+
+@dataclass
+class _Sections:
+    """The export's sections, filled entry by entry in ledger order; every item cites the
+    ``seq`` and ``hash`` of its entry."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # consent choices
+    collections: dict[str, dict[str, Any]] = field(default_factory=dict)  # by event_id
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # by request_id
+    disclosures: list[dict[str, Any]] = field(default_factory=list)
+    erasures: list[dict[str, Any]] = field(default_factory=list)
+    other: list[dict[str, Any]] = field(default_factory=list)
+    any_erased: bool = False
+
+    def add(self, e: dict[str, Any]) -> None:
         data, erased = _clean(e["data"], ERASED)
-        any_erased = any_erased or erased
+        self.any_erased = self.any_erased or erased
         cite = {"seq": e["seq"], "hash": e["hash"]}
         t = e["type"]
-        events.append({"type": t, "occurred_at": e["occurred_at"],
-                       "recorded_at": e["recorded_at"], "actor": e["actor"], "data": data,
-                       "erased_values": erased, **cite})
+        self.events.append({"type": t, "occurred_at": e["occurred_at"],
+                            "recorded_at": e["recorded_at"], "actor": e["actor"],
+                            "data": data, "erased_values": erased, **cite})
         if t in _STATES:
-            history.append({"purpose": data["purpose"], "state": _STATES[t],
-                            "occurred_at": e["occurred_at"], "recorded_at": e["recorded_at"],
-                            "policy_version": data.get("policy_version"),
-                            "method": data["method"], "evidence": data.get("evidence"),
-                            **cite})
+            self.history.append({
+                "purpose": data["purpose"], "state": _STATES[t],
+                "occurred_at": e["occurred_at"], "recorded_at": e["recorded_at"],
+                "policy_version": data.get("policy_version"), "method": data["method"],
+                "evidence": data.get("evidence"), **cite})
         elif t == "DataCollected":
-            collections[e["event_id"]] = {
+            self.collections[e["event_id"]] = {
                 "collection_id": e["event_id"], "category": data["category"],
                 "purpose": data["purpose"], "source": data["source"],
                 "collected_at": e["occurred_at"], "policy_version": data.get("policy_version"),
                 "values": data["values"], "erased": erased, "rectifications": [], **cite}
-        elif t == "DataRectified" and data["collection_id"] in collections:
-            c = collections[data["collection_id"]]
-            c["rectifications"].append({"occurred_at": e["occurred_at"],
-                                        "values": data["values"], "erased": erased, **cite})
-            if not erased:
-                c["values"] = {**(c["values"] or {}), **data["values"]}
+        elif t == "DataRectified" and data["collection_id"] in self.collections:
+            self._rectify(self.collections[data["collection_id"]], e, data, erased, cite)
         elif t.startswith("RightsRequest"):
-            rid = data["request_id"]
-            if t == "RightsRequestReceived":
-                requests[rid] = {"request_id": rid, "right": data["right"],
-                                 "channel": data["channel"], "received_at": e["occurred_at"],
-                                 "details": data.get("details"), "steps": [], **cite}
-            elif rid in requests:
-                requests[rid]["steps"].append({"type": t, "occurred_at": e["occurred_at"],
-                                               "reason": data.get("reason"),
-                                               "summary": data.get("summary"), **cite})
+            self._request(t, e, data, cite)
         elif t == "DataDisclosed":
-            disclosures.append({"recipient": data["recipient"],
-                                "recipient_kind": data["recipient_kind"],
-                                "country": data["country"], "categories": data["categories"],
-                                "purpose": data["purpose"],
-                                "outside_eea": data.get("outside_eea"),
-                                "safeguard": data.get("safeguard"),
-                                "occurred_at": e["occurred_at"], **cite})
+            self.disclosures.append({
+                "recipient": data["recipient"], "recipient_kind": data["recipient_kind"],
+                "country": data["country"], "categories": data["categories"],
+                "purpose": data["purpose"], "outside_eea": data.get("outside_eea"),
+                "safeguard": data.get("safeguard"), "occurred_at": e["occurred_at"], **cite})
         elif t in ("SubjectErased", "DataAnonymised"):
-            erasures.append({"type": t, "occurred_at": e["occurred_at"],
-                             "ground": data.get("ground"), "categories": data.get("categories"),
-                             **cite})
+            self.erasures.append({"type": t, "occurred_at": e["occurred_at"],
+                                  "ground": data.get("ground"),
+                                  "categories": data.get("categories"), **cite})
         else:
-            other.append({"type": t, "occurred_at": e["occurred_at"], "data": data, **cite})
+            self.other.append({"type": t, "occurred_at": e["occurred_at"], "data": data,
+                               **cite})
+
+    @staticmethod
+    def _rectify(collection: dict[str, Any], e: dict[str, Any], data: dict[str, Any],
+                 erased: bool, cite: dict[str, Any]) -> None:
+        """A rectification is listed under its collection, whose values it updates (unless
+        its own values were erased)."""
+        collection["rectifications"].append({"occurred_at": e["occurred_at"],
+                                             "values": data["values"], "erased": erased,
+                                             **cite})
+        if not erased:
+            collection["values"] = {**(collection["values"] or {}), **data["values"]}
+
+    def _request(self, t: str, e: dict[str, Any], data: dict[str, Any],
+                 cite: dict[str, Any]) -> None:
+        """A request received, or a later step of one (steps of an unknown request: none)."""
+        rid = data["request_id"]
+        if t == "RightsRequestReceived":
+            self.requests[rid] = {"request_id": rid, "right": data["right"],
+                                  "channel": data["channel"], "received_at": e["occurred_at"],
+                                  "details": data.get("details"), "steps": [], **cite}
+        elif rid in self.requests:
+            self.requests[rid]["steps"].append({"type": t, "occurred_at": e["occurred_at"],
+                                                "reason": data.get("reason"),
+                                                "summary": data.get("summary"), **cite})
+
+
+def _consents(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per purpose (sorted): the status the choices fold to, and the choices themselves."""
     best = fold_consents(history)
     consents = []
     for purpose in sorted({h["purpose"] for h in history}):
@@ -124,19 +165,7 @@ def export_subject(ledger: Any, subject: str, *, generated_at: str,
                          "policy_version": h["policy_version"], "seq": h["seq"],
                          "hash": h["hash"],
                          "history": [x for x in history if x["purpose"] == purpose]})
-    erased_subject = any(x["type"] == "SubjectErased" for x in erasures)
-    return {
-        "format": FORMAT, "ledger": ledger.name, "subject": pseudonym,
-        "generated_at": generated_at, "head": {"seq": head_seq, "hash": head_hash},
-        "as_of": frame.as_of if frame else None, "known_at": frame.known_at if frame else None,
-        "erased": erased_subject or any_erased,
-        "note": ("Some or all personal values were erased (their keys destroyed): they are "
-                 "null here and cannot be recovered." if (erased_subject or any_erased)
-                 else None),
-        "erasures": erasures, "consents": consents, "collections": list(collections.values()),
-        "requests": list(requests.values()), "disclosures": disclosures,
-        "other_events": other, "events": events,
-    }
+    return consents
 
 
 def _cell(value: Any) -> str:

@@ -35,7 +35,8 @@ from .accesses import access_register
 from .breaches import breach_register
 from .consent import consent_campaign, consent_state
 from .disclosures import disclosure_register
-from .mechanism import PolicyLog, Projector
+from .mechanism import Projector
+from .policy_log import PolicyLog
 from .portability import export_subject
 from .registry import all_projections
 from .replay import replay

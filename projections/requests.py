@@ -25,7 +25,8 @@ from sqlalchemy import Connection, select
 from ledger.domain.periods import add_to_text
 
 from . import db
-from .mechanism import Context, Entry, KeyedRows, Projection
+from .mechanism import Context, Entry, Projection
+from .rows import KeyedRows
 from .timeframe import Timeframe
 
 __all__ = ["RequestsProjection", "request_list"]

@@ -35,7 +35,8 @@ from ledger.domain.policy import DEFAULT_ERASURE_GRACE, add_period, parse_period
 from ledger.trust.canonical import format_time, parse_time
 
 from . import db
-from .mechanism import Context, Entry, Projection, bulk_insert
+from .mechanism import Context, Entry, Projection
+from .rows import bulk_insert
 from .timeframe import Timeframe
 
 __all__ = ["DUE_WINDOW_DAYS", "REASONS", "STATUSES", "RetentionProjection",

@@ -21,7 +21,7 @@ from ledger.domain.periods import DEFAULT_TIME_ZONE, human_time
 from ledger.errors import InputError
 
 from . import db
-from .mechanism import PolicyLog
+from .policy_log import PolicyLog
 from .timeframe import Timeframe
 
 __all__ = ["ropa", "ropa_markdown"]
