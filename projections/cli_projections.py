@@ -45,9 +45,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else None
     with open_reader(args) as r:
         t0 = time.perf_counter()
-        from ledger.app.checking import guard
 
-        applied = guard(lambda: r.projector.rebuild(names, on_progress=progress))
+        applied = r.projector.rebuild(names, on_progress=progress)
         took = time.perf_counter() - t0
         rows = r.status()
     if progress is not None:

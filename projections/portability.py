@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.app.application import ERASED
-from ledger.app.checking import guard
 
 from .consent import fold_consents
 from .timeframe import Timeframe
@@ -56,7 +55,7 @@ def export_subject(ledger: Any, subject: str, *, generated_at: str,
     """
     pseudonym = ledger.pseudonym(subject)
     head_seq, head_hash = ledger.head()
-    entries = guard(lambda: list(ledger.log(f"pseudonym:{pseudonym}")))
+    entries = list(ledger.log(f"pseudonym:{pseudonym}"))
     if frame is not None:
         entries = [e for e in entries if frame.admits(e["occurred_at"], e["recorded_at"])]
     sections = _Sections()

@@ -25,7 +25,7 @@ from typing import Any
 
 from ledger.app.accesses import ACCESS, AccessBy, access_drafts, record_reads, subjects_shown
 from ledger.app.application import Ledger
-from ledger.app.checking import guard, open_checked_store
+from ledger.app.checking import open_checked_store
 from ledger.domain.events import OUT_OF_RANGE, parse_rfc3339
 from ledger.domain.periods import time_zone
 from ledger.errors import InputError
@@ -125,7 +125,7 @@ class Reader:
         return self.projector.ledger_id
 
     def fresh(self, *names: str) -> None:
-        guard(lambda: self.projector.catch_up(names or None))
+        self.projector.catch_up(names or None)
 
     def policies(self, known_at: str | None = None) -> PolicyLog:
         return PolicyLog().load(self._store, known_at=known_at)
@@ -148,7 +148,7 @@ class Reader:
         def first() -> bool:
             return any(row for row in self._store.entries(stream=stream, page=50)
                        if row.type != ACCESS)
-        return bool(guard(first))
+        return bool(first())
 
     def keyed(self) -> Any:
         """The :class:`ledger.app.application.Ledger`, opened with the master key on first use."""
@@ -290,4 +290,4 @@ class Reader:
                                                          subject=pseudonym, **filters)))
 
     def status(self) -> list[dict[str, Any]]:
-        return list(guard(self.projector.status))
+        return list(self.projector.status())

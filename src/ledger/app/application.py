@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.app import stream_state
 from ledger.app.append import ACCESS, Receipt, append_tx
-from ledger.app.checking import ledger_id_for, open_checked_store, read_meta, verify_store
+from ledger.app.checking import ledger_id_for, open_checked_store, verify_store
 from ledger.app.erasure_preview import ErasurePreview, read_erasure_preview
 from ledger.app.opening import ERASED, readable, readable_pages
 from ledger.app.proofs import after_append, checkpoint_interval, prover_of
@@ -28,7 +28,8 @@ from ledger.domain.rules import PolicyBook
 from ledger.errors import InputError, KeyError_, LedgerError
 from ledger.keys.keystore import load_master, plan_master, write_secret
 from ledger.keys.sealing import KeyRing
-from ledger.storage import AppendTx, open_store
+from ledger.storage import open_store
+from ledger.storage.meta import read_meta, write_meta
 from ledger.trust.canonical import format_time
 from ledger.trust.chain import GENESIS_HASH
 from ledger.trust.verify import VerificationResult
@@ -82,8 +83,9 @@ class Ledger:
         if fresh_master and key_path is not None:
             write_secret(key_path, master)
         if meta is None:
-            (store.append(lambda tx: _write_meta(tx, str(lid), name,
-                                                               ring.fingerprint)))
+            store.append(lambda tx: write_meta(
+                tx, str(lid), name=name, fingerprint=ring.fingerprint,
+                format_version=FORMAT_VERSION, created_at=format_time(utcnow())))
         done = "created" if meta is None else "already initialised"
         where = f"master key: {key_path}" if key_path else "master key: LEDGER_MASTER_KEY"
         signing = prover.init(plan)
@@ -245,12 +247,6 @@ class Ledger:
             return self.append([raw])[0]
         except InputError as exc:
             raise type(exc)(exc.field, exc.rule) from None
-
-
-def _write_meta(tx: AppendTx, lid: str, name: str, fingerprint: str) -> None:
-    tx.c.execute(tx._sql(f"INSERT INTO {tx.t.meta} (ledger_id, name, key_fingerprint, "
-                         "format, created_at) VALUES (?,?,?,?,?)"),
-                 (lid, name, fingerprint, FORMAT_VERSION, format_time(utcnow())))
 
 
 def _check_fingerprint(meta: dict[str, Any], ring: KeyRing) -> None:

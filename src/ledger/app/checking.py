@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
-
 from ledger.app.workers import MAX_WORKERS, cpu_workers, fork_is_safe
-from ledger.errors import ConfigError, LedgerError, StorageError
-from ledger.storage import AppendTx, open_store, sqlite_path
+from ledger.errors import ConfigError
+from ledger.storage import open_store, sqlite_path
+from ledger.storage.meta import read_meta
 from ledger.trust.chain import GENESIS_HASH
 from ledger.trust.verify import ChainVerifier, VerificationResult, verify_rows
 
-__all__ = ["MAX_WORKERS", "PARALLEL_FROM", "auto_workers", "guard", "ledger_id_for",
+__all__ = ["MAX_WORKERS", "PARALLEL_FROM", "auto_workers", "ledger_id_for",
            "open_checked_store", "read_meta", "verify_store"]
 
 PARALLEL_FROM = 50_000
@@ -42,28 +40,6 @@ _NAMESPACE = uuid.UUID("6f1c2b7e-4d0a-5b8e-9c3f-0a1b2c3d4e5f")
 def ledger_id_for(name: str) -> uuid.UUID:
     """A ledger's id: UUIDv5 of its name (so that one database can hold several)."""
     return uuid.uuid5(_NAMESPACE, name)
-
-
-def guard(fn: Callable[[], Any]) -> Any:
-    """Translate the library's and drivers' errors into StorageError at this edge."""
-    try:
-        return fn()
-    except LedgerError:
-        raise
-    except (PersistenceError, sqlite3.Error) as exc:
-        raise StorageError(f"database error: {exc}") from exc
-    except OSError as exc:
-        raise StorageError(f"database error: {exc}") from exc
-
-
-def read_meta(tx: AppendTx, lid: str) -> dict[str, Any] | None:
-    tx.c.execute(tx._sql(f"SELECT name, key_fingerprint, format FROM {tx.t.meta} "
-                         "WHERE ledger_id=?"), (lid,))
-    row = tx.c.fetchone()
-    if row is None:
-        return None
-    return {"name": row["name"], "key_fingerprint": row["key_fingerprint"],
-            "format": row["format"]}
 
 
 def open_checked_store(url: str, name: str) -> tuple[Any, dict[str, Any]]:

@@ -139,8 +139,7 @@ class Prover:
         if plan.fresh_key and plan.key_path is not None:
             write_secret(plan.key_path, plan.seed)
         if plan.new_settings:
-            (self.store.append(
-                lambda tx: write_settings(tx, plan.origin, plan.every)))
+            self.store.append(lambda tx: write_settings(tx, plan.origin, plan.every))
         if plan.pin:
             self._pin(plan.verifier_key)
         where = plan.key_path if plan.key_path is not None else "LEDGER_SIGNING_KEY"
@@ -318,8 +317,7 @@ class Prover:
         body = checkpoint_body(key.name, size, root)
         note = format_note(body, key.name, key.key_id, sign(seed, body.encode()))
         created = format_time(datetime.now(UTC))
-        (self.store.append(
-            lambda tx: insert_checkpoint(tx, size, root.hex(), note, created)))
+        self.store.append(lambda tx: insert_checkpoint(tx, size, root.hex(), note, created))
         return self.checkpoints(min_size=size, max_size=size)[0]
 
     def checkpoints(self, *, min_size: int = 0, max_size: int | None = None) \

@@ -122,8 +122,7 @@ class Tokens:
         if not _TOKEN.match(token):
             return None
         digest = hash_token(token)
-        row: TokenRow | None = (self.store.read(
-            lambda tx: find_token(tx, digest)))
+        row: TokenRow | None = self.store.read(lambda tx: find_token(tx, digest))
         if row is None or row.revoked_at is not None:
             return None
         if not hmac.compare_digest(row.token_hash, digest):
