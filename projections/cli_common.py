@@ -111,13 +111,13 @@ def zone_of(args: argparse.Namespace) -> str:
 
 def _policy_zone(args: argparse.Namespace) -> str:
     from ledger.app.checking import open_checked_store
+    from ledger.app.policies import load_policies
 
-    from .policy_log import PolicyLog
     from .queries import now_text
 
     store, _ = open_checked_store(database_url(args), ledger_name(args))
     try:
-        return PolicyLog().load(store).time_zone(now_text())
+        return load_policies(store).time_zone(now_text())
     finally:
         store.close()
 

@@ -30,18 +30,18 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from ledger.domain.policy_book import PolicyBook
 from ledger.domain.rules import consent_expiry
+from ledger.domain.state import CHOICE_STATES
 from ledger.trust.canonical import format_time, parse_time
 
 from . import db
 from .mechanism import Context, Entry, Projection
-from .policy_log import PolicyLog
 from .rows import bulk_insert
 
 __all__ = ["ConsentProjection", "consent_campaign", "consent_state", "fold_consents"]
 
-STATES = {"ConsentGiven": "granted", "ConsentRefused": "refused",
-          "ConsentWithdrawn": "withdrawn"}
+STATES = CHOICE_STATES  # one definition, the domain's (ledger.domain.state)
 CHOICES = {"granted": "given", "refused": "refused", "withdrawn": "withdrawn"}
 
 
@@ -119,7 +119,7 @@ def notice_rows(conn: Connection, ledger_id: str, ids: set[str]) -> dict[str, di
     return {r.notice_id: dict(r._mapping) for r in conn.execute(q)}
 
 
-def expires_at(row: dict[str, Any], policies: PolicyLog) -> str | None:
+def expires_at(row: dict[str, Any], policies: PolicyBook) -> str | None:
     """When a grant lapses (the cited policy's ``consent_validity``), else None."""
     if row["state"] != "granted":
         return None
@@ -139,7 +139,7 @@ def status_at(row: dict[str, Any] | None, expiry: str | None, at: str) -> str:
     return str(row["state"])
 
 
-def consent_state(conn: Connection, ledger_id: str, subject: str, policies: PolicyLog, *,
+def consent_state(conn: Connection, ledger_id: str, subject: str, policies: PolicyBook, *,
                   as_of: str | None = None, known_at: str | None = None,
                   now: str) -> dict[str, Any]:
     """The JSON answer of ``ledger consent``: one item per purpose, with its history."""
@@ -188,7 +188,7 @@ def consent_state(conn: Connection, ledger_id: str, subject: str, policies: Poli
             "notices": notice_rows(conn, ledger_id, cited)}
 
 
-def consent_campaign(conn: Connection, ledger_id: str, purpose: str, policies: PolicyLog, *,
+def consent_campaign(conn: Connection, ledger_id: str, purpose: str, policies: PolicyBook, *,
                      start: str | None = None, end: str | None = None,
                      known_at: str | None = None) -> dict[str, Any]:
     """Every choice (given, refused, withdrawn) made for ``purpose`` whose ``occurred_at``

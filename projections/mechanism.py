@@ -32,12 +32,13 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, Table, delete, select, update
 
 from ledger.app.checking import ledger_id_for, open_checked_store
+from ledger.app.policies import load_policies
+from ledger.domain.policy_book import PolicyBook
 from ledger.errors import InputError
 
 from . import db
-from .policy_log import PolicyLog
 
-__all__ = ["Context", "Entry", "PolicyLog", "Projection", "Projector"]
+__all__ = ["Context", "Entry", "Projection", "Projector"]
 
 Entry = dict[str, Any]  # a decoded ledger entry, plus "hash"
 DEFAULT_BATCH = 20_000
@@ -47,7 +48,7 @@ _decode = json.JSONDecoder().decode  # one decoder (json.loads builds one per ca
 @dataclass
 class Context:
     ledger_id: str
-    policies: PolicyLog
+    policies: PolicyBook
 
 
 class Projection:
@@ -228,7 +229,7 @@ class Projector:
         head = self.head() if stop is None else stop
         if self._up_to(chosen, head):
             return 0  # nothing to do: no write lock taken (a read stays a read)
-        policies = PolicyLog().load(self.store)
+        policies = load_policies(self.store)
         ctx = Context(self.ledger_id, policies)
         applied = 0
         while True:
@@ -279,7 +280,7 @@ class Projector:
                 e = _decode(state.decode())
                 e["hash"] = hash_
                 if e["type"] == "PolicyPublished":
-                    ctx.policies.add(seq, e["payload"]["policy"])
+                    ctx.policies.add_json(seq, e["payload"]["policy"])
                 entries.append(e)
             last = int(rows[-1][0])
             for proj in chosen:

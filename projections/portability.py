@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.app.application import ERASED
+from ledger.domain.state import CHOICE_STATES
 
 from .consent import fold_consents
 from .timeframe import Timeframe
@@ -28,8 +29,6 @@ from .timeframe import Timeframe
 __all__ = ["FORMAT", "export_subject", "export_zip"]
 
 FORMAT = "ledger-export/1"
-_STATES = {"ConsentGiven": "granted", "ConsentRefused": "refused",
-           "ConsentWithdrawn": "withdrawn"}
 
 
 def _clean(value: Any, erased: str) -> tuple[Any, bool]:
@@ -99,9 +98,9 @@ class _Sections:
         self.events.append({"type": t, "occurred_at": e["occurred_at"],
                             "recorded_at": e["recorded_at"], "actor": e["actor"],
                             "data": data, "erased_values": erased, **cite})
-        if t in _STATES:
+        if t in CHOICE_STATES:
             self.history.append({
-                "purpose": data["purpose"], "state": _STATES[t],
+                "purpose": data["purpose"], "state": CHOICE_STATES[t],
                 "occurred_at": e["occurred_at"], "recorded_at": e["recorded_at"],
                 "policy_version": data.get("policy_version"), "method": data["method"],
                 "evidence": data.get("evidence"), **cite})

@@ -26,8 +26,10 @@ from typing import Any
 from ledger.app.accesses import ACCESS, AccessBy, access_drafts, record_reads, subjects_shown
 from ledger.app.application import Ledger
 from ledger.app.checking import open_checked_store
+from ledger.app.policies import load_policies
 from ledger.domain.events import OUT_OF_RANGE, parse_rfc3339
 from ledger.domain.periods import time_zone
+from ledger.domain.policy_book import PolicyBook
 from ledger.errors import InputError
 from ledger.trust.canonical import format_time
 
@@ -36,7 +38,6 @@ from .breaches import breach_register
 from .consent import consent_campaign, consent_state
 from .disclosures import disclosure_register
 from .mechanism import Projector
-from .policy_log import PolicyLog
 from .portability import export_subject
 from .registry import all_projections
 from .replay import replay
@@ -127,8 +128,8 @@ class Reader:
     def fresh(self, *names: str) -> None:
         self.projector.catch_up(names or None)
 
-    def policies(self, known_at: str | None = None) -> PolicyLog:
-        return PolicyLog().load(self._store, known_at=known_at)
+    def policies(self, known_at: str | None = None) -> PolicyBook:
+        return load_policies(self._store, known_at=known_at)
 
     def time_zone(self) -> str:
         """The time zone of the policy in force now (else the latest): bare dates and
@@ -184,7 +185,7 @@ class Reader:
             raise InputError(names[1], f"must not be later than {names[2]}")
         self.fresh("consent")
         policies = self.policies()  # a cited policy is always recorded before the choice
-        if not any(p.purpose(purpose) for p in policies.published()):
+        if not any(p.purpose(purpose) for p in policies.in_order()):
             raise InputError(field, "is not a purpose of any published policy")
         return dict(self._read(lambda c: consent_campaign(
             c, self.ledger_id, purpose, policies, start=start, end=end, known_at=known_at)))

@@ -18,10 +18,10 @@ from sqlalchemy import Connection, func, select
 
 from ledger.cli.format import plural
 from ledger.domain.periods import DEFAULT_TIME_ZONE, human_time
+from ledger.domain.policy_book import PolicyBook
 from ledger.errors import InputError
 
 from . import db
-from .policy_log import PolicyLog
 from .timeframe import Timeframe
 
 __all__ = ["ropa", "ropa_markdown"]
@@ -57,7 +57,7 @@ def _counts(conn: Connection, ledger_id: str, frame: Timeframe) -> dict[str, dic
     return seen
 
 
-def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *,
+def ropa(conn: Connection, ledger_id: str, policies: PolicyBook, *,
          frame: Timeframe) -> dict[str, Any]:
     """The JSON answer of ``ledger ropa`` (``policies``: those known at ``frame.known_at``)."""
     at = frame.at
@@ -77,7 +77,7 @@ def ropa(conn: Connection, ledger_id: str, policies: PolicyLog, *,
         r["disclosures"] += n
         r["countries"].add(country)
         r["outside_eea"] += n if outside else 0
-    doc = policy.to_json()
+    doc: dict[str, Any] = policy.to_json()
     categories = {c["id"]: c for c in doc["categories"]}
     purposes = []
     for p in doc["purposes"]:

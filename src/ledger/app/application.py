@@ -9,7 +9,6 @@ the rules read, and its rebuild and check), :mod:`ledger.app.erasure_preview`.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -20,9 +19,9 @@ from ledger.app.append import ACCESS, Receipt, append_tx
 from ledger.app.checking import ledger_id_for, open_checked_store, verify_store
 from ledger.app.erasure_preview import ErasurePreview, read_erasure_preview
 from ledger.app.opening import ERASED, readable, readable_pages
+from ledger.app.policies import load_policies
 from ledger.app.proofs import after_append, checkpoint_interval, prover_of
 from ledger.domain.events import Draft, parse_unverified_event, utcnow
-from ledger.domain.periods import DEFAULT_TIME_ZONE
 from ledger.domain.policy import Policy
 from ledger.domain.rules import PolicyBook
 from ledger.errors import InputError, KeyError_, LedgerError
@@ -187,12 +186,7 @@ class Ledger:
         Before any policy is in force, the last one published; ``UTC`` when none
         was.  JSON and the chain stay in UTC.
         """
-        book = PolicyBook()
-        for row in list(self.store.entries(types=["PolicyPublished"])):
-            book.add(row.seq, Policy.from_json(json.loads(row.state)["payload"]["policy"]))
-        policy = book.in_force(self.clock()) or (
-            book.published[-1][2] if book.published else None)
-        return policy.time_zone if policy is not None else DEFAULT_TIME_ZONE
+        return load_policies(self.store).time_zone(self.clock())
 
     def show(self, seq: int) -> dict[str, Any] | None:
         for row in list(self.store.entries(start=seq, page=1)):

@@ -20,23 +20,15 @@ from dataclasses import dataclass
 from itertools import chain, pairwise
 from pathlib import Path
 
-from ledger.app.workers import cpu_workers, fork_is_safe
+from ledger.app.workers import fork_is_safe
 from ledger.errors import VerificationError
 from ledger.trust.bundle_check import seq_of
 from ledger.trust.merkle import Accumulator, leaf_hash
 from ledger.trust.verify import ChainVerifier
 
-__all__ = ["PARALLEL_BYTES", "auto_workers", "check_in_slices"]
+__all__ = ["PARALLEL_BYTES", "check_in_slices"]
 
 PARALLEL_BYTES = 32 << 20  # about 50,000 entries
-
-
-def auto_workers(size: int, workers: int | None, spawn: bool) -> int:
-    if workers is None:
-        if size < PARALLEL_BYTES or not (spawn or fork_is_safe()):
-            return 1
-        workers = cpu_workers()
-    return max(1, workers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
-from ledger.app.bundle_slices import PARALLEL_BYTES, auto_workers, check_in_slices
+from ledger.app.bundle_slices import PARALLEL_BYTES, check_in_slices
+from ledger.app.workers import worker_count
 from ledger.trust import bundle_check
 from ledger.trust.bundle_check import BundleReport
 from ledger.trust.merkle import Accumulator
@@ -29,7 +30,7 @@ def verify_bundle(folder: Path, pubkey: str | None = None, *, workers: int | Non
 
     def in_slices(path: Path, *, first: int, prev_hash: str, acc: Accumulator,
                   sizes: Collection[int], at_size: Callable[[], None]) -> int | None:
-        n = auto_workers(path.stat().st_size, workers, spawn)
+        n = worker_count(path.stat().st_size, PARALLEL_BYTES, workers=workers, spawn=spawn)
         if n <= 1:
             return None
         return check_in_slices(path, n, first=first, prev_hash=prev_hash, acc=acc,

@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.app.workers import MAX_WORKERS, cpu_workers, fork_is_safe
+from ledger.app.workers import MAX_WORKERS, fork_is_safe, worker_count
 from ledger.errors import ConfigError
 from ledger.storage import open_store, sqlite_path
 from ledger.storage.meta import read_meta
 from ledger.trust.chain import GENESIS_HASH
 from ledger.trust.verify import ChainVerifier, VerificationResult, verify_rows
 
-__all__ = ["MAX_WORKERS", "PARALLEL_FROM", "auto_workers", "ledger_id_for",
+__all__ = ["MAX_WORKERS", "PARALLEL_FROM", "ledger_id_for",
            "open_checked_store", "read_meta", "verify_store"]
 
 PARALLEL_FROM = 50_000
@@ -67,19 +67,12 @@ def _initialised_meta(store: Any, name: str, lid: str) -> dict[str, Any]:
     return meta
 
 
-def auto_workers(entries: int) -> int:
-    """Processes worth starting to verify ``entries``: one per CPU (up to 8) past 50,000."""
-    if entries < PARALLEL_FROM:
-        return 1
-    return cpu_workers()
-
-
 def verify_store(store: Any, url: str | None, name: str, *, workers: int | None = None,
                  spawn: bool = False,
                  on_progress: Callable[[int], None] | None = None) -> VerificationResult:
     """Verify entries 1..head (the head when the call starts).
 
-    ``workers=None`` chooses :func:`auto_workers` when this process can fork
+    ``workers=None`` chooses :func:`ledger.app.workers.worker_count` when this process can fork
     safely or ``spawn`` allows spawning, else 1.  Spawning re-imports the
     caller's main module, so only an import-safe entry point (the ``ledger``
     command, a script with an ``if __name__ == "__main__"`` guard) passes
@@ -87,8 +80,7 @@ def verify_store(store: Any, url: str | None, name: str, *, workers: int | None 
     """
     head = store.read(lambda tx: tx.head())
     head_seq = 0 if head is None else int(head.seq)
-    if workers is None:
-        workers = auto_workers(head_seq) if spawn or fork_is_safe() else 1
+    workers = worker_count(head_seq, PARALLEL_FROM, workers=workers, spawn=spawn)
     if workers <= 1 or url is None or head_seq < 2 * workers:
         result: VerificationResult = _verify_slice_rows(
             store.iter_rows(1, head_seq), _Slice(1, head_seq, GENESIS_HASH, ""), on_progress)

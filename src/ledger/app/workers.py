@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 
-__all__ = ["MAX_WORKERS", "cpu_workers", "fork_is_safe"]
+__all__ = ["MAX_WORKERS", "cpu_workers", "fork_is_safe", "worker_count"]
 
 MAX_WORKERS = 8
 
@@ -25,3 +25,15 @@ def fork_is_safe() -> bool:
     import multiprocessing  # noqa: PLC0415 - only when verifying in parallel (start-up)
 
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def worker_count(size: int, parallel_from: int, *, workers: int | None = None,
+                 spawn: bool = False) -> int:
+    """The processes to use for a check of ``size`` (entries or bytes): ``workers`` when
+    given; else one per CPU from ``parallel_from`` on, when this process may start them
+    (it forks safely, or ``spawn`` allows spawning), and 1 below."""
+    if workers is None:
+        if size < parallel_from or not (spawn or fork_is_safe()):
+            return 1
+        workers = cpu_workers()
+    return max(1, workers)

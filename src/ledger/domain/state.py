@@ -32,19 +32,19 @@ from typing import Any, Protocol
 from ledger.domain.sealed import is_sealed
 from ledger.trust.canonical import format_time, parse_time
 
-__all__ = ["BreachState", "Choice", "NoHistory", "Recorded", "SubjectHistory",
+__all__ = ["CHOICE_STATES", "BreachState", "Choice", "NoHistory", "Recorded", "SubjectHistory",
            "SubjectState", "choice_state"]
 
 # A consent choice: (occurred_at, seq, state, policy_version cited or None)
 Choice = tuple[datetime, int, str, str | None]
 
-_CHOICE_STATES = {"ConsentGiven": "granted", "ConsentWithdrawn": "withdrawn",
+CHOICE_STATES = {"ConsentGiven": "granted", "ConsentWithdrawn": "withdrawn",
                   "ConsentRefused": "refused"}
 
 
 def choice_state(type_: str) -> str | None:
     """granted, withdrawn or refused for a consent choice's type; None for other types."""
-    return _CHOICE_STATES.get(type_)
+    return CHOICE_STATES.get(type_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,7 @@ class SubjectState:
 
 # -- one fold per event type that changes a subject's state ---------------------------
 def _fold_choice(s: SubjectState, r: Recorded) -> None:
-    state = _CHOICE_STATES[r.type]
+    state = CHOICE_STATES[r.type]
     s.new_choices.setdefault(r.payload["purpose"], []).append(
         (r.occurred_at, r.seq, state, r.payload.get("policy_version")))
 
