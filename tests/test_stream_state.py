@@ -289,6 +289,16 @@ def test_state_commands(cli_env: dict[str, str], ledger: Ledger) -> None:
     assert json.loads(ledger_cmd("state", "check", "--json").stdout)["same"] is True
 
 
+def test_a_ledger_without_entries_checks_same(db_url: str, env: dict[str, str]) -> None:
+    """Right after `ledger init` nothing is built and nothing needs to be."""
+    led, _ = Ledger.init(db_url, env=env)
+    try:
+        result = led.check_state()
+        assert result.same and result.head == 0, result
+    finally:
+        led.close()
+
+
 @pytest.mark.parametrize("n", [0, 3])
 def test_consent_choices_answer_back_dated_questions(ledger: Ledger, n: int) -> None:
     """The latest choice by (occurred_at, seq) at or before T, whatever the order they

@@ -185,7 +185,9 @@ def check(tx: AppendTx) -> StateCheck:
     built = tx.state_built_seq()
     have_states = {name: (seq, state) for name, seq, state in tx.all_stream_states()}
     have_choices = sorted(tx.all_choices())
-    diffs = [] if built == head_seq else [f"built up to seq {built}, head is {head_seq}"]
+    # a ledger with no entry has nothing to build: "not built" and "built up to 0" agree
+    diffs = [] if (built or 0) == head_seq else [
+        f"built up to seq {built or 0}, head is {head_seq}"]
     for name in sorted(set(want_states) | set(have_states)):
         if want_states.get(name) != have_states.get(name):
             diffs.append(f"stream {name}: stored {have_states.get(name)}, "
