@@ -262,6 +262,10 @@ class AppendTx:
                       at: str) -> tuple[str, int, str, str | None] | None:
         return _state.latest_choice(self, stream, purpose, at)
 
+    def latest_choices(self, pairs: Sequence[tuple[str, str]]) \
+            -> dict[tuple[str, str], tuple[str, int, str, str | None]]:
+        return _state.latest_choices(self, pairs)
+
     def collection_category(self, stream: str, event_id: str) -> str | None:
         return _state.collection_category(self, stream, event_id)
 

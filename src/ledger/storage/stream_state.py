@@ -131,6 +131,27 @@ def latest_choice(tx: AppendTx, stream: str, purpose: str,
     return str(r["occurred_at"]), int(r["seq"]), str(r["state"]), r["policy_version"]
 
 
+def latest_choices(tx: AppendTx, pairs: Sequence[tuple[str, str]]) \
+        -> dict[tuple[str, str], tuple[str, int, str, str | None]]:
+    """The LATEST stored choice of each ``(stream, purpose)`` pair, whatever its time (a
+    pair without one is absent): one statement per 200 pairs, one index seek per pair.
+    An append answers :func:`latest_choice` from it when that choice occurred by the
+    time asked (the usual case), and asks :func:`latest_choice` otherwise."""
+    out: dict[tuple[str, str], tuple[str, int, str, str | None]] = {}
+    pairs = list(dict.fromkeys(pairs))
+    one = (f"SELECT * FROM (SELECT stream, purpose, occurred_at, seq, state, policy_version "
+           f"FROM {tx.t.q(CHOICES)} WHERE ledger_id=? AND stream=? AND purpose=? "
+           "ORDER BY occurred_at DESC, seq DESC LIMIT 1) AS c")
+    for i in range(0, len(pairs), 200):
+        chunk = pairs[i:i + 200]
+        tx.c.execute(tx._sql(" UNION ALL ".join([one] * len(chunk))),
+                     [v for stream, purpose in chunk for v in (tx.lkey, stream, purpose)])
+        for r in tx.c.fetchall():
+            out[(str(r["stream"]), str(r["purpose"]))] = (
+                str(r["occurred_at"]), int(r["seq"]), str(r["state"]), r["policy_version"])
+    return out
+
+
 def collection_category(tx: AppendTx, stream: str, event_id: str) -> str | None:
     """The category of the DataCollected ``event_id`` of ``stream`` (event_id is unique)."""
     tx.c.execute(tx._sql(
