@@ -151,6 +151,22 @@ class AppendTx:
     def _in(self, n: int) -> str:
         return ",".join("?" * n)
 
+    def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+        """``{head} VALUES (?,…){tail}`` for every row.  SQLite: ``executemany`` (its loop is
+        in C).  PostgreSQL: ONE multi-row statement per 1,000 rows (psycopg's
+        ``executemany`` sends one prepared query per row; the rows and their order are
+        the same, so are the constraints checked)."""
+        if not rows:
+            return
+        marks = f"({self._in(len(rows[0]))})"
+        if self.p == "?":
+            self.c.executemany(f"{head} VALUES {marks}{tail}", rows)
+            return
+        for i in range(0, len(rows), 1000):
+            chunk = rows[i:i + 1000]
+            self.c.execute(self._sql(f"{head} VALUES {','.join([marks] * len(chunk))}{tail}"),
+                           [v for r in chunk for v in r])
+
     def head(self) -> HeadRow | None:
         self.c.execute(self._sql(
             f"SELECT originator_version AS seq, hash, state FROM {self.t.events} "
@@ -212,9 +228,8 @@ class AppendTx:
 
     def _flush_keys(self) -> None:
         if self._new_keys:
-            self.c.executemany(self._sql(
-                f"INSERT INTO {self.t.keys} (ledger_id, subject, scope, epoch, wrapped) "
-                "VALUES (?,?,?,?,?)"), self._new_keys)
+            self.insert_rows(f"INSERT INTO {self.t.keys} (ledger_id, subject, scope, epoch, "
+                             "wrapped)", self._new_keys)
             self._new_keys = []
 
     def destroy_keys(self, subject: str, scopes: Iterable[str] | None, seq: int) -> None:
@@ -232,11 +247,10 @@ class AppendTx:
 
     def insert(self, rows: Sequence[StoredRow]) -> None:
         self._flush_keys()
-        self.c.executemany(self._sql(
+        self.insert_rows(
             f"INSERT INTO {self.t.events} (originator_id, originator_version, topic, state, "
-            "event_id, hash, stream) VALUES (?,?,?,?,?,?,?)"),
-            [(self.lid, r.seq, r.type, r.state, r.event_id, r.hash, r.stream)
-             for r in rows])
+            "event_id, hash, stream)",
+            [(self.lid, r.seq, r.type, r.state, r.event_id, r.hash, r.stream) for r in rows])
 
 
     # -- the folded state of the streams (ledger.storage.stream_state) ------------------

@@ -51,6 +51,7 @@ class AppendTx(Protocol):
     def lkey(self) -> str: ...
 
     def _sql(self, text: str) -> str: ...
+    def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None: ...
     def _in(self, n: int) -> str: ...
 
 
@@ -104,18 +105,16 @@ def read_states(tx: AppendTx, streams: Sequence[str]) -> dict[str, tuple[int, st
 
 
 def write_states(tx: AppendTx, rows: Sequence[StateRow]) -> None:
-    if rows:
-        tx.c.executemany(tx._sql(
-            f"INSERT INTO {tx.t.q(STATE)} (ledger_id, stream, seq, state) VALUES (?,?,?,?) "
-            "ON CONFLICT (ledger_id, stream) DO UPDATE SET seq=excluded.seq, "
-            "state=excluded.state"), [(tx.lkey, *r) for r in rows])
+    # one row per stream (a statement may not update one row twice on PostgreSQL)
+    tx.insert_rows(f"INSERT INTO {tx.t.q(STATE)} (ledger_id, stream, seq, state)",
+                   [(tx.lkey, *r) for r in rows],
+                   " ON CONFLICT (ledger_id, stream) DO UPDATE SET seq=excluded.seq, "
+                   "state=excluded.state")
 
 
 def add_choices(tx: AppendTx, rows: Sequence[ChoiceRow]) -> None:
-    if rows:
-        tx.c.executemany(tx._sql(
-            f"INSERT INTO {tx.t.q(CHOICES)} (ledger_id, stream, purpose, occurred_at, seq, "
-            "state, policy_version) VALUES (?,?,?,?,?,?,?)"), [(tx.lkey, *r) for r in rows])
+    tx.insert_rows(f"INSERT INTO {tx.t.q(CHOICES)} (ledger_id, stream, purpose, "
+                   "occurred_at, seq, state, policy_version)", [(tx.lkey, *r) for r in rows])
 
 
 def latest_choice(tx: AppendTx, stream: str, purpose: str,
