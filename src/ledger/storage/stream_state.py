@@ -52,6 +52,7 @@ class AppendTx(Protocol):
 
     def _sql(self, text: str) -> str: ...
     def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None: ...
+    def long(self, sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[Any]: ...
     def _in(self, n: int) -> str: ...
 
 
@@ -96,10 +97,9 @@ def read_states(tx: AppendTx, streams: Sequence[str]) -> dict[str, tuple[int, st
     names = list(dict.fromkeys(streams))
     for i in range(0, len(names), 500):
         chunk = names[i:i + 500]
-        tx.c.execute(tx._sql(
-            f"SELECT stream, seq, state FROM {tx.t.q(STATE)} WHERE ledger_id=? AND stream IN "
-            f"({tx._in(len(chunk))})"), (tx.lkey, *chunk))
-        for r in tx.c.fetchall():
+        for r in tx.long(
+                f"SELECT stream, seq, state FROM {tx.t.q(STATE)} WHERE ledger_id=? AND "
+                f"stream IN ({tx._in(len(chunk))})", (tx.lkey, *chunk)):
             out[r["stream"]] = (int(r["seq"]), str(r["state"]))
     return out
 
@@ -143,9 +143,8 @@ def latest_choices(tx: AppendTx, pairs: Sequence[tuple[str, str]]) \
            "ORDER BY occurred_at DESC, seq DESC LIMIT 1) AS c")
     for i in range(0, len(pairs), 200):
         chunk = pairs[i:i + 200]
-        tx.c.execute(tx._sql(" UNION ALL ".join([one] * len(chunk))),
-                     [v for stream, purpose in chunk for v in (tx.lkey, stream, purpose)])
-        for r in tx.c.fetchall():
+        for r in tx.long(" UNION ALL ".join([one] * len(chunk)),
+                         [v for stream, purpose in chunk for v in (tx.lkey, stream, purpose)]):
             out[(str(r["stream"]), str(r["purpose"]))] = (
                 str(r["occurred_at"]), int(r["seq"]), str(r["state"]), r["policy_version"])
     return out
