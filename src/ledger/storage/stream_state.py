@@ -49,6 +49,8 @@ class AppendTx(Protocol):
     def lid(self) -> Any: ...
     @property
     def lkey(self) -> str: ...
+    @property
+    def p(self) -> str: ...
 
     def _sql(self, text: str) -> str: ...
     def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None: ...
@@ -133,18 +135,28 @@ def latest_choice(tx: AppendTx, stream: str, purpose: str,
 def latest_choices(tx: AppendTx, pairs: Sequence[tuple[str, str]]) \
         -> dict[tuple[str, str], tuple[str, int, str, str | None]]:
     """The LATEST stored choice of each ``(stream, purpose)`` pair, whatever its time (a
-    pair without one is absent): one statement per 200 pairs, one index seek per pair.
-    An append answers :func:`latest_choice` from it when that choice occurred by the
-    time asked (the usual case), and asks :func:`latest_choice` otherwise."""
+    pair without one is absent): one statement, one index seek per pair.  An append
+    answers :func:`latest_choice` from it when that choice occurred by the time asked
+    (the usual case), and asks :func:`latest_choice` otherwise."""
     out: dict[tuple[str, str], tuple[str, int, str, str | None]] = {}
     pairs = list(dict.fromkeys(pairs))
-    one = (f"SELECT * FROM (SELECT stream, purpose, occurred_at, seq, state, policy_version "
-           f"FROM {tx.t.q(CHOICES)} WHERE ledger_id=? AND stream=? AND purpose=? "
-           "ORDER BY occurred_at DESC, seq DESC LIMIT 1) AS c")
-    for i in range(0, len(pairs), 200):
-        chunk = pairs[i:i + 200]
-        for r in tx.long(" UNION ALL ".join([one] * len(chunk)),
-                         [v for stream, purpose in chunk for v in (tx.lkey, stream, purpose)]):
+    cols = "c.stream, c.purpose, c.occurred_at, c.seq, c.state, c.policy_version"
+    seek = (f"FROM {tx.t.q(CHOICES)} c2 WHERE c2.ledger_id=? AND c2.stream=p.stream AND "
+            "c2.purpose=p.purpose ORDER BY c2.occurred_at DESC, c2.seq DESC LIMIT 1")
+    for i in range(0, len(pairs), 500):
+        chunk = pairs[i:i + 500]
+        if tx.p == "?":  # SQLite: the pairs as a VALUES list, each choice by its rowid
+            values = ",".join(["(?,?)"] * len(chunk))
+            rows = tx.long(
+                f"WITH p(stream, purpose) AS (VALUES {values}) SELECT {cols} FROM p JOIN "
+                f"{tx.t.q(CHOICES)} c ON c.rowid = (SELECT c2.rowid {seek})",
+                [*(v for pair in chunk for v in pair), tx.lkey])
+        else:  # PostgreSQL: the pairs as two arrays, a LATERAL seek per pair
+            rows = tx.long(
+                f"SELECT {cols} FROM unnest(?::text[], ?::text[]) AS p(stream, purpose) "
+                f"CROSS JOIN LATERAL (SELECT c2.* {seek}) c",
+                [[s for s, _ in chunk], [p for _, p in chunk], tx.lkey])
+        for r in rows:
             out[(str(r["stream"]), str(r["purpose"]))] = (
                 str(r["occurred_at"]), int(r["seq"]), str(r["state"]), r["policy_version"])
     return out
