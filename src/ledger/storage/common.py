@@ -21,16 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Protocol, cast
-
-from psycopg import RawCursor
-from psycopg.rows import dict_row
+from typing import Any, Protocol
 
 import ledger.storage.stream_state as _state
+from ledger.storage.many_params import CountingCursor, ManyParams
 from ledger.storage.stream_state import ChoiceRow, StateRow, stream_state_sql
 
-__all__ = ["AppendTx", "HeadRow", "KeyRow", "StoredRow", "Tables"]
+__all__ = ["AppendTx", "CountingCursor", "HeadRow", "KeyRow", "StoredRow", "Tables"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,38 +97,7 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield items[i:i + size]
 
 
-class CountingCursor:
-    """A cursor that counts the statements it runs and the rows it fetches (the tests of
-    the write path's cost read ``statements`` and ``rows``; nothing else does)."""
-
-    def __init__(self, cursor: Cursorish) -> None:
-        self.cursor = cursor
-        self.statements = 0
-        self.rows = 0
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        self.statements += 1
-        return self.cursor.execute(*args, **kwargs)
-
-    def executemany(self, *args: Any, **kwargs: Any) -> Any:
-        self.statements += 1
-        return self.cursor.executemany(*args, **kwargs)
-
-    def fetchone(self) -> Any:
-        row = self.cursor.fetchone()
-        self.rows += row is not None
-        return row
-
-    def fetchall(self) -> Any:
-        rows = self.cursor.fetchall()
-        self.rows += len(rows)
-        return rows
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.cursor, name)
-
-
-class AppendTx:
+class AppendTx(ManyParams):
     """The operations of one append, inside the transaction that holds the lock."""
 
     # Tests of the write path's cost set this to a list: every transaction's counting
@@ -148,46 +114,10 @@ class AppendTx:
         self.t = tables
         self.p = param
         self._new_keys: list[tuple[str, str, str, int, bytes]] = []
-        self._raw: CountingCursor | None = None  # PostgreSQL: see long()
+        self._raw: CountingCursor | None = None  # PostgreSQL: see ManyParams.long()
 
     def _sql(self, text: str) -> str:
         return text if self.p == "?" else text.replace("?", self.p)
-
-    def _in(self, n: int) -> str:
-        return ",".join("?" * n)
-
-    def long(self, sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[Any]:
-        """Run a statement of many ``?`` parameters (an IN list, a multi-row INSERT); its
-        rows if ``fetch``.  PostgreSQL: through a raw cursor (``$1, $2…``) on the same
-        connection, so in the same transaction: psycopg neither caches nor prepares a
-        statement of more than 50 parameters and converts its ``%s`` placeholders with a
-        regular expression each time (about 1 ms per 700 of them)."""
-        if self.p == "?":
-            self.c.execute(sql, params)
-            return list(self.c.fetchall()) if fetch else []
-        if self._raw is None:  # psycopg: the PostgreSQL recorder's driver
-            connection: Any = cast(Any, self.c.cursor).connection
-            self._raw = CountingCursor(RawCursor(connection, row_factory=dict_row))
-            if AppendTx.watch is not None:
-                AppendTx.watch.append(self._raw)
-        self._raw.execute(_numbered(sql), params)
-        return list(self._raw.fetchall()) if fetch else []
-
-    def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
-        """``{head} VALUES (?,…){tail}`` for every row.  SQLite: ``executemany`` (its loop is
-        in C).  PostgreSQL: ONE multi-row statement per 1,000 rows (psycopg's
-        ``executemany`` sends one prepared query per row; the rows and their order are
-        the same, so are the constraints checked)."""
-        if not rows:
-            return
-        marks = f"({self._in(len(rows[0]))})"
-        if self.p == "?":
-            self.c.executemany(f"{head} VALUES {marks}{tail}", rows)
-            return
-        for i in range(0, len(rows), 1000):
-            chunk = rows[i:i + 1000]
-            self.long(f"{head} VALUES {','.join([marks] * len(chunk))}{tail}",
-                      [v for r in chunk for v in r], fetch=False)
 
     def head(self) -> HeadRow | None:
         self.c.execute(self._sql(
@@ -201,20 +131,18 @@ class AppendTx:
     def find_event_ids(self, event_ids: Sequence[str]) -> dict[str, StoredRow]:
         found: dict[str, StoredRow] = {}
         for chunk in _chunks(list(dict.fromkeys(event_ids))):
-            for row in self.long(
-                    "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
-                    f"FROM {self.t.events} WHERE originator_id=? AND event_id IN "
-                    f"({self._in(len(chunk))})", (self.lid, *chunk)):
+            for row in self.by_keys("originator_version AS seq, event_id, topic, stream, "
+                                    "state, hash", self.t.events, "originator_id=?",
+                                    (self.lid,), column="event_id", keys=chunk):
                 found[row["event_id"]] = _stored(row)
         return found
 
     def streams(self, streams: Sequence[str]) -> list[StoredRow]:
         rows: list[StoredRow] = []
         for chunk in _chunks(list(dict.fromkeys(streams))):
-            rows.extend(_stored(r) for r in self.long(
-                "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
-                f"FROM {self.t.events} WHERE originator_id=? AND stream IN "
-                f"({self._in(len(chunk))})", (self.lid, *chunk)))
+            rows.extend(_stored(r) for r in self.by_keys(
+                "originator_version AS seq, event_id, topic, stream, state, hash",
+                self.t.events, "originator_id=?", (self.lid,), column="stream", keys=chunk))
         # Sorted here: an ORDER BY on the primary key makes SQLite walk the whole table.
         rows.sort(key=lambda r: r.seq)
         return rows
@@ -229,15 +157,14 @@ class AppendTx:
     def keys(self, subjects: Sequence[str]) -> list[KeyRow]:
         out: list[KeyRow] = []
         for chunk in _chunks(list(dict.fromkeys(subjects))):
-            marks = self._in(len(chunk))
             out.extend(KeyRow(r["subject"], r["scope"], int(r["epoch"]), bytes(r["wrapped"]))
-                       for r in self.long(
-                           f"SELECT subject, scope, epoch, wrapped FROM {self.t.keys} "
-                           f"WHERE ledger_id=? AND subject IN ({marks})", (self.lkey, *chunk)))
+                       for r in self.by_keys("subject, scope, epoch, wrapped", self.t.keys,
+                                             "ledger_id=?", (self.lkey,), column="subject",
+                                             keys=chunk))
             out.extend(KeyRow(r["subject"], r["scope"], int(r["epoch"]), None)
-                       for r in self.long(
-                           f"SELECT subject, scope, epoch FROM {self.t.shredded} "
-                           f"WHERE ledger_id=? AND subject IN ({marks})", (self.lkey, *chunk)))
+                       for r in self.by_keys("subject, scope, epoch", self.t.shredded,
+                                             "ledger_id=?", (self.lkey,), column="subject",
+                                             keys=chunk))
         return out
 
     def put_key(self, subject: str, scope: str, epoch: int, wrapped: bytes) -> None:
@@ -324,13 +251,6 @@ class AppendTx:
         while page := self.events_after(after):
             yield from page
             after = page[-1].seq
-
-
-@lru_cache(maxsize=256)
-def _numbered(sql: str) -> str:
-    """``?`` placeholders as ``$1, $2…`` (the SQL text holds no other ``?``)."""
-    parts = sql.split("?")
-    return "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], start=1)) + parts[-1]
 
 
 def _stored(row: Any) -> StoredRow:

@@ -55,6 +55,8 @@ class AppendTx(Protocol):
     def _sql(self, text: str) -> str: ...
     def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None: ...
     def long(self, sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[Any]: ...
+    def by_keys(self, cols: str, table: str, where: str, params: Sequence[Any], *,
+                column: str, keys: Sequence[str]) -> list[Any]: ...
     def _in(self, n: int) -> str: ...
 
 
@@ -99,9 +101,8 @@ def read_states(tx: AppendTx, streams: Sequence[str]) -> dict[str, tuple[int, st
     names = list(dict.fromkeys(streams))
     for i in range(0, len(names), 500):
         chunk = names[i:i + 500]
-        for r in tx.long(
-                f"SELECT stream, seq, state FROM {tx.t.q(STATE)} WHERE ledger_id=? AND "
-                f"stream IN ({tx._in(len(chunk))})", (tx.lkey, *chunk)):
+        for r in tx.by_keys("stream, seq, state", tx.t.q(STATE), "ledger_id=?", (tx.lkey,),
+                            column="stream", keys=chunk):
             out[r["stream"]] = (int(r["seq"]), str(r["state"]))
     return out
 
