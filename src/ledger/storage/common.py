@@ -116,9 +116,6 @@ class AppendTx(ManyParams):
         self._new_keys: list[tuple[str, str, str, int, bytes]] = []
         self._raw: CountingCursor | None = None  # PostgreSQL: see ManyParams.long()
 
-    def _sql(self, text: str) -> str:
-        return text if self.p == "?" else text.replace("?", self.p)
-
     def head(self) -> HeadRow | None:
         self.c.execute(self._sql(
             f"SELECT originator_version AS seq, hash, state FROM {self.t.events} "

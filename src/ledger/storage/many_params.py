@@ -17,7 +17,9 @@ from typing import Any, cast
 from psycopg import RawCursor
 from psycopg.rows import dict_row
 
-__all__ = ["CountingCursor", "ManyParams"]
+__all__ = ["FEW_KEYS", "CountingCursor", "ManyParams"]
+
+FEW_KEYS = 8  # PostgreSQL: up to this many keys, a look-up by key is a plain IN list
 
 
 class CountingCursor:
@@ -59,6 +61,9 @@ class ManyParams:
     _raw: CountingCursor | None
     watch: list[CountingCursor] | None
 
+    def _sql(self, text: str) -> str:
+        return text if self.p == "?" else text.replace("?", self.p)
+
     def _in(self, n: int) -> str:
         return ",".join("?" * n)
 
@@ -88,9 +93,12 @@ class ManyParams:
         of the primary key or the whole table (2–9 ms at 10,000 entries, growing with the
         ledger); a LATERAL subquery per key (``OFFSET 0`` keeps it one) leaves it only the
         index."""
-        if self.p == "?":
-            return self.long(f"SELECT {cols} FROM {table} WHERE {where} AND {column} IN "
-                             f"({self._in(len(keys))})", (*params, *keys))
+        if self.p == "?" or len(keys) <= FEW_KEYS:
+            # a few keys (a single-event append): an IN list, which psycopg caches and
+            # prepares, and which the planner answers by the index for so few
+            self.c.execute(self._sql(f"SELECT {cols} FROM {table} WHERE {where} AND {column} "
+                                     f"IN ({self._in(len(keys))})"), (*params, *keys))
+            return list(self.c.fetchall())
         return self.long(f"SELECT t.* FROM unnest(?::text[]) AS k(key) CROSS JOIN LATERAL "
                          f"(SELECT {cols} FROM {table} WHERE {where} AND {column}=k.key "
                          "OFFSET 0) AS t", (list(keys), *params))
