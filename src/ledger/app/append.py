@@ -116,7 +116,10 @@ class _Batch:
         subjects = {self.pseudonyms[d.subject] for d in drafts if d.subject is not None}
         breaches = {f"breach/{d.event.breach_id}"  # type: ignore[attr-defined]
                     for d in drafts if d.type.startswith("Breach")}
-        self.states = stream_state.load(tx, subjects, breaches)
+        purposes = {(self.pseudonyms[d.subject], d.event.purpose)  # type: ignore[attr-defined]
+                    for d in drafts if d.subject is not None
+                    and isinstance(getattr(d.event, "purpose", None), str)}
+        self.states = stream_state.load(tx, subjects, breaches, purposes)
         self.touched: set[str] = set()
         for row in tx.streams(sorted(notice_streams(drafts))):
             rec = stream_state.recorded(row)

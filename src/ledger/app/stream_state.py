@@ -49,13 +49,23 @@ def is_subject_stream(stream: str | None) -> bool:
 
 class StoredHistory:
     """A subject's stored choices and collections, looked up by index in the append's
-    transaction (:class:`ledger.domain.state.SubjectHistory`)."""
+    transaction (:class:`ledger.domain.state.SubjectHistory`).
 
-    def __init__(self, tx: AppendTx, stream: str) -> None:
+    ``latest``: the latest stored choice of some purposes, read for the whole batch in
+    one statement (:func:`load`); a purpose in it with no choice stored has ``None``.
+    A look-up at a time before that choice asks the database."""
+
+    def __init__(self, tx: AppendTx, stream: str,
+                 latest: dict[str, Choice | None] | None = None) -> None:
         self.tx = tx
         self.stream = stream
+        self.latest = latest or {}
 
     def latest_choice(self, purpose: str, at: datetime) -> Choice | None:
+        if purpose in self.latest:
+            known = self.latest[purpose]
+            if known is None or known[0] <= at:  # the latest of all occurred by `at`
+                return known
         row = self.tx.latest_choice(self.stream, purpose, format_time(at))
         if row is None:
             return None
@@ -116,13 +126,24 @@ def rebuild(tx: AppendTx, head_seq: int) -> int:
     return len(streams.subjects) + len(streams.breaches)
 
 
-def load(tx: AppendTx, subjects: Iterable[str], breaches: Iterable[str]) -> Streams:
-    """The stored states of ``subjects`` and ``breaches`` (one read by primary key)."""
+def load(tx: AppendTx, subjects: Iterable[str], breaches: Iterable[str],
+         purposes: Iterable[tuple[str, str]] = ()) -> Streams:
+    """The stored states of ``subjects`` and ``breaches`` (one read by primary key), with
+    the latest stored choice of each ``(subject, purpose)`` of ``purposes`` (one read)."""
     subjects, breaches = sorted(set(subjects)), sorted(set(breaches))
     rows = tx.stream_states([*subjects, *breaches])
+    # A subject without a state row has no event, hence no choice, stored: not asked.
+    pairs = sorted(set(purposes))
+    wanted = [(s, p) for s, p in pairs if s in rows]
+    latest: dict[str, dict[str, Choice | None]] = {}
+    for s, p in pairs:
+        latest.setdefault(s, {})[p] = None
+    if wanted:
+        for (s, p), (at, seq, state, version) in tx.latest_choices(wanted).items():
+            latest[s][p] = (parse_time(at), seq, state, version)
     out = Streams()
     for s in subjects:
-        history = StoredHistory(tx, s)
+        history = StoredHistory(tx, s, latest.get(s))
         out.subjects[s] = SubjectState.from_json(rows[s][1], rows[s][0], history) \
             if s in rows else SubjectState(history=history)
     for b in breaches:

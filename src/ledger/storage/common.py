@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import ledger.storage.stream_state as _state
+from ledger.storage.many_params import CountingCursor, ManyParams
 from ledger.storage.stream_state import ChoiceRow, StateRow, stream_state_sql
 
-__all__ = ["AppendTx", "HeadRow", "KeyRow", "StoredRow", "Tables"]
+__all__ = ["AppendTx", "CountingCursor", "HeadRow", "KeyRow", "StoredRow", "Tables"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,38 +97,7 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield items[i:i + size]
 
 
-class CountingCursor:
-    """A cursor that counts the statements it runs and the rows it fetches (the tests of
-    the write path's cost read ``statements`` and ``rows``; nothing else does)."""
-
-    def __init__(self, cursor: Cursorish) -> None:
-        self.cursor = cursor
-        self.statements = 0
-        self.rows = 0
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        self.statements += 1
-        return self.cursor.execute(*args, **kwargs)
-
-    def executemany(self, *args: Any, **kwargs: Any) -> Any:
-        self.statements += 1
-        return self.cursor.executemany(*args, **kwargs)
-
-    def fetchone(self) -> Any:
-        row = self.cursor.fetchone()
-        self.rows += row is not None
-        return row
-
-    def fetchall(self) -> Any:
-        rows = self.cursor.fetchall()
-        self.rows += len(rows)
-        return rows
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.cursor, name)
-
-
-class AppendTx:
+class AppendTx(ManyParams):
     """The operations of one append, inside the transaction that holds the lock."""
 
     # Tests of the write path's cost set this to a list: every transaction's counting
@@ -144,12 +114,7 @@ class AppendTx:
         self.t = tables
         self.p = param
         self._new_keys: list[tuple[str, str, str, int, bytes]] = []
-
-    def _sql(self, text: str) -> str:
-        return text if self.p == "?" else text.replace("?", self.p)
-
-    def _in(self, n: int) -> str:
-        return ",".join("?" * n)
+        self._raw: CountingCursor | None = None  # PostgreSQL: see ManyParams.long()
 
     def head(self) -> HeadRow | None:
         self.c.execute(self._sql(
@@ -163,22 +128,18 @@ class AppendTx:
     def find_event_ids(self, event_ids: Sequence[str]) -> dict[str, StoredRow]:
         found: dict[str, StoredRow] = {}
         for chunk in _chunks(list(dict.fromkeys(event_ids))):
-            self.c.execute(self._sql(
-                "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
-                f"FROM {self.t.events} WHERE originator_id=? AND event_id IN "
-                f"({self._in(len(chunk))})"), (self.lid, *chunk))
-            for row in self.c.fetchall():
+            for row in self.by_keys("originator_version AS seq, event_id, topic, stream, "
+                                    "state, hash", self.t.events, "originator_id=?",
+                                    (self.lid,), column="event_id", keys=chunk):
                 found[row["event_id"]] = _stored(row)
         return found
 
     def streams(self, streams: Sequence[str]) -> list[StoredRow]:
         rows: list[StoredRow] = []
         for chunk in _chunks(list(dict.fromkeys(streams))):
-            self.c.execute(self._sql(
-                "SELECT originator_version AS seq, event_id, topic, stream, state, hash "
-                f"FROM {self.t.events} WHERE originator_id=? AND stream IN "
-                f"({self._in(len(chunk))})"), (self.lid, *chunk))
-            rows.extend(_stored(r) for r in self.c.fetchall())
+            rows.extend(_stored(r) for r in self.by_keys(
+                "originator_version AS seq, event_id, topic, stream, state, hash",
+                self.t.events, "originator_id=?", (self.lid,), column="stream", keys=chunk))
         # Sorted here: an ORDER BY on the primary key makes SQLite walk the whole table.
         rows.sort(key=lambda r: r.seq)
         return rows
@@ -193,17 +154,14 @@ class AppendTx:
     def keys(self, subjects: Sequence[str]) -> list[KeyRow]:
         out: list[KeyRow] = []
         for chunk in _chunks(list(dict.fromkeys(subjects))):
-            marks = self._in(len(chunk))
-            self.c.execute(self._sql(
-                f"SELECT subject, scope, epoch, wrapped FROM {self.t.keys} "
-                f"WHERE ledger_id=? AND subject IN ({marks})"), (self.lkey, *chunk))
             out.extend(KeyRow(r["subject"], r["scope"], int(r["epoch"]), bytes(r["wrapped"]))
-                       for r in self.c.fetchall())
-            self.c.execute(self._sql(
-                f"SELECT subject, scope, epoch FROM {self.t.shredded} "
-                f"WHERE ledger_id=? AND subject IN ({marks})"), (self.lkey, *chunk))
+                       for r in self.by_keys("subject, scope, epoch, wrapped", self.t.keys,
+                                             "ledger_id=?", (self.lkey,), column="subject",
+                                             keys=chunk))
             out.extend(KeyRow(r["subject"], r["scope"], int(r["epoch"]), None)
-                       for r in self.c.fetchall())
+                       for r in self.by_keys("subject, scope, epoch", self.t.shredded,
+                                             "ledger_id=?", (self.lkey,), column="subject",
+                                             keys=chunk))
         return out
 
     def put_key(self, subject: str, scope: str, epoch: int, wrapped: bytes) -> None:
@@ -212,9 +170,8 @@ class AppendTx:
 
     def _flush_keys(self) -> None:
         if self._new_keys:
-            self.c.executemany(self._sql(
-                f"INSERT INTO {self.t.keys} (ledger_id, subject, scope, epoch, wrapped) "
-                "VALUES (?,?,?,?,?)"), self._new_keys)
+            self.insert_rows(f"INSERT INTO {self.t.keys} (ledger_id, subject, scope, epoch, "
+                             "wrapped)", self._new_keys)
             self._new_keys = []
 
     def destroy_keys(self, subject: str, scopes: Iterable[str] | None, seq: int) -> None:
@@ -232,11 +189,10 @@ class AppendTx:
 
     def insert(self, rows: Sequence[StoredRow]) -> None:
         self._flush_keys()
-        self.c.executemany(self._sql(
+        self.insert_rows(
             f"INSERT INTO {self.t.events} (originator_id, originator_version, topic, state, "
-            "event_id, hash, stream) VALUES (?,?,?,?,?,?,?)"),
-            [(self.lid, r.seq, r.type, r.state, r.event_id, r.hash, r.stream)
-             for r in rows])
+            "event_id, hash, stream)",
+            [(self.lid, r.seq, r.type, r.state, r.event_id, r.hash, r.stream) for r in rows])
 
 
     # -- the folded state of the streams (ledger.storage.stream_state) ------------------
@@ -261,6 +217,10 @@ class AppendTx:
     def latest_choice(self, stream: str, purpose: str,
                       at: str) -> tuple[str, int, str, str | None] | None:
         return _state.latest_choice(self, stream, purpose, at)
+
+    def latest_choices(self, pairs: Sequence[tuple[str, str]]) \
+            -> dict[tuple[str, str], tuple[str, int, str, str | None]]:
+        return _state.latest_choices(self, pairs)
 
     def collection_category(self, stream: str, event_id: str) -> str | None:
         return _state.collection_category(self, stream, event_id)

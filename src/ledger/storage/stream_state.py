@@ -49,8 +49,14 @@ class AppendTx(Protocol):
     def lid(self) -> Any: ...
     @property
     def lkey(self) -> str: ...
+    @property
+    def p(self) -> str: ...
 
     def _sql(self, text: str) -> str: ...
+    def insert_rows(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None: ...
+    def long(self, sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[Any]: ...
+    def by_keys(self, cols: str, table: str, where: str, params: Sequence[Any], *,
+                column: str, keys: Sequence[str]) -> list[Any]: ...
     def _in(self, n: int) -> str: ...
 
 
@@ -95,27 +101,23 @@ def read_states(tx: AppendTx, streams: Sequence[str]) -> dict[str, tuple[int, st
     names = list(dict.fromkeys(streams))
     for i in range(0, len(names), 500):
         chunk = names[i:i + 500]
-        tx.c.execute(tx._sql(
-            f"SELECT stream, seq, state FROM {tx.t.q(STATE)} WHERE ledger_id=? AND stream IN "
-            f"({tx._in(len(chunk))})"), (tx.lkey, *chunk))
-        for r in tx.c.fetchall():
+        for r in tx.by_keys("stream, seq, state", tx.t.q(STATE), "ledger_id=?", (tx.lkey,),
+                            column="stream", keys=chunk):
             out[r["stream"]] = (int(r["seq"]), str(r["state"]))
     return out
 
 
 def write_states(tx: AppendTx, rows: Sequence[StateRow]) -> None:
-    if rows:
-        tx.c.executemany(tx._sql(
-            f"INSERT INTO {tx.t.q(STATE)} (ledger_id, stream, seq, state) VALUES (?,?,?,?) "
-            "ON CONFLICT (ledger_id, stream) DO UPDATE SET seq=excluded.seq, "
-            "state=excluded.state"), [(tx.lkey, *r) for r in rows])
+    # one row per stream (a statement may not update one row twice on PostgreSQL)
+    tx.insert_rows(f"INSERT INTO {tx.t.q(STATE)} (ledger_id, stream, seq, state)",
+                   [(tx.lkey, *r) for r in rows],
+                   " ON CONFLICT (ledger_id, stream) DO UPDATE SET seq=excluded.seq, "
+                   "state=excluded.state")
 
 
 def add_choices(tx: AppendTx, rows: Sequence[ChoiceRow]) -> None:
-    if rows:
-        tx.c.executemany(tx._sql(
-            f"INSERT INTO {tx.t.q(CHOICES)} (ledger_id, stream, purpose, occurred_at, seq, "
-            "state, policy_version) VALUES (?,?,?,?,?,?,?)"), [(tx.lkey, *r) for r in rows])
+    tx.insert_rows(f"INSERT INTO {tx.t.q(CHOICES)} (ledger_id, stream, purpose, "
+                   "occurred_at, seq, state, policy_version)", [(tx.lkey, *r) for r in rows])
 
 
 def latest_choice(tx: AppendTx, stream: str, purpose: str,
@@ -129,6 +131,36 @@ def latest_choice(tx: AppendTx, stream: str, purpose: str,
     if r is None:
         return None
     return str(r["occurred_at"]), int(r["seq"]), str(r["state"]), r["policy_version"]
+
+
+def latest_choices(tx: AppendTx, pairs: Sequence[tuple[str, str]]) \
+        -> dict[tuple[str, str], tuple[str, int, str, str | None]]:
+    """The LATEST stored choice of each ``(stream, purpose)`` pair, whatever its time (a
+    pair without one is absent): one statement, one index seek per pair.  An append
+    answers :func:`latest_choice` from it when that choice occurred by the time asked
+    (the usual case), and asks :func:`latest_choice` otherwise."""
+    out: dict[tuple[str, str], tuple[str, int, str, str | None]] = {}
+    pairs = list(dict.fromkeys(pairs))
+    cols = "c.stream, c.purpose, c.occurred_at, c.seq, c.state, c.policy_version"
+    seek = (f"FROM {tx.t.q(CHOICES)} c2 WHERE c2.ledger_id=? AND c2.stream=p.stream AND "
+            "c2.purpose=p.purpose ORDER BY c2.occurred_at DESC, c2.seq DESC LIMIT 1")
+    for i in range(0, len(pairs), 500):
+        chunk = pairs[i:i + 500]
+        if tx.p == "?":  # SQLite: the pairs as a VALUES list, each choice by its rowid
+            values = ",".join(["(?,?)"] * len(chunk))
+            rows = tx.long(
+                f"WITH p(stream, purpose) AS (VALUES {values}) SELECT {cols} FROM p JOIN "
+                f"{tx.t.q(CHOICES)} c ON c.rowid = (SELECT c2.rowid {seek})",
+                [*(v for pair in chunk for v in pair), tx.lkey])
+        else:  # PostgreSQL: the pairs as two arrays, a LATERAL seek per pair
+            rows = tx.long(
+                f"SELECT {cols} FROM unnest(?::text[], ?::text[]) AS p(stream, purpose) "
+                f"CROSS JOIN LATERAL (SELECT c2.* {seek}) c",
+                [[s for s, _ in chunk], [p for _, p in chunk], tx.lkey])
+        for r in rows:
+            out[(str(r["stream"]), str(r["purpose"]))] = (
+                str(r["occurred_at"]), int(r["seq"]), str(r["state"]), r["policy_version"])
+    return out
 
 
 def collection_category(tx: AppendTx, stream: str, event_id: str) -> str | None:
