@@ -28,6 +28,7 @@ from eventsourcing.persistence import PersistenceError, StoredEvent
 
 from ledger.errors import LedgerError, StorageError
 from ledger.storage.common import AppendTx, Cursorish, StoredRow, Tables
+from ledger.storage.many_params import placeholders
 
 __all__ = ["ChainedRecorder", "is_driver_error", "storage_error", "translated"]
 
@@ -107,8 +108,7 @@ class ChainedRecorder:
         sql = (f"SELECT originator_version AS seq, hash, state FROM {self.tables.events} "
                "WHERE originator_id=? AND originator_version>=? AND originator_version<=? "
                "ORDER BY originator_version LIMIT ?")
-        if self.param != "?":
-            sql = sql.replace("?", self.param)
+        sql = placeholders(sql, self.param)
         last = stop if stop is not None else 2**62
         pos = start
         while pos <= last:
@@ -135,8 +135,7 @@ class ChainedRecorder:
             extra.extend(types)
         sql = ("SELECT originator_version AS seq, event_id, topic, stream, state, hash "
                f"FROM {self.tables.events} WHERE {where} ORDER BY originator_version LIMIT ?")
-        if self.param != "?":
-            sql = sql.replace("?", self.param)
+        sql = placeholders(sql, self.param)
         pos = start
         while True:
             with translated(), self._read_tx() as c:

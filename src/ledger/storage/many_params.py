@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, cast
 
-from psycopg import RawCursor
-from psycopg.rows import dict_row
+__all__ = ["FEW_KEYS", "CountingCursor", "ManyParams", "placeholders"]
 
-__all__ = ["FEW_KEYS", "CountingCursor", "ManyParams"]
+
+def placeholders(sql: str, param: str) -> str:
+    """Every statement is written once with ``?``; PostgreSQL's driver wants ``%s``."""
+    return sql if param == "?" else sql.replace("?", param)
 
 FEW_KEYS = 8  # PostgreSQL: up to this many keys, a look-up by key is a plain IN list
 
@@ -62,7 +64,7 @@ class ManyParams:
     watch: list[CountingCursor] | None
 
     def _sql(self, text: str) -> str:
-        return text if self.p == "?" else text.replace("?", self.p)
+        return placeholders(text, self.p)
 
     def _in(self, n: int) -> str:
         return ",".join("?" * n)
@@ -77,6 +79,10 @@ class ManyParams:
             self.c.execute(sql, params)
             return list(self.c.fetchall()) if fetch else []
         if self._raw is None:  # psycopg: the PostgreSQL recorder's driver
+            # imported here: an SQLite ledger never loads psycopg (about 0.2 s at start-up)
+            from psycopg import RawCursor  # noqa: PLC0415
+            from psycopg.rows import dict_row  # noqa: PLC0415
+
             connection: Any = cast(Any, self.c.cursor).connection
             self._raw = CountingCursor(RawCursor(connection, row_factory=dict_row))
             if self.watch is not None:
