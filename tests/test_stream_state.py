@@ -346,3 +346,53 @@ def test_concurrent_appends_to_one_subject_keep_the_state_equal_to_a_replay(
     state = json.loads({s: st_ for s, _, st_ in ledger.store.read(
         lambda tx: tx.all_stream_states())}[ledger.pseudonym(who)])
     assert state["events"] == 48 and len(state["holds"]) == 24
+
+
+@pytest.mark.postgres
+def test_first_appends_of_an_older_postgres_ledger_create_the_state_once(
+        env: dict[str, str]) -> None:
+    """Eight ledgers of one schema whose state tables are absent (an older version) make
+    their first appends at the same instant: every one is acknowledged (the tables are
+    created under the init lock; without it PostgreSQL refused 7 of 8 here)."""
+    import threading
+
+    import psycopg
+
+    from ledger.domain.policy import bundled_policy
+    from tests.conftest import PG_URL, drop_schema, require_pg
+
+    require_pg()
+    schema = f"t_race_{uuid.uuid4().hex[:8]}"
+    url = f"{PG_URL}?schema={schema}"
+    names = [f"race{i}" for i in range(8)]
+    try:
+        for name in names:
+            led, _ = Ledger.init(url, name, env=env)
+            led.publish_policy(bundled_policy())
+            led.close()
+        with psycopg.connect(PG_URL.split("?")[0], autocommit=True) as conn:
+            for table in ("ledger_stream_state", "ledger_consent_choices",
+                          "ledger_stream_state_built"):
+                conn.execute(f'DROP TABLE "{schema}".{table}')
+        ledgers = [Ledger.open(url, name, env=env) for name in names]
+        errors: list[Exception] = []
+        barrier = threading.Barrier(len(ledgers))
+
+        def first_append(led: Ledger) -> None:
+            barrier.wait()
+            try:
+                led.append([consent("a@x.fr")])
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=first_append, args=(led,)) for led in ledgers]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        for led in ledgers:
+            assert led.head()[0] == 2 and led.check_state().same
+            led.close()
+    finally:
+        drop_schema(schema)

@@ -39,11 +39,14 @@ from ledger.errors import ConfigError
 from ledger.storage.chained import ChainedRecorder, translated
 from ledger.storage.common import Tables, event_index_sql, key_tables_sql
 from ledger.storage.proof_tables import proof_tables_sql
+from ledger.storage.stream_state import INIT_LOCK
 
 __all__ = ["INIT_LOCK_KEY", "PostgresLedgerRecorder", "append_lock_key", "open_postgres",
            "parse_postgres_url"]
 
-INIT_LOCK_KEY = 7355608  # create_table against create_table (DDL of two processes at once)
+# create_table against create_table, and against the stream-state tables an older ledger's
+# first append creates (DDL of two processes at once): one key, storage/stream_state.py
+INIT_LOCK_KEY = INIT_LOCK
 
 
 def append_lock_key(schema: str, ledger_id: uuid.UUID) -> int:

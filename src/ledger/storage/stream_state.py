@@ -79,7 +79,15 @@ def stream_state_sql(t: _Tables) -> list[str]:
     ]
 
 
+# The advisory lock `ledger init` creates the schema under (storage/postgres.py): two
+# processes making the first appends of an older ledger serialise their CREATE TABLEs
+# (else PostgreSQL refuses the second with a duplicate pg_type row).
+INIT_LOCK = 7355608
+
+
 def create(tx: AppendTx) -> None:
+    if tx.p != "?":
+        tx.c.execute("SELECT pg_advisory_xact_lock(%s)", (INIT_LOCK,))
     for statement in stream_state_sql(tx.t):
         tx.c.execute(statement)
 
