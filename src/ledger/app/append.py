@@ -66,7 +66,7 @@ def policies(ledger: Ledger, tx: AppendTx) -> PolicyBook:
         book = PolicyBook()
         for row in tx.streams(["policy"]):
             entry = json.loads(row.state)
-            book.add(row.seq, Policy.from_json(entry["payload"]["policy"]))
+            book.add_json(row.seq, entry["payload"]["policy"])
         ledger._book, ledger._book_seq = book, last
     return ledger._book
 

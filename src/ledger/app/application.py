@@ -17,6 +17,7 @@ from typing import Any
 from ledger.app import stream_state
 from ledger.app.append import ACCESS, Receipt, append_tx
 from ledger.app.checking import ledger_id_for, open_checked_store, verify_store
+from ledger.app.erasing import erasure_event
 from ledger.app.erasure_preview import ErasurePreview, read_erasure_preview
 from ledger.app.opening import ERASED, readable, readable_pages
 from ledger.app.policies import load_policies
@@ -207,11 +208,12 @@ class Ledger:
     # -- convenience commands --------------------------------------------------------
     def erase(self, subject_ref: str, *, ground: str, request_id: str | None = None,
               actor: str | None = None, occurred_at: datetime | None = None) -> Receipt:
-        data: dict[str, Any] = {"ground": ground}
+        given: dict[str, Any] = {"ground": ground}
         if request_id:
-            data["request_id"] = request_id
-        raw = {"type": "SubjectErased", "subject": subject_ref,
-               "occurred_at": format_time(occurred_at or self.clock()), "data": data}
+            given["request_id"] = request_id
+        if occurred_at is not None:
+            given["occurred_at"] = format_time(occurred_at)
+        raw = erasure_event(subject_ref, given, self.clock())
         if actor:
             raw["actor"] = actor
         return self._single(raw)
@@ -219,9 +221,7 @@ class Ledger:
     def erasure_preview(self, subject_ref: str) -> ErasurePreview:
         """What :meth:`erase` would destroy now (counts and names, no personal value) and
         why the rules would refuse it, if they would; changes nothing."""
-        draft = self.parse([{"type": "SubjectErased", "subject": subject_ref,
-                             "occurred_at": format_time(self.clock()),
-                             "data": {"ground": "no_longer_necessary"}}])[0]
+        draft = self.parse([erasure_event(subject_ref, {}, self.clock())])[0]
         return read_erasure_preview(self, self.pseudonym(subject_ref), draft)
 
     def publish_policy(self, policy: Policy, *, actor: str | None = None,

@@ -7,14 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ledger.trust.text import plural
+
 __all__ = ["WIDTH", "Column", "Table", "plural", "short_time", "shorten"]
 
 WIDTH = 100  # the widest line of a human table
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 entry``, ``2 entries``, ``1,000 events``: ``many`` defaults to ``one + 's'``."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def shorten(text: str, width: int) -> str:
