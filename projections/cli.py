@@ -24,6 +24,7 @@ from typing import Any
 from ledger.cli.main import add_reader_options
 
 from .cli_common import TIMES, frame_options, guarded, json_option
+from .cli_inquiry import cmd_inquiry
 from .cli_projections import cmd_rebuild, cmd_status
 from .cli_registers import (
     cmd_accesses,
@@ -47,6 +48,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     _register_documents(add)
     _register_replay(add)
     _register_accesses(add)
+    _register_inquiry(add)
     _ = sub, common
 
 
@@ -206,5 +208,47 @@ def _register_accesses(add: Callable[..., argparse.ArgumentParser]) -> None:
                     "time T (a date: from the start of that day)")
     sp.add_argument("--to", dest="end", metavar="T", help="occurred at or before the time "
                     "T (a date: to the end of that day)")
+    json_option(sp)
+    sp.epilog = f"{TIMES}.\n\n{sp.epilog}"
+
+
+def _register_inquiry(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """``ledger inquiry``: the CNIL inquiry pack (projections/inquiry)."""
+    sp = add("inquiry", guarded(cmd_inquiry), "the CNIL inquiry pack: a report (HTML and "
+             "PDF), the registers as spreadsheets and verifiable evidence, for a period",
+             examples=["ledger inquiry -o pack/ --from 2026-03-01 --to 2026-03-31 "
+                       "--reference CNIL-2026-042",
+                       "ledger inquiry -o pack/ --from 2026-03-03 --to 2026-03-03 --purpose "
+                       "recruitment --subject camille.durand@example.fr --lang en",
+                       "ledger verify --inquiry pack/ --pubkey KEY"])
+    sp.add_argument("-o", "--output", metavar="DIR", required=True,
+                    help="the pack's folder (new or empty)")
+    sp.add_argument("--from", dest="start", metavar="T", required=True,
+                    help="start of the period asked about (a date: its start)")
+    sp.add_argument("--to", dest="end", metavar="T", required=True,
+                    help="end of the period asked about (a date: its end)")
+    sp.add_argument("--purpose", nargs="+", action="extend", metavar="P",
+                    help="only these purposes (default: every purpose)")
+    sp.add_argument("--subject", nargs="+", action="extend", metavar="REF",
+                    help="subjects in scope: identifier or pseudonym:<hex>; others appear "
+                    "as counts only")
+    sp.add_argument("--subjects", metavar="FILE", help="subjects in scope, one a line")
+    sp.add_argument("--breach", nargs="+", action="extend", metavar="ID",
+                    help="only these breaches (default: those detected in the period)")
+    sp.add_argument("--request", nargs="+", action="extend", metavar="ID",
+                    help="only these rights requests (default: those received in the period)")
+    sp.add_argument("--lang", choices=("fr", "en"), default="fr",
+                    help="the report's language (default fr: the recipient is the CNIL)")
+    sp.add_argument("--as-of", metavar="T", help="registers as they stood at T "
+                    "(default: the end of the period; not earlier)")
+    sp.add_argument("--known-at", metavar="K", help="only from entries recorded by K")
+    sp.add_argument("--title", help="the report's title")
+    sp.add_argument("--reference", help="the inquiry's reference number")
+    sp.add_argument("--reveal", action="store_true", help="show the personal values of "
+                    "the subjects in scope (the read is recorded, with the reference as "
+                    "its reason)")
+    sp.add_argument("--actor", help="who builds the pack (recorded with --reveal; "
+                    "default: $LEDGER_ACTOR, else cli:<user>)")
+    sp.add_argument("--no-pdf", action="store_true", help="write no PDF (HTML only)")
     json_option(sp)
     sp.epilog = f"{TIMES}.\n\n{sp.epilog}"

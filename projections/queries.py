@@ -35,7 +35,7 @@ from ledger.trust.canonical import format_time
 
 from .accesses import access_register
 from .breaches import breach_register
-from .consent import consent_campaign, consent_state
+from .consent import consent_campaign, consent_state, notice_rows
 from .disclosures import disclosure_register
 from .mechanism import Projector
 from .portability import export_subject
@@ -289,6 +289,12 @@ class Reader:
         self.fresh("accesses")
         return dict(self._read(lambda c: access_register(c, self.ledger_id,
                                                          subject=pseudonym, **filters)))
+
+    def notices(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The published notices of these ids (text, digest, kind, language, seq, hash)."""
+        wanted = set(ids)
+        self.fresh("consent")
+        return dict(self._read(lambda c: notice_rows(c, self.ledger_id, wanted)))
 
     def status(self) -> list[dict[str, Any]]:
         return list(self.projector.status())

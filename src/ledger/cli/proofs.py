@@ -163,9 +163,10 @@ _CHECKPOINTS = Table([Column("TREE SIZE", 10, right=True), Column("ROOT", 64),
 
 # -- verify --bundle / --checkpoint / --receipt -------------------------------------------
 def wants_offline_verify(args: argparse.Namespace) -> bool:
-    wanted = any(getattr(args, a, None) for a in ("bundle", "checkpoint", "receipt"))
+    wanted = any(getattr(args, a, None) for a in ("bundle", "checkpoint", "receipt",
+                                                    "inquiry"))
     if not wanted and getattr(args, "pubkey", None) is not None:
-        raise InputError("--pubkey", "goes with --bundle, --checkpoint or --receipt")
+        raise InputError("--pubkey", "goes with --bundle, --checkpoint, --receipt or --inquiry")
     if getattr(args, "incremental", False) and not getattr(args, "checkpoint", None):
         raise InputError("--incremental", "goes with --checkpoint")
     return wanted
@@ -200,6 +201,10 @@ def verify_offline(args: argparse.Namespace) -> int:
     if args.receipt and (args.bundle or args.checkpoint):
         raise InputError("--receipt", "goes alone (not with --bundle or --checkpoint)")
     key = _pubkey(args)
+    if getattr(args, "inquiry", None):  # an inquiry pack (ledger inquiry): goes alone
+        from ledger.cli.inquiry_verify import verify_inquiry
+
+        return verify_inquiry(args, key)
     if args.bundle:
         return _verify_bundle(args, key)
     if args.receipt:
@@ -292,6 +297,8 @@ def add_verify_options(sp: argparse.ArgumentParser) -> None:
                     "--bundle: the bundle, offline) extends this signed checkpoint you kept "
                     "(rollback and truncation detection)")
     sp.add_argument("--receipt", metavar="FILE", help="verify a receipt offline")
+    sp.add_argument("--inquiry", metavar="DIR", help="verify an inquiry pack offline "
+                    "(ledger inquiry): its evidence, proofs and figures recounted")
     sp.add_argument("--pubkey", metavar="KEY", help="the verifier key name+id+key (or a "
                     "file holding it); default: the one in the bundle or receipt, or the "
                     "ledger's own")

@@ -1,0 +1,1 @@
+"""The CNIL inquiry pack (``ledger inquiry``): a report, spreadsheets and evidence."""

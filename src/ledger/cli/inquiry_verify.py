@@ -1,0 +1,35 @@
+"""``ledger verify --inquiry DIR [--pubkey KEY]``: an inquiry pack, offline (no database,
+no key), with the pure check of :mod:`ledger.trust.inquiry_check`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ledger.cli.main import EXIT_FAILED, EXIT_OK, print_json
+from ledger.errors import InputError
+
+__all__ = ["verify_inquiry"]
+
+
+def verify_inquiry(args: argparse.Namespace, key: str | None) -> int:
+    from ledger.trust.inquiry_check import check_inquiry
+
+    for other in ("bundle", "checkpoint", "receipt"):
+        if getattr(args, other, None):
+            raise InputError("--inquiry", f"goes alone (not with --{other})")
+    folder = Path(args.inquiry)
+    if not folder.is_dir():
+        raise InputError("--inquiry", "must be the folder of an inquiry pack")
+    report = check_inquiry(folder, key)
+    if args.json:
+        print_json(report.as_dict())
+    elif report.ok:
+        print(f"OK: inquiry pack {folder}: evidence entries {report.first_seq}.."
+              f"{report.last_seq} verified, {report.proofs} inclusion proofs of cited "
+              f"entries verified against the signed checkpoint, {report.figures} figures "
+              f"recounted from the entries; key {report.key_from}")
+    else:
+        where = f"at seq {report.first_bad_seq}: " if report.first_bad_seq else ""
+        print(f"FAILED {where}{report.reason}")
+    return EXIT_OK if report.ok else EXIT_FAILED
