@@ -17,9 +17,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
+import matplotlib.pyplot as plt
 
-from ledger.domain.periods import time_zone  # noqa: E402
+from ledger.domain.periods import time_zone
 
 __all__ = ["Chart", "consent_timeline", "request_days"]
 

@@ -12,12 +12,14 @@ from collections import Counter
 from typing import Any
 
 from ledger.domain.policy_book import PolicyBook
+from ledger.errors import InputError
+from ledger.trust.canonical import format_time
 
 from ..queries import Reader
 from .figures import Figures
 from .scope import Scope
 
-__all__ = ["CHOICES", "Gathered", "ROWS_SHOWN", "gather"]
+__all__ = ["CHOICES", "ROWS_SHOWN", "Gathered", "gather"]
 
 CHOICES = ("given", "refused", "withdrawn")
 CHOICE_TYPES = {"given": "ConsentGiven", "refused": "ConsentRefused",
@@ -80,8 +82,6 @@ def gather(scope: Scope, reader: Reader, pseudonyms: dict[str, str]) -> Gathered
 
 
 def _purposes(scope: Scope, policies: PolicyBook) -> list[str]:
-    from ledger.errors import InputError
-
     known = {p.id for pol in policies.in_order() for p in pol.purposes}
     for p in scope.purposes:
         if p not in known:
@@ -94,7 +94,7 @@ def _record(g: Gathered, frame: dict[str, Any], policies: PolicyBook,
     """Section 2: the Art. 30 record for the purposes in scope, the policies in force."""
     doc = g.reader.ropa(**frame)
     rows = [p for p in doc["purposes"] if p["id"] in purposes]
-    versions = []
+    versions: list[dict[str, Any]] = []
     published = policies.published
     for i, (effective, seq, policy) in enumerate(published):
         until = published[i + 1][0] if i + 1 < len(published) else None
@@ -111,8 +111,6 @@ def _record(g: Gathered, frame: dict[str, Any], policies: PolicyBook,
 
 
 def doc_time(moment: Any) -> str:
-    from ledger.trust.canonical import format_time
-
     return format_time(moment)
 
 
@@ -133,7 +131,8 @@ def _consent(g: Gathered, purposes: list[str]) -> None:
                 notices.add(r["notice_id"])
         per_purpose.append({"purpose": p, "counts": counts, "expired": expired,
                             "subjects": doc["subjects"],
-                            "rows": g.cite([{**g.who(r), "purpose": p} for r in doc["choices"]], "consent")})
+                            "rows": g.cite([{**g.who(r), "purpose": p} for r in doc["choices"]],
+                           "consent")})
     subjects = []
     for ref, pseudonym in g.pseudonyms.items():
         state = g.reader.consent(ref, as_of=scope.at, known_at=scope.known_at)
@@ -190,7 +189,8 @@ def _requests(g: Gathered, frame: dict[str, Any]) -> None:
     if g.scope.requests:
         rows = [r for r in rows if r["request_id"] in g.scope.requests]
     g.sections["requests"] = {"received": received,
-                              "rows": g.cite([g.who(r) for r in rows], "requests"), "late": sum(1 for r in rows if r["overdue"] or
+                              "rows": g.cite([g.who(r) for r in rows], "requests"),
+                              "late": sum(1 for r in rows if r["overdue"] or
                                           r["answered_late"])}
 
 
@@ -228,10 +228,7 @@ def _accesses(g: Gathered) -> None:
     """Section 8: who read personal data (the access register) in the period."""
     doc = g.reader.accesses(start=g.scope.start, end=g.scope.end, known_at=g.scope.known_at)
     rows = doc["accesses"]
-    if g.in_scope:
-        mine = [r for r in rows if r["subject"] in g.in_scope]
-    else:
-        mine = rows
+    mine = [r for r in rows if r["subject"] in g.in_scope] if g.in_scope else rows
     count = g.figures.add("accesses", 8, "PersonalDataAccessed", len(rows),
                           ["PersonalDataAccessed"])
     g.sections["accesses"] = {"count": count,

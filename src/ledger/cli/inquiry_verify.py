@@ -8,13 +8,12 @@ from pathlib import Path
 
 from ledger.cli.main import EXIT_FAILED, EXIT_OK, print_json
 from ledger.errors import InputError
+from ledger.trust.inquiry_check import check_inquiry
 
 __all__ = ["verify_inquiry"]
 
 
 def verify_inquiry(args: argparse.Namespace, key: str | None) -> int:
-    from ledger.trust.inquiry_check import check_inquiry
-
     for other in ("bundle", "checkpoint", "receipt"):
         if getattr(args, other, None):
             raise InputError("--inquiry", f"goes alone (not with --{other})")
