@@ -69,7 +69,7 @@ def build_pack(reader: Reader, scope: Scope, out: Path, *, by: AccessBy | None =
         _reveal(g, reader, by)
     _new_folder(out)
     evidence = write_evidence(reader.url, reader.name, out / "evidence", since=scope.start,
-                              cited=g.cited)
+                              cited=g.cited, env=reader.env)
     entries = _proven(out / "evidence" / "proofs.jsonl")
     for seq in list(g.cited):
         g.cited[seq] = entries[seq]["hash"] if seq in entries else g.cited[seq]

@@ -4,6 +4,7 @@ install."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -19,7 +20,10 @@ TIMEOUT = 180
 
 
 def chromium() -> str | None:
-    """The browser's path, or None when it is not installed."""
+    """The browser's path (``LEDGER_CHROMIUM`` if set), or None when it is not installed."""
+    given = os.environ.get("LEDGER_CHROMIUM")
+    if given is not None:
+        return given if Path(given).is_file() else None
     if Path(CHROMIUM).is_file():
         return CHROMIUM
     return shutil.which("chromium")

@@ -14,13 +14,15 @@ inclusion proof in ``proofs.jsonl``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ledger.app.bundle import write_bundle
 from ledger.app.bundle_verify import verify_bundle
-from ledger.app.proving import open_prover
+from ledger.app.checking import open_checked_store
+from ledger.app.proofs import Prover
 from ledger.domain.event_fields import CLOCK_SKEW
 from ledger.trust.canonical import format_time, parse_time
 
@@ -45,14 +47,25 @@ def first_seq_recorded_since(prover: Any, since: str, head: int) -> int:
     return lo
 
 
+@contextmanager
+def _prover(url: str, name: str, env: Mapping[str, str] | None) -> Iterator[Prover]:
+    store, _ = open_checked_store(url, name)
+    try:
+        yield Prover(store, url, name, env=env)
+    finally:
+        store.close()
+
+
 def write_evidence(url: str, name: str, folder: Path, *, since: str,
-                   cited: Iterable[int]) -> dict[str, Any]:
+                   cited: Iterable[int], env: Mapping[str, str] | None = None,
+                   ) -> dict[str, Any]:
     """Write ``folder`` (new or empty): the bundle from the entry before the first recorded
     since ``since`` − 5 min to the head, ``checkpoint.txt`` (the signed checkpoint at the
     head), ``proofs.jsonl`` (one line per cited seq: the entry and its inclusion proof
-    in that checkpoint), and check the bundle.  Returns what the report states."""
+    in that checkpoint), and check the bundle.  Returns what the report states.
+    ``env``: where the signing key is (LEDGER_KEY_DIR; default: the process's)."""
     margin = format_time(parse_time(since) - CLOCK_SKEW)
-    with open_prover(url, name) as prover:
+    with _prover(url, name, env) as prover:
         head = prover.catch_up()
         start = max(first_seq_recorded_since(prover, margin, head) - 1, 1)
         bundle = write_bundle(prover, folder, min(start, max(head, 1)))
