@@ -41,6 +41,8 @@ _FR = {
                    "(chaque racine recalculée)",
     "completeness": "Le dossier commence à l'entrée {first}, enregistrée avant {margin} : "
                     "aucune entrée antérieure ne peut concerner la période",
+    "completeness_all": "Le dossier contient toutes les entrées du journal depuis la "
+                        "première",
     "left_out_title": "Ce que le dossier ne contient pas, et pourquoi",
     "left_out_subjects": "Minimisation : {n} ligne(s) concernent des personnes hors du "
                          "périmètre demandé ; elles sont comptées sans référence à la "
@@ -144,6 +146,7 @@ _EN = {
                    "recomputed)",
     "completeness": "The pack starts at entry {first}, recorded before {margin}: no "
                     "earlier entry can concern the period",
+    "completeness_all": "The pack holds every entry of the ledger from the first one on",
     "left_out_title": "What the pack leaves out, and why",
     "left_out_subjects": "Minimisation: {n} row(s) are about people outside the scope "
                          "asked for; they are counted with no reference to the person",
