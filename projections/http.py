@@ -16,6 +16,7 @@ then answers what the matching ``ledger`` command prints with ``--json``:
 Every register takes ``as_of`` and ``known_at`` (projections.timeframe); ``at``
 is the deprecated old name of ``as_of``.
     GET /v1/accesses?subject=&actor=&as_of=&known_at=&from=&to=   registers:read (dpo)
+    POST /v1/inquiries   {from, to, purposes…}: the inquiry pack as a zip   subjects:export (dpo)
 
 One :class:`~projections.queries.Reader` serves every request; it shares the
 server's open ledger (and its master key) for pseudonyms and exports.
@@ -42,6 +43,7 @@ from ledger.http.params import ACTOR, TIME, subject_schema, text_schema
 from ledger.http.problems import Problem
 from ledger.http.schemas import json_response, problems
 
+from .inquiry.http import register_inquiry
 from .portability import export_zip
 from .queries import Reader, parse_when
 from .retention import STATUSES
@@ -143,6 +145,7 @@ def register(router: APIRouter, ctx: Any) -> None:
     _register_export(router, ctx, shared)
     _register_deadlines(router, ctx, shared)
     _register_registers(router, ctx, shared)
+    register_inquiry(router, ctx, shared)  # POST /v1/inquiries (projections/inquiry)
 
 
 def _register_consent(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:

@@ -69,7 +69,7 @@ def build_pack(reader: Reader, scope: Scope, out: Path, *, by: AccessBy | None =
         _reveal(g, reader, by)
     _new_folder(out)
     evidence = write_evidence(reader.url, reader.name, out / "evidence", since=scope.start,
-                              cited=g.cited, env=reader.env)
+                              cited=g.cited, env=_env(reader))
     entries = _proven(out / "evidence" / "proofs.jsonl")
     for seq in list(g.cited):
         g.cited[seq] = entries[seq]["hash"] if seq in entries else g.cited[seq]
@@ -98,6 +98,13 @@ def build_pack(reader: Reader, scope: Scope, out: Path, *, by: AccessBy | None =
                 "entries": bundle["entries"], "tree_size": evidence["tree_size"],
                 "verified": evidence["verified"]["ok"], "pubkey": bundle["pubkey"]},
             "subjects_in_scope": len(pseudonyms), "revealed": scope.reveal}
+
+
+def _env(reader: Reader) -> Any:
+    """Where the signing key is: the reader's settings, else its open ledger's."""
+    if reader.env is not None:
+        return reader.env
+    return getattr(reader.ledger, "env", None)
 
 
 def _proven(path: Path) -> dict[int, dict[str, Any]]:

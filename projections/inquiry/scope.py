@@ -91,7 +91,8 @@ class Scope:
                    breaches=tuple(dict.fromkeys(breaches)),
                    requests=tuple(dict.fromkeys(requests)), lang=lang, as_of=when,
                    known_at=parse_when(known_at, flag("known-at"), zone=zone),
-                   title=title, reference=reference, reveal=reveal)
+                   title=title, reference=reference, reveal=reveal,
+                   names={"purpose": flag("purpose")})
 
 
 def read_subjects_file(path: str, flag: str = "--subjects") -> list[str]:

@@ -85,7 +85,8 @@ def _purposes(scope: Scope, policies: PolicyBook) -> list[str]:
     known = {p.id for pol in policies.in_order() for p in pol.purposes}
     for p in scope.purposes:
         if p not in known:
-            raise InputError("--purpose", f"{p!r} is not a purpose of any published policy")
+            raise InputError(scope.names.get("purpose", "--purpose"),
+                             f"{p!r} is not a purpose of any published policy")
     return list(scope.purposes) or sorted(known)
 
 

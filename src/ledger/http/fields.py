@@ -24,7 +24,10 @@ __all__ = ["UNKNOWN", "safe_field"]
 UNKNOWN = UNKNOWN_KEY  # the same words as the core uses
 # query parameters of the routes (core and plugins): named in their errors
 QUERY_PARAMETERS = frozenset({"as_of", "known_at", "due_before", "status", "at", "format",
-                              "open", "overdue", "old", "new", "seq", "size", "from", "to"})
+                              "open", "overdue", "old", "new", "seq", "size", "from", "to",
+                              # the body of POST /v1/inquiries (projections/inquiry/http.py)
+                              "lang", "title", "reference", "purposes", "subjects",
+                              "breaches", "requests", "pdf"})
 # request headers and range parameters named in errors (the recorded reads: ledger.app.accesses)
 HEADERS_AND_RANGES = frozenset({"Ledger-Access-Reason", "from", "to"})
 _INDEX = re.compile(r"\[\d+\]\Z")
