@@ -15,7 +15,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from ledger.app.application import Ledger
-from tests.inquiry_kit import CANDIDATE, MARKUP, entries, fill, run
+from tests.inquiry_kit import CANDIDATE, entries, fill, run
 
 PERIOD = ("--from", "2026-03-01", "--to", "2026-03-31")
 # the period in UTC as the test reads it (Paris: +01:00 in winter, +02:00 from 29 March)
@@ -183,7 +183,7 @@ def test_bad_input_is_refused_naming_the_option(
         (*PERIOD, "--as-of", "2026-03-15"): "--as-of: must not be earlier than --to",
         (*PERIOD, "--subject", CANDIDATE, "--reveal"): "--reveal: needs --reference",
         (*PERIOD, "--reveal"): "--reveal: needs subjects in scope",
-        (*PERIOD, "--reference", "a\nb"): "--reference: must be one line",
+        (*PERIOD, "--reference", "a\x07b"): "--reference: must not contain control characters",
         ("--from", "2026-02-30", "--to", "2026-03-01"): "--from: is not a valid calendar date",
     }
     for args, message in cases.items():

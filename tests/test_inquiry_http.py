@@ -42,7 +42,7 @@ def test_the_pack_as_a_zip_verifies_offline(api: Api, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("body", "field"), [
     ({"from": "2026-04-01", "to": "2026-03-01"}, "from"),
     ({"from": "2026-03-01", "to": "2026-03-31", "lang": "de"}, "lang"),
-    ({"from": "2026-03-01", "to": "2026-03-31", "purposes": ["nope"]}, "purpose"),
+    ({"from": "2026-03-01", "to": "2026-03-31", "purposes": ["nope"]}, "purposes"),
     ({"from": "yesterday", "to": "2026-03-31"}, "from"),
 ])
 def test_bad_scope_is_422_naming_the_field(api: Api, body: dict[str, object],

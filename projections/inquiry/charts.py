@@ -44,7 +44,11 @@ def _svg(fig: Any) -> str:
 
 
 def _local_day(utc_text: str, zone: str) -> date:
-    return datetime.fromisoformat(utc_text).astimezone(time_zone(zone)).date()
+    moment = datetime.fromisoformat(utc_text)
+    try:
+        return moment.astimezone(time_zone(zone)).date()
+    except OverflowError:  # the edge of year 9999
+        return moment.date()
 
 
 def consent_timeline(by_time: Sequence[tuple[tuple[str, str], int]], start: str, end: str,
@@ -55,8 +59,9 @@ def consent_timeline(by_time: Sequence[tuple[tuple[str, str], int]], start: str,
         day = _local_day(when, zone)
         counts.setdefault(day, dict.fromkeys(COLOURS, 0))[choice] += n
     first, last = _local_day(start, zone), _local_day(end, zone)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    if len(days) > MAX_DAYS:
+    if (last - first).days < MAX_DAYS:
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    else:
         days = sorted(counts)
     _setup()
     fig, ax = plt.subplots(figsize=(7.5, 2.8))

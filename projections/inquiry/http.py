@@ -19,6 +19,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.app.tokens import Principal
+from ledger.domain.events import MAX_SUBJECT
+from ledger.http.params import REF, TIME, text_schema
 from ledger.http.schemas import problems
 
 from .build import build_pack
@@ -26,26 +28,39 @@ from .scope import Scope
 
 __all__ = ["register_inquiry"]
 
+WHEN = {"pattern": TIME}
+PURPOSE = r"^[a-z][a-z0-9_]{0,63}$"
+NAMES = {"purpose": "purposes", "subject": "subjects", "breach": "breaches",
+         "request": "requests"}
+
 
 class InquiryBody(BaseModel):
     """The scope of an inquiry (the options of ``ledger inquiry``)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     start: str = Field(alias="from", description="start of the period (RFC 3339 or "
-                       "YYYY-MM-DD: the start of that day in the policy's time zone)")
-    end: str = Field(alias="to", description="end of the period (a date: its end)")
-    purposes: list[str] = Field(default_factory=list, max_length=64)
-    subjects: list[str] = Field(default_factory=list, max_length=1000,
-                                description="identifiers or pseudonym:<hex>; others appear "
-                                "as counts only")
-    breaches: list[str] = Field(default_factory=list, max_length=1000)
-    requests: list[str] = Field(default_factory=list, max_length=1000)
-    lang: str = Field("fr", description="fr (default) or en")
-    as_of: str | None = None
-    known_at: str | None = None
-    title: str | None = None
-    reference: str | None = None
-    pdf: bool = Field(True, description="print the PDF too (when chromium is installed)")
+                       "YYYY-MM-DD: the start of that day in the policy's time zone)",
+                       json_schema_extra=WHEN)
+    end: str = Field(alias="to", description="end of the period (a date: its end)",
+                     json_schema_extra=WHEN)
+    purposes: list[Annotated[str, Field(json_schema_extra={"pattern": PURPOSE})]] = Field(
+        default_factory=list, max_length=64, description="default: every purpose")
+    subjects: list[Annotated[str, Field(json_schema_extra=text_schema(MAX_SUBJECT))]] = \
+        Field(default_factory=list, max_length=100, description="identifiers or "
+              "pseudonym:<hex>; other subjects appear as counts only")
+    breaches: list[Annotated[str, Field(json_schema_extra={"pattern": REF})]] = Field(
+        default_factory=list, max_length=100)
+    requests: list[Annotated[str, Field(json_schema_extra={"pattern": REF})]] = Field(
+        default_factory=list, max_length=100)
+    lang: str = Field("fr", description="fr (default) or en",
+                      json_schema_extra={"enum": ["fr", "en"]})
+    as_of: str | None = Field(None, json_schema_extra=WHEN, description="registers as of "
+                              "(default: `to`, not earlier)")
+    known_at: str | None = Field(None, json_schema_extra=WHEN)
+    title: str | None = Field(None, json_schema_extra=text_schema(200))
+    reference: str | None = Field(None, json_schema_extra=text_schema(200))
+    pdf: bool = Field(False, description="print the PDF too (seconds more; when the "
+                      "server has chromium)")
 
 
 def _zip(folder: Path) -> bytes:
@@ -67,7 +82,7 @@ def register_inquiry(router: APIRouter, ctx: Any, shared: Any) -> None:
                  "offline with `ledger verify --inquiry DIR`.",
                  responses={200: {"description": "the pack", "content": {
                      "application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-                     **problems(401, 403, 422, 503)})
+                     **problems(400, 401, 403, 422, 503)})
     async def inquiries(body: InquiryBody,
                         _: Annotated[Principal, Depends(ctx.require("subjects:export"))],
                         ) -> Response:
@@ -75,7 +90,8 @@ def register_inquiry(router: APIRouter, ctx: Any, shared: Any) -> None:
                             purposes=body.purposes, subjects=body.subjects,
                             breaches=body.breaches, requests=body.requests, lang=body.lang,
                             as_of=body.as_of, known_at=body.known_at, title=body.title,
-                            reference=body.reference, flag=lambda n: n.replace("-", "_"))
+                            reference=body.reference,
+                            flag=lambda n: NAMES.get(n, n.replace("-", "_")))
 
         def build() -> bytes:
             with tempfile.TemporaryDirectory(prefix="ledger-inquiry-") as tmp:

@@ -29,7 +29,10 @@ def show_time(utc_text: str | None, zone: str, lang: str) -> str:
     ``2026-03-03 10:12 +01:00`` in English."""
     if not utc_text:
         return "—"
-    local = datetime.fromisoformat(utc_text).astimezone(time_zone(zone))
+    try:
+        local = datetime.fromisoformat(utc_text).astimezone(time_zone(zone))
+    except OverflowError:  # the edge of year 9999: shown in UTC
+        return utc_text
     offset = local.strftime("%z")
     offset = f"{offset[:3]}:{offset[3:]}"
     if lang == "fr":

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger.app.accesses import check_text
+from ledger.domain.events import MAX_SUBJECT
 from ledger.errors import InputError
 
 from ..queries import parse_when
@@ -78,9 +80,10 @@ class Scope:
                     raise InputError(flag(name), "must be an id of letters, digits and "
                                      "._:/- (at most 128)")
         for name, text in (("title", title), ("reference", reference)):
-            if text is not None and (not text.strip() or len(text) > MAX_TEXT
-                                     or any(c < " " for c in text)):
-                raise InputError(flag(name), f"must be one line of 1 to {MAX_TEXT} characters")
+            if text is not None:
+                check_text(text, flag(name), MAX_TEXT)  # the rules of every text
+        for ref in subjects:
+            check_text(ref, flag("subject"), MAX_SUBJECT)
         if reveal and not subjects:
             raise InputError(flag("reveal"), f"needs subjects in scope ({flag('subject')})")
         if reveal and reference is None:

@@ -93,7 +93,13 @@ def _purposes(scope: Scope, policies: PolicyBook) -> list[str]:
 def _record(g: Gathered, frame: dict[str, Any], policies: PolicyBook,
             purposes: list[str]) -> None:
     """Section 2: the Art. 30 record for the purposes in scope, the policies in force."""
-    doc = g.reader.ropa(**frame)
+    try:
+        doc = g.reader.ropa(**frame)
+    except InputError as exc:  # no policy in force at the end of the period: said so
+        if exc.field != "--as-of":
+            raise
+        doc = {"policy": None, "controller": {"name": "—", "address": "—"},
+               "dpo_email": None, "purposes": []}
     rows = [p for p in doc["purposes"] if p["id"] in purposes]
     versions: list[dict[str, Any]] = []
     published = policies.published

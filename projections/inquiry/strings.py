@@ -59,6 +59,8 @@ _FR = {
                        "responsable) : elles sont nécessaires pour vérifier la chaîne",
     "q2": "Quelles finalités, bases légales, données, destinataires et durées ; quelles "
           "versions de la politique étaient en vigueur ; quels textes ont été montrés ?",
+    "no_policy": "Aucune politique n'était en vigueur à la fin de la période (ou connue "
+                 "à la date demandée).",
     "version": "Version", "in_force_from": "En vigueur depuis", "until": "Jusqu'au",
     "digest": "Empreinte SHA-256", "purpose": "Finalité", "legal_basis": "Base légale",
     "categories": "Catégories", "recipients": "Destinataires", "seen": "Observé",
@@ -161,6 +163,8 @@ _EN = {
                        "to verify the chain",
     "q2": "Which purposes, legal bases, data, recipients and retention periods; which "
           "policy versions were in force; which texts were shown?",
+    "no_policy": "No policy was in force at the end of the period (or known at the time "
+                 "asked).",
     "version": "Version", "in_force_from": "In force from", "until": "Until",
     "digest": "SHA-256 digest", "purpose": "Purpose", "legal_basis": "Legal basis",
     "categories": "Categories", "recipients": "Recipients", "seen": "Seen",

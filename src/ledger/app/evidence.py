@@ -64,7 +64,10 @@ def write_evidence(url: str, name: str, folder: Path, *, since: str,
     head), ``proofs.jsonl`` (one line per cited seq: the entry and its inclusion proof
     in that checkpoint), and check the bundle.  Returns what the report states.
     ``env``: where the signing key is (LEDGER_KEY_DIR; default: the process's)."""
-    margin = format_time(parse_time(since) - CLOCK_SKEW)
+    try:
+        margin = format_time(parse_time(since) - CLOCK_SKEW)
+    except OverflowError:  # since the first day of year 1: from the first entry
+        margin = since
     with _prover(url, name, env) as prover:
         head = prover.catch_up()
         start = max(first_seq_recorded_since(prover, margin, head) - 1, 1)
