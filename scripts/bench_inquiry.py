@@ -33,6 +33,7 @@ from typing import Any
 
 from ledger.app.application import Ledger
 from ledger.domain.policy import bundled_policy
+from projections.queries import Reader
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = str(Path(sys.executable).with_name("ledger"))
@@ -118,8 +119,6 @@ def timed(env: dict[str, str], *args: str) -> float:
 
 def catch_up(url: str, env: dict[str, str]) -> float:
     """Bring every projection up to date (once; a pack reads them)."""
-    from projections.queries import Reader
-
     started = time.perf_counter()
     with Reader(url, "main", env=env) as r:
         r.fresh()

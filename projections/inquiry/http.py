@@ -28,8 +28,18 @@ from .scope import Scope
 
 __all__ = ["register_inquiry"]
 
-WHEN = {"pattern": TIME}
+WHEN: dict[str, Any] = {"pattern": TIME}
 PURPOSE = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def _pattern(regex: str) -> dict[str, Any]:
+    return {"pattern": regex}
+
+
+def _enum(*values: str) -> dict[str, Any]:
+    return {"enum": list(values)}
+
+
 NAMES = {"purpose": "purposes", "subject": "subjects", "breach": "breaches",
          "request": "requests"}
 
@@ -43,17 +53,17 @@ class InquiryBody(BaseModel):
                        json_schema_extra=WHEN)
     end: str = Field(alias="to", description="end of the period (a date: its end)",
                      json_schema_extra=WHEN)
-    purposes: list[Annotated[str, Field(json_schema_extra={"pattern": PURPOSE})]] = Field(
+    purposes: list[Annotated[str, Field(json_schema_extra=_pattern(PURPOSE))]] = Field(
         default_factory=list, max_length=64, description="default: every purpose")
     subjects: list[Annotated[str, Field(json_schema_extra=text_schema(MAX_SUBJECT))]] = \
         Field(default_factory=list, max_length=100, description="identifiers or "
               "pseudonym:<hex>; other subjects appear as counts only")
-    breaches: list[Annotated[str, Field(json_schema_extra={"pattern": REF})]] = Field(
+    breaches: list[Annotated[str, Field(json_schema_extra=_pattern(REF))]] = Field(
         default_factory=list, max_length=100)
-    requests: list[Annotated[str, Field(json_schema_extra={"pattern": REF})]] = Field(
+    requests: list[Annotated[str, Field(json_schema_extra=_pattern(REF))]] = Field(
         default_factory=list, max_length=100)
     lang: str = Field("fr", description="fr (default) or en",
-                      json_schema_extra={"enum": ["fr", "en"]})
+                      json_schema_extra=_enum("fr", "en"))
     as_of: str | None = Field(None, json_schema_extra=WHEN, description="registers as of "
                               "(default: `to`, not earlier)")
     known_at: str | None = Field(None, json_schema_extra=WHEN)
