@@ -76,7 +76,7 @@ def consent_timeline(by_time: Sequence[tuple[tuple[str, str], int]], start: str,
     step = max(1, len(days) // 12)
     ax.set_xticks(range(0, len(days), step), [d.strftime("%d/%m") for d in days][::step])
     ax.set_ylabel(labels["choices"])
-    ax.legend(loc="upper right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     rows = [[d.isoformat(), *(counts.get(d, {}).get(c, 0) for c in COLOURS)] for d in days
             if d in counts]
@@ -104,7 +104,8 @@ def request_days(rows: Sequence[dict[str, Any]], at: str, labels: dict[str, str]
     ax.set_yticks(ys, [d[0] for d in data])
     ax.invert_yaxis()
     ax.set_xlabel(labels["days"])
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(data) < 4 else -0.12),
+              ncol=2, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     late = sum(1 for d in data if d[1] > d[2])
     alt = labels["requests_alt"].format(n=len(data), late=late)

@@ -17,7 +17,7 @@ from ledger.domain.periods import time_zone
 
 from .charts import consent_timeline, request_days
 from .sections import Gathered
-from .strings import SECTIONS, STRINGS
+from .strings import SECTIONS, STRINGS, VALUES
 
 __all__ = ["render_report", "show_time"]
 
@@ -78,4 +78,5 @@ def render_report(g: Gathered, *, zone: str, evidence: dict[str, Any],
                    "checkpoints": verified["checkpoints_verified"]},
         checkpoint=evidence["checkpoint"], pubkey=evidence["bundle"]["pubkey"],
         margin=evidence["margin"], left_out=dict(g.left_out), reveal=scope.reveal,
-        time=lambda text: show_time(text, zone, lang), num=num)
+        time=lambda text: show_time(text, zone, lang), num=num,
+        v=lambda code: VALUES[lang].get(str(code), code) if code is not None else "—")

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-__all__ = ["SECTIONS", "STRINGS"]
+__all__ = ["SECTIONS", "STRINGS", "VALUES"]
+
+# the registers' codes, in French (English shows the codes as they are)
+VALUES = {"fr": {
+    "granted": "donné", "given": "donné", "refused": "refusé", "withdrawn": "retiré",
+    "expired": "expiré", "none": "aucun", "open": "ouverte", "extended": "prolongée",
+    "fulfilled": "satisfaite", "active": "active", "due": "à échéance",
+    "overdue": "en retard", "held": "gel légal", "erased": "effacée",
+    "anonymised": "anonymisée", "on_time": "dans les délais",
+    "late_with_reason": "en retard, motif donné", "pending": "délai en cours",
+    "not_required": "non requise (risque improbable, art. 33(1))",
+    "unlikely": "risque improbable", "risk": "risque", "high_risk": "risque élevé",
+    "confidentiality": "confidentialité", "integrity": "intégrité",
+    "availability": "disponibilité", "individual": "individuelle", "public": "publique",
+    "access": "accès", "rectification": "rectification", "erasure": "effacement",
+    "restriction": "limitation", "portability": "portabilité", "objection": "opposition",
+    "internal": "interne", "processor": "sous-traitant", "third_party": "tiers",
+    "consent": "consentement", "contract": "contrat", "legal_obligation":
+    "obligation légale", "legitimate_interests": "intérêt légitime",
+}, "en": {}}
 
 SECTIONS = {
     "fr": ["Périmètre, méthode et intégrité", "Registre des traitements (art. 30) et "
