@@ -12,6 +12,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from ledger.app.application import Ledger
@@ -206,3 +209,42 @@ def test_without_chromium_the_html_is_written_and_the_package_named(
     assert "PDF missing" in done.stdout
     assert (tmp_path / "pack" / "rapport.html").is_file()
     assert not (tmp_path / "pack" / "rapport.pdf").exists()
+
+
+def test_a_failed_build_leaves_no_pack(ledger: Ledger, env: dict[str, str], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build that fails half-way (here: while rendering) leaves neither the folder nor
+    its hidden work folder, and the same command then succeeds."""
+    from projections.inquiry import build as building
+    from projections.inquiry.scope import Scope
+    from projections.queries import Reader
+
+    fill(ledger, tmp_path / "day")
+    out = tmp_path / "packs" / "pack"
+    scope = Scope.parse(start="2026-03-01", end="2026-03-31", zone=lambda: "Europe/Paris")
+
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("the disk is full")
+    with Reader(ledger.url or "", ledger.name, env=env) as r:
+        monkeypatch.setattr(building, "render_report", broken)
+        with pytest.raises(RuntimeError):
+            building.build_pack(r, scope, out, pdf=False)
+        assert list((tmp_path / "packs").iterdir()) == []
+        monkeypatch.undo()
+        done = building.build_pack(r, scope, out, pdf=False)
+    assert done["folder"] == str(out) and (out / "rapport.html").is_file()
+    assert sorted(p.name for p in (tmp_path / "packs").iterdir()) == ["pack"]
+
+
+@given(start=st.text(max_size=40), end=st.text(max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_any_period_text_is_a_scope_or_an_error_naming_the_option(start: str, end: str) -> None:
+    from ledger.errors import InputError
+    from projections.inquiry.scope import Scope
+
+    try:
+        scope = Scope.parse(start=start, end=end, zone=lambda: "Europe/Paris")
+    except InputError as exc:
+        assert exc.field in ("--from", "--to")
+    else:
+        assert scope.start <= scope.end

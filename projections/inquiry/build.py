@@ -12,6 +12,8 @@ The pack (docs/FORMAT.md §16)::
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,23 +53,41 @@ be replaced together with the signatures. The bundle alone:
 """
 
 
-def _new_folder(out: Path) -> None:
+def _check_folder(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError("-o", "must be a new or empty folder")
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def build_pack(reader: Reader, scope: Scope, out: Path, *, by: AccessBy | None = None,
                pdf: bool = True) -> dict[str, Any]:
     """Write the pack for ``scope`` into ``out`` (new or empty); ``by``: who builds it
     (with ``--reveal`` the read of the subjects' values is recorded in their name, the
-    inquiry's reference as the reason)."""
+    inquiry's reference as the reason).
+
+    The pack is written into a hidden folder beside ``out`` and renamed to ``out`` when
+    complete: a build that fails or is killed leaves no half pack under ``out``."""
+    _check_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        done = _build(reader, scope, work, by=by, pdf=pdf, final=out)
+        _check_folder(out)
+        if out.exists():
+            out.rmdir()
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return {**done, "folder": str(out)}
+
+
+def _build(reader: Reader, scope: Scope, out: Path, *, by: AccessBy | None,
+           pdf: bool, final: Path) -> dict[str, Any]:
     zone = reader.time_zone()
     pseudonyms = {ref: reader.pseudonym(ref) for ref in scope.subjects}
     g = gather(scope, reader, pseudonyms)
     if scope.reveal:
         _reveal(g, reader, by)
-    _new_folder(out)
     evidence = write_evidence(reader.url, reader.name, out / "evidence", since=scope.start,
                               cited=g.cited, env=_env(reader))
     entries = _proven(out / "evidence" / "proofs.jsonl")
@@ -85,7 +105,7 @@ def build_pack(reader: Reader, scope: Scope, out: Path, *, by: AccessBy | None =
         out, g.sheets, lambda t: show_time(t, zone, scope.lang), sheets)]
     bundle = evidence["bundle"]
     (out / "evidence" / "VERIFY.md").write_text(VERIFY.format(
-        folder=out, key=bundle["pubkey"], first=bundle["first_seq"], last=bundle["last_seq"],
+        folder=final, key=bundle["pubkey"], first=bundle["first_seq"], last=bundle["last_seq"],
         size=evidence["tree_size"], proofs=len(entries), figures=len(figures["figures"])),
         encoding="utf-8")
     missing = print_pdf(out / f"{report}.html", out / f"{report}.pdf") if pdf else "not asked"
