@@ -8,7 +8,7 @@ a ledger that lived through that year).  Per 100 events: 40 consents given and 1
 refused (cookie banner, new visitors), 40 collections of contact data and 9 disclosures
 to the sales team (contact requests), 1 access request.  Then::
 
-    scripts/bench --inquiry                       # 1,000,000 events, March 2026 scope
+    scripts/bench --inquiry                       # 1,000,000 events; March, December
     .venv/bin/python scripts/bench_inquiry.py --entries 50000 --path /tmp/inq.db
 
 Each pack is built by the command, as a DPO runs it (wall clock, the interpreter's
@@ -159,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--entries", type=int, default=1_000_000)
     p.add_argument("--months", type=int, default=12)
     p.add_argument("--path", default="bench-data/inquiry.db")
-    p.add_argument("--from", dest="start", default="2026-03-01")
-    p.add_argument("--to", dest="end", default="2026-03-31")
+    p.add_argument("--scope", action="append", metavar="FROM..TO",
+                   help="a period of the big ledger to pack (repeatable; default: March, "
+                   "whose evidence runs to the head, and December, the last month)")
     p.add_argument("--json-out", metavar="FILE")
     args = p.parse_args(argv)
     db = Path(args.path)
@@ -177,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         report["big"] = build(url, {"LEDGER_KEY_DIR": env["LEDGER_KEY_DIR"]}, args.entries,
                               args.months)
         report["big"]["projections_catch_up_s"] = catch_up(url, env)
-        report["big"].update(packs(env, args.start, args.end, tmp, "big"))
-        report["big"]["scope"] = f"{args.start}..{args.end}"
+        for scope in args.scope or ["2026-03-01..2026-03-31", "2026-12-01..2026-12-31"]:
+            start, end = scope.split("..")
+            report["big"][scope] = packs(env, start, end, tmp, f"big-{start}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     text = json.dumps(report, indent=1)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 __all__ = ["SHEETS", "write_spreadsheets"]
@@ -52,20 +53,22 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 def write_spreadsheets(folder: Path, sheets: dict[str, list[dict[str, Any]]],
                        show_time: Callable[[str | None], str], stem: str) -> list[str]:
     """Write ``<stem>.xlsx`` and ``<stem>-<register>.csv`` files; returns their names."""
-    book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book = Workbook(write_only=True)  # streamed: a month of a big ledger is 50,000 rows
     written = []
     for name in SHEETS:
         rows = sheets.get(name, [])
         cols = _columns(rows) or ["seq"]
         table = [[_cell(c, r.get(c), show_time) for c in cols] for r in rows]
         ws = book.create_sheet(name)
-        ws.append(cols)
-        for cell in ws[1]:
+        ws.freeze_panes = "A2"
+        header = []
+        for c in cols:
+            cell = WriteOnlyCell(ws, value=c)
             cell.font = Font(bold=True)
+            header.append(cell)
+        ws.append(header)
         for line in table:
             ws.append(line)
-        ws.freeze_panes = "A2"
         buf = io.StringIO()
         writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
         writer.writerow(cols)
