@@ -9,6 +9,7 @@ the metadata, text kept as text.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = ["Chart", "consent_timeline", "request_days"]
 
 COLOURS = {"given": "#2e7d32", "refused": "#9e9e9e", "withdrawn": "#c62828"}
 MAX_DAYS = 93  # past it the timeline shows only the days with a choice
+MAX_BARS = 40  # past it the requests' chart counts requests per number of days taken
 
 Chart = dict[str, Any]  # {"svg", "alt", "columns", "rows", "marks"}
 
@@ -87,12 +89,17 @@ def consent_timeline(by_time: Sequence[tuple[tuple[str, str], int]], start: str,
 
 
 def request_days(rows: Sequence[dict[str, Any]], at: str, labels: dict[str, str]) -> Chart:
-    """Days taken to answer each request (or open so far), against its deadline."""
+    """Days taken to answer each request (or open so far), against its deadline: one bar
+    per request, or past :data:`MAX_BARS` requests, how many took each number of days."""
     def days(a: str, b: str) -> float:
         return round((datetime.fromisoformat(b) - datetime.fromisoformat(a))
                      .total_seconds() / 86400, 1)
     data = [(r["request_id"], days(r["received_at"], r["closed_at"] or at),
              days(r["received_at"], r["due_at"])) for r in rows]
+    late = sum(1 for d in data if d[1] > d[2])
+    alt = labels["requests_alt"].format(n=len(data), late=late)
+    if len(data) > MAX_BARS:
+        return _request_histogram(data, alt, labels)
     _setup()
     fig, ax = plt.subplots(figsize=(7.5, 0.6 + 0.35 * max(len(data), 1)))
     ys = list(range(len(data)))
@@ -103,12 +110,32 @@ def request_days(rows: Sequence[dict[str, Any]], at: str, labels: dict[str, str]
                label=labels["deadline"], zorder=3)
     ax.set_yticks(ys, [d[0] for d in data])
     ax.invert_yaxis()
-    ax.set_xlabel(labels["days"])
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(data) < 4 else -0.12),
-              ncol=2, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    late = sum(1 for d in data if d[1] > d[2])
-    alt = labels["requests_alt"].format(n=len(data), late=late)
+    _finish(ax, labels, len(data))
     return {"svg": _svg(fig), "alt": alt, "marks": len(data),
             "columns": [labels["request"], labels["taken"], labels["deadline"]],
             "rows": [list(d) for d in data]}
+
+
+def _finish(ax: Any, labels: dict[str, str], n: int) -> None:
+    ax.set_xlabel(labels["days"])
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if n < 4 else -0.12),
+              ncol=2, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _request_histogram(data: list[tuple[str, float, float]], alt: str,
+                       labels: dict[str, str]) -> Chart:
+    taken = Counter(int(d[1]) for d in data)
+    whole = list(range(max(taken) + 1))
+    _setup()
+    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    bars = ax.bar(whole, [taken.get(x, 0) for x in whole], 0.8, color="#1565c0",
+                  label=labels["taken"])
+    for i, bar in enumerate(bars):
+        bar.set_gid(f"mark-requests-{i}")
+    ax.axvline(min(d[2] for d in data), color="#c62828", label=labels["deadline"])
+    ax.set_ylabel(labels["requests_n"])
+    _finish(ax, labels, 0)
+    return {"svg": _svg(fig), "alt": alt, "marks": len(whole),
+            "columns": [labels["taken"], labels["requests_n"]],
+            "rows": [[x, taken.get(x, 0)] for x in whole]}

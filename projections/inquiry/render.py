@@ -8,6 +8,7 @@ Content-Security-Policy forbids every load but inline styles and ``data:`` image
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -24,6 +25,7 @@ __all__ = ["render_report", "show_time"]
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
+@lru_cache(maxsize=65536)  # a register repeats its recording times (one per append)
 def show_time(utc_text: str | None, zone: str, lang: str) -> str:
     """A ledger time for people: ``03/03/2026 10:12 (+01:00)`` in French,
     ``2026-03-03 10:12 +01:00`` in English."""
@@ -62,7 +64,7 @@ def render_report(g: Gathered, *, zone: str, evidence: dict[str, Any],
     labels = {**t, "given": t["given"], "refused": t["refused"], "withdrawn": t["withdrawn"]}
     charts = {"consent": consent_timeline(g.sections["consent"]["by_time"], scope.start,
                                           scope.end, zone, labels),
-              "requests": request_days(g.sections["requests"]["rows"], scope.at, labels)}
+              "requests": request_days(g.sheets.get("requests", []), scope.at, labels)}
     index = [{"seq": s, "type": e["type"], "occurred_at": e["occurred_at"],
               "hash": e["hash"], "line": e["line"]} for s, e in sorted(entries.items())]
     verified = evidence["verified"]

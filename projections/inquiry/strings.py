@@ -139,6 +139,7 @@ _FR = {
     "proof": "Preuve", "choices": "Choix",
     "timeline_alt": "Choix de consentement par jour sur {days} jour(s) : {given} donnés, "
                     "{refused} refusés, {withdrawn} retirés.",
+    "requests_n": "Demandes",
     "day": "Jour", "taken": "Jours pris", "days": "Jours", "requests_alt":
     "Jours pris pour répondre à {n} demande(s), comparés à l'échéance ; {late} en retard.",
 }
@@ -240,6 +241,7 @@ _EN = {
     "proof": "Proof", "choices": "Choices",
     "timeline_alt": "Consent choices per day over {days} day(s): {given} given, "
                     "{refused} refused, {withdrawn} withdrawn.",
+    "requests_n": "Requests",
     "day": "Day", "taken": "Days taken", "days": "Days", "requests_alt":
     "Days taken to answer {n} request(s), against the deadline; {late} late.",
 }

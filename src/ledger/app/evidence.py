@@ -24,7 +24,9 @@ from ledger.app.bundle_verify import verify_bundle
 from ledger.app.checking import open_checked_store
 from ledger.app.proofs import Prover
 from ledger.domain.event_fields import CLOCK_SKEW
+from ledger.storage.tree_store import TreeReader
 from ledger.trust.canonical import format_time, parse_time
+from ledger.trust.merkle import inclusion_path
 
 __all__ = ["first_seq_recorded_since", "write_evidence"]
 
@@ -83,15 +85,20 @@ def write_evidence(url: str, name: str, folder: Path, *, since: str,
             "checkpoints_before": [c["tree_size"] for c in earlier if c["tree_size"] < size]}
 
 
-def _write_proofs(prover: Any, path: Path, seqs: list[int], size: int) -> int:
+def _write_proofs(prover: Prover, path: Path, seqs: list[int], size: int) -> int:
+    """One line per cited seq; the proofs computed in one read, sharing the tree's nodes
+    (``Prover.inclusion`` reads once per proof: 8 ms each at 1,000,000 entries)."""
+    wanted = [s for s in seqs if 1 <= s <= size]
+
+    def prove(tx: Any) -> list[list[str]]:
+        tree = TreeReader(tx)
+        return [[p.hex() for p in inclusion_path(s - 1, size, tree.subtree)] for s in wanted]
+    paths: list[list[str]] = prover.store.read(prove)
     with path.open("w", encoding="utf-8") as f:
-        for seq in seqs:
-            if not 1 <= seq <= size:
-                continue
+        for seq, nodes in zip(wanted, paths, strict=True):
             _, stored_hash, state = next(iter(prover.store.iter_rows(seq, seq)))
-            proof = prover.inclusion(seq, size)
             f.write(json.dumps({"seq": seq, "hash": stored_hash,
                                 "entry": bytes(state).decode("utf-8"),
-                                "tree_size": size, "path": proof["path"]},
+                                "tree_size": size, "path": nodes},
                                ensure_ascii=False, separators=(",", ":")) + "\n")
-    return len(seqs)
+    return len(wanted)
