@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli.format import Column, Table, plural, short_time
+from ledger.cli.format import Column, Table, plural, say, short_time
 from ledger.cli.main import (
     EXIT_FAILED,
     EXIT_OK,
@@ -131,7 +131,7 @@ def cmd_audit_bundle(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     else:
-        print(f"wrote {out['folder']}: entries {out['first_seq']}..{out['last_seq']}, "
+        say(f"wrote {out['folder']}: entries {out['first_seq']}..{out['last_seq']}, "
               f"{plural(out['checkpoints'], 'checkpoint')}; key {out['pubkey']}")
     return EXIT_OK
 
@@ -151,7 +151,7 @@ def cmd_receipt(args: argparse.Namespace) -> int:
             raise InputError("-o", f"cannot be written ({exc.strerror})") from None
         kind = {"kantara": "Kantara Consent Receipt v1.1",
                 "iso27560": "ISO/IEC TS 27560 consent record (DPV)"}[args.format]
-        print(f"wrote {args.output}: entry {args.seq} as a {kind}, checkpoint of "
+        say(f"wrote {args.output}: entry {args.seq} as a {kind}, checkpoint of "
               f"{plural(receipt['ledger']['proof']['tree_size'], 'entry', 'entries')}")
     return EXIT_OK
 
@@ -229,14 +229,14 @@ def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
         print_json(report.as_dict())
     elif report.ok:
         kept_text = f" (yours: {', '.join(map(str, report.kept))})" if report.kept else ""
-        print(f"OK: bundle entries {report.first_seq}..{report.last_seq}, checkpoints "
+        say(f"OK: bundle entries {report.first_seq}..{report.last_seq}, checkpoints "
               f"{', '.join(map(str, report.checkpoints)) or 'none'}{kept_text} verified; key "
               f"{report.key_from}")
-        print("proves:\n" + "\n".join(f"  - {p}" for p in report.proves))
-        print("does not prove:\n" + "\n".join(f"  - {p}" for p in report.does_not_prove))
+        say("proves:\n" + "\n".join(f"  - {p}" for p in report.proves))
+        say("does not prove:\n" + "\n".join(f"  - {p}" for p in report.does_not_prove))
     else:
         where = f"at seq {report.first_bad_seq}: " if report.first_bad_seq else ""
-        print(f"FAILED {where}{report.reason}")
+        say(f"FAILED {where}{report.reason}")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -255,7 +255,7 @@ def _verify_receipt(args: argparse.Namespace, key: str | None) -> int:
     if args.json:
         print_json(out)
     else:
-        print(f"OK: entry {out['seq']} ({out['type']}, event {out['event_id']}) is in the "
+        say(f"OK: entry {out['seq']} ({out['type']}, event {out['event_id']}) is in the "
               f"signed tree of {plural(out['tree_size'], 'entry', 'entries')}; key "
               f"{out['key_from']}")
     return EXIT_OK
@@ -277,7 +277,7 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
     if args.json:
         print_json(out)
     else:
-        print(f"OK: the ledger ({plural(out['new_size'], 'entry', 'entries')}, root "
+        say(f"OK: the ledger ({plural(out['new_size'], 'entry', 'entries')}, root "
               f"{out['new_root']}) extends the checkpoint of "
               f"{plural(out['old_size'], 'entry', 'entries')} ({out['mode']} check, "
               f"{plural(out['entries_checked'], 'entry', 'entries')} read)")

@@ -23,7 +23,7 @@ from ledger.cli.common import (
     print_json,
     reader_of,
 )
-from ledger.cli.format import WIDTH, Column, Table, plural, shorten
+from ledger.cli.format import WIDTH, Column, Table, data_lines, plural, shorten, wrapped
 
 __all__ = ["cmd_log", "cmd_policy_show", "cmd_show", "cmd_verify"]
 
@@ -61,12 +61,12 @@ def _human(e: dict[str, Any], zone: str) -> str:
     from ledger.domain.text_rules import escape_for_display
 
     subject = f" subject={e['subject'][:12]}…" if e["subject"] else ""
-    data = _data_text(e)
     occurred = human_time(e["occurred_at"], zone, seconds=True)
     recorded = human_time(e["recorded_at"], zone, seconds=True)
     return escape_for_display(  # stored text may hold bidi controls (issue 13)
-        f"#{e['seq']} {occurred} {e['type']}{subject} actor={e['actor']}\n"
-        f"    {data}\n    recorded {recorded} hash {e['hash']}")
+        "\n".join([wrapped(f"#{e['seq']} {occurred} {e['type']}{subject} actor={e['actor']}"),
+                    *data_lines(_shown_data(e), 4),
+                    f"    recorded {recorded}", f"    hash {e['hash']}"]))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -88,11 +88,15 @@ _LOG = Table([Column("SEQ", 7, right=True), Column("OCCURRED", 23), Column("TYPE
 _DATA_INDENT = 9
 
 
-def _data_text(e: dict[str, Any]) -> str:
-    shown = e["data"]
+def _shown_data(e: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = e["data"]
     if e["type"] == "PolicyPublished":  # the whole document is in --json
         shown = {k: v for k, v in shown.items() if k != "policy"}
-    return json.dumps(shown, ensure_ascii=False, separators=(", ", ": "))
+    return shown
+
+
+def _data_text(e: dict[str, Any]) -> str:
+    return json.dumps(_shown_data(e), ensure_ascii=False, separators=(", ", ": "))
 
 
 def cmd_log(args: argparse.Namespace) -> int:
@@ -128,8 +132,9 @@ def _print_log_entry(entry: dict[str, Any], zone: str, *, full: bool) -> None:
     pad = " " * _DATA_INDENT
     if full:
         recorded = human_time(entry["recorded_at"], zone, seconds=True)
-        print(escape_for_display(f"{pad}{_data_text(entry)}\n{pad}recorded "
-                                 f"{recorded} hash {entry['hash']}"))
+        print(escape_for_display("\n".join([*data_lines(_shown_data(entry), _DATA_INDENT),
+                                            f"{pad}recorded {recorded}",
+                                            f"{pad}hash {entry['hash']}"])))
     else:
         print(escape_for_display(pad + shorten(_data_text(entry), WIDTH - _DATA_INDENT)))
 
