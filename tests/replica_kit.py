@@ -15,7 +15,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +94,9 @@ def pair_urls(db: str = "test") -> Iterator[tuple[str, str]]:
     try:
         yield f"{PRIMARY}/{db}?schema={schema}", f"{STANDBY}/{db}?schema={schema}"
     finally:
-        try:
+        # a failover trial leaves the old primary down: reset re-seeds anyway
+        with suppress(psycopg.Error):
             sql(f"{PRIMARY}/{db}", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        except psycopg.Error:
-            pass  # a failover trial leaves the old primary down: reset re-seeds anyway
 
 
 def new_ledger(url: str, env: dict[str, str]) -> Ledger:
