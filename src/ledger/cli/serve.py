@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from ledger.cli.common import routing_file
 from ledger.cli.format import Column, Table, short_time
 from ledger.cli.main import EXIT_OK, database_url, ledger_name, positive, print_json
 
@@ -84,7 +85,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ledger.http import Limits, create_app
 
     limits = Limits(max_body_bytes=args.max_body, max_events=args.max_events)
-    app = create_app(database_url(args), ledger_name(args), limits=limits)
+    path = routing_file(args)
+    if path is not None:  # every ledger of the routing file, each under /ledgers/{name}
+        from ledger.app.routing import load_routing
+        from ledger.http.ledgers import create_routed_app
+
+        app = create_routed_app(load_routing(path), limits=limits)
+    else:
+        app = create_app(database_url(args), ledger_name(args), limits=limits)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False,
                 log_config=log_config(not args.no_access_log), server_header=False)
     return EXIT_OK
@@ -109,7 +117,8 @@ def _role(text: str) -> str:
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     sp = add("serve", cmd_serve, "serve the HTTP API (docs at /docs, OpenAPI at "
-             "/openapi.json; docs/API.md)",
+             "/openapi.json; docs/API.md); with a routing file (--ledgers), each of its "
+             "ledgers under /ledgers/NAME/v1",
              examples=["ledger serve", "ledger serve --host 0.0.0.0 --port 8443 --max-events 500"])
     sp.add_argument("--host", default="127.0.0.1", metavar="ADDRESS", help="address to listen on "
                     "(default 127.0.0.1)")
