@@ -164,3 +164,41 @@ def _eventually(check: object, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_http_proofs_from_the_replica_and_min_seq_falls_back(tmp_path: Path,
+                                                             env: dict[str, str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from ledger.app.tokens import Tokens
+    from ledger.domain.routing import Route
+    from ledger.http import create_routed_app
+
+    with pair_urls("test_async") as (primary_url, standby_url):
+        led = new_ledger(primary_url, env)
+        token = Tokens(led.store).create("audit-firm", "auditor")
+        led.append([consent(f"f{i}@example.org") for i in range(3)])
+        route = Route("acme", primary_url, (standby_url,), env["LEDGER_KEY_DIR"], "main")
+        app = create_routed_app({"acme": route}, plugins=(),
+                                env={**env, "LEDGER_REPLICA_WAIT_MS": "300"})
+        auth = {"Authorization": f"Bearer {token}"}
+        with TestClient(app, raise_server_exceptions=False) as client:
+            def proof(seq: int) -> tuple[int, str]:
+                r = client.get(f"/ledgers/acme/v1/proofs/inclusion/{seq}", headers=auth)
+                assert r.status_code == 200, r.text
+                assert r.json()["tree_size"] >= seq
+                return r.json()["tree_size"], r.headers["Ledger-Served-By"]
+
+            # the tree is caught up by the primary, then replayed by the standby
+            assert _eventually(lambda: proof(4)[1] == REPLICA)
+            with replay_paused():
+                led.append([consent("g@example.org")])
+                started = time.monotonic()
+                size, by = proof(5)  # entry 5 is not on the paused replica
+                assert (size, by) == (5, PRIMARY) and time.monotonic() - started >= 0.3
+                r = client.get("/ledgers/acme/v1/proofs/inclusion/2?min_seq=5", headers=auth)
+                assert r.headers["Ledger-Served-By"] == PRIMARY
+                r = client.get("/ledgers/acme/v1/proofs/inclusion/2?size=4", headers=auth)
+                assert r.status_code == 200 and r.headers["Ledger-Served-By"] == REPLICA
+            assert _eventually(lambda: proof(5)[1] == REPLICA)
+        led.close()

@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     path = routing_file(args)
     if path is not None:  # every ledger of the routing file, each under /ledgers/{name}
         from ledger.app.routing import load_routing
-        from ledger.http.ledgers import create_routed_app
+        from ledger.http import create_routed_app
 
         app = create_routed_app(load_routing(path), limits=limits)
     else:
