@@ -72,7 +72,8 @@ def require_pair() -> None:
 
 def sql(url: str, statement: str) -> Any:
     with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(statement).fetchone()
+        cur = conn.execute(statement)
+        row = cur.fetchone() if cur.description is not None else None
     return None if row is None else row[0]
 
 
@@ -99,13 +100,13 @@ def pair_urls(db: str = "test") -> Iterator[tuple[str, str]]:
             sql(f"{PRIMARY}/{db}", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def new_ledger(url: str, env: dict[str, str]) -> Ledger:
+def new_ledger(url: str, env: dict[str, str], name: str = "main") -> Ledger:
     """An initialised ledger with the bundled policy published (as tests/conftest.py)."""
     from datetime import UTC, datetime
 
     from ledger.domain.policy import bundled_policy
 
-    led, _ = Ledger.init(url, env=env)
+    led, _ = Ledger.init(url, name, env=env)
     led.publish_policy(bundled_policy(), actor="test",
                        occurred_at=datetime(2024, 1, 1, tzinfo=UTC))
     return led
