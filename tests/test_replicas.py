@@ -202,3 +202,30 @@ def test_http_proofs_from_the_replica_and_min_seq_falls_back(tmp_path: Path,
                 assert r.status_code == 200 and r.headers["Ledger-Served-By"] == REPLICA
             assert _eventually(lambda: proof(5)[1] == REPLICA)
         led.close()
+
+
+def test_http_consent_with_read_urls_answers_read_your_writes(env: dict[str, str]) -> None:
+    """With read_urls the projections behind /consent read entries through a FollowingStore
+    (its fallback is proven above); the consent just appended is in the answer."""
+    from fastapi.testclient import TestClient
+
+    from ledger.app.tokens import Tokens
+    from ledger.domain.routing import Route
+    from ledger.http import create_routed_app
+
+    with pair_urls("test") as (primary_url, standby_url):
+        led = new_ledger(primary_url, env)
+        token = Tokens(led.store).create("crm", "service")
+        route = Route("acme", primary_url, (standby_url,), env["LEDGER_KEY_DIR"], "main")
+        app = create_routed_app({"acme": route}, env=env)
+        auth = {"Authorization": f"Bearer {token}"}
+        with TestClient(app, raise_server_exceptions=False) as client:
+            made = client.post("/ledgers/acme/v1/events", headers=auth,
+                               json=consent("h@example.org"))
+            assert made.status_code == 201, made.text
+            r = client.get("/ledgers/acme/v1/subjects/h@example.org/consent", headers=auth)
+            assert r.status_code == 200, r.text
+            assert "recruitment" in r.text
+            ctx = app.routes[-1].app.state.ctx  # type: ignore[attr-defined]
+            assert ctx.replicas is not None
+        led.close()
