@@ -17,7 +17,7 @@ from ledger.domain.routing import Route, parse_routing
 from ledger.errors import ConfigError, LedgerError
 from ledger.trust.chain import GENESIS_HASH
 
-__all__ = ["Route", "env_of", "list_ledgers", "load_routing", "pick_route"]
+__all__ = ["Route", "env_of", "ledgers_in", "list_ledgers", "load_routing", "pick_route"]
 
 
 def load_routing(path: str) -> dict[str, Route]:
@@ -69,3 +69,8 @@ def list_ledgers(routes: Mapping[str, Route]) -> list[dict[str, Any]]:
             row["head_seq"], row["head_hash"], row["error"] = None, None, str(exc)
         out.append(row)
     return out
+
+
+def ledgers_in(path: str) -> list[dict[str, Any]]:
+    """``ledger ledgers``: :func:`list_ledgers` of the routing file ``path``."""
+    return list_ledgers(load_routing(path))

@@ -22,14 +22,14 @@ _LEDGERS = Table([Column("NAME", 20), Column("LEDGER", 12), Column("HEAD", 9),
 
 
 def cmd_ledgers(args: argparse.Namespace) -> int:
-    from ledger.app.routing import list_ledgers, load_routing
+    from ledger.app.routing import ledgers_in
     from ledger.errors import ConfigError
 
     path = routing_file(args)
     if path is None:
         raise ConfigError("--ledgers: no routing file: give --ledgers FILE or set "
                           "LEDGER_LEDGERS (docs/OPERATIONS.md, \"Scaling out\")")
-    rows = list_ledgers(load_routing(path))
+    rows = ledgers_in(path)
     if args.json:
         for row in rows:
             print_json(row)
