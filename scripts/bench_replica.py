@@ -75,7 +75,7 @@ def _append_load(url: str, env: dict[str, str], writers: int, batch: int, *,
 
 
 def verify_during_appends(db: str, schema: str, env: dict[str, str], writers: int,
-                          batch: int) -> dict[str, Any]:
+                          batch: int, *, nice: int = 0) -> dict[str, Any]:
     primary = f"{PRIMARY}/{db}?schema={schema}"
     standby = f"{STANDBY}/{db}?schema={schema}"
     child_env = {**os.environ, **env, "LEDGER_DATABASE_URL": standby, "LEDGER_NAME": NAME}
@@ -89,7 +89,8 @@ def verify_during_appends(db: str, schema: str, env: dict[str, str], writers: in
     loader.start()
     time.sleep(1.0)  # the writers are running
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "ledger.cli", "verify", "--json",
+    niced = ["nice", "-n", str(nice)] if nice else []
+    done = subprocess.run([*niced, sys.executable, "-m", "ledger.cli", "verify", "--json",
                            "--workers", "1"], env=child_env, capture_output=True, text=True,
                           check=False)
     took = time.perf_counter() - started
@@ -206,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--writers", type=int, default=4)
     p.add_argument("--batch", type=int, default=10, help="events per append call")
     p.add_argument("--rounds", type=int, default=100, help="requests per read route")
+    p.add_argument("--nice", type=int, default=0, help="run the replica's verification under "
+                   "nice -n N (here the replica shares the primary's 2 cores; 0: as is)")
     p.add_argument("--key-dir", default="bench-data/replica.keys")
     p.add_argument("--json-out", metavar="FILE")
     args = p.parse_args(argv)
@@ -229,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": bench.machine(), "db": args.db, "entries": head,
                               "build_seconds": round(time.perf_counter() - started, 1)}
     bench.log(f"ledger ready: {head} entries")
-    report.update(verify_during_appends(args.db, schema, env, args.writers, args.batch))
+    report["verify_nice"] = args.nice
+    report.update(verify_during_appends(args.db, schema, env, args.writers, args.batch,
+                                        nice=args.nice))
     bench.log(f"  appends: alone {report['appends_alone']['events_per_s']}/s, during "
               f"verify {report['appends_during_verify']['events_per_s']}/s "
               f"({report['append_loss_pct']} % lost)")
