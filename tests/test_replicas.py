@@ -229,3 +229,28 @@ def test_http_consent_with_read_urls_answers_read_your_writes(env: dict[str, str
             ctx = app.routes[-1].app.state.ctx  # type: ignore[attr-defined]
             assert ctx.replicas is not None
         led.close()
+
+
+def test_http_verify_runs_on_a_replica_and_skips_one_that_is_down(
+        env: dict[str, str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from ledger.app.tokens import Tokens
+    from ledger.domain.routing import Route
+    from ledger.http import create_routed_app
+
+    with pair_urls("test") as (primary_url, standby_url):
+        led = new_ledger(primary_url, env)
+        token = Tokens(led.store).create("audit-firm", "auditor")
+        led.append([consent(f"v{i}@example.org") for i in range(4)])
+        gone = primary_url.replace(":5442/", ":5449/")  # no server there
+        auth = {"Authorization": f"Bearer {token}"}
+        for reads, by in (((gone, standby_url), REPLICA), ((gone,), PRIMARY)):
+            route = Route("acme", primary_url, reads, env["LEDGER_KEY_DIR"], "main")
+            app = create_routed_app({"acme": route}, plugins=(), env=env)
+            with TestClient(app, raise_server_exceptions=False) as client:
+                r = client.get("/ledgers/acme/v1/verify", headers=auth)
+                assert r.status_code == 200, r.text
+                assert r.json()["ok"] is True and r.json()["entries"] == 5
+                assert r.headers["Ledger-Served-By"] == by
+        led.close()
