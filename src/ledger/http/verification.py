@@ -73,12 +73,13 @@ class VerifyRunner:
                 return await self._child(url), "replica"
             except StorageError:
                 continue  # this replica cannot: the next, then the primary
-        return await self._child(self.url), "primary"
+        return await self._child(), "primary"
 
-    async def _child(self, url: str) -> dict[str, Any]:
+    async def _child(self, url: str | None = None) -> dict[str, Any]:
+        """``ledger verify --json`` of ``url`` (default: the primary's) in a child."""
         cmd = [sys.executable, "-m", "ledger.cli", "verify", "--json",
                "--workers", str(self.workers)]
-        done = await anyio.run_process(cmd, env=self._env(url), check=False)
+        done = await anyio.run_process(cmd, env=self._env(url or self.url), check=False)
         if done.returncode in (0, 1):
             result: dict[str, Any] = json.loads(done.stdout)
             return result
