@@ -181,3 +181,48 @@ def test_http_prefixes_and_a_token_sees_nothing_of_another_ledger(tmp_path: Path
         assert client.get("/ledgers/c/v1/health").status_code == 404
     heads = {r["name"]: r["head_seq"] for r in list_ledgers(routes)}
     assert heads == {"a": 3, "b": 1}
+
+
+def test_ledger_serve_with_a_routing_file_serves_each_ledger_under_its_prefix(
+        tmp_path: Path) -> None:
+    import http.client
+    import socket
+    import time
+
+    path = _routing(tmp_path, f"sqlite:///{tmp_path}/both.db")
+    _init_all(path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "--ledgers", str(path),
+                             "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        def get(url: str) -> tuple[int, str]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", url)
+                r = conn.getresponse()
+                return r.status, r.read().decode()
+            finally:
+                conn.close()
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = get("/ledgers")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, \
+                    (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        assert (status, json.loads(body)) == (200, {"ledgers": ["a", "b"]})
+        assert get("/ledgers/a/v1/health")[0] == 200
+        assert get("/ledgers/b/v1/health")[0] == 200
+        assert get("/v1/health")[0] == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
