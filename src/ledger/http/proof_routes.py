@@ -67,7 +67,7 @@ def _register_checkpoints(router: APIRouter, ctx: RouteContext) -> None:
                 responses={200: {"description": "the checkpoint", "content": {
                     "application/json": {"schema": CHECKPOINT},
                     "text/plain": {"schema": {"type": "string"}}}},
-                           **problems(*AUTH, 404, 503)})
+                           **problems(*AUTH, 404, 422, 503)})
     async def latest(request: Request, _: Annotated[
             Principal, Depends(ctx.require("checkpoints:read"))],
             min_seq: Annotated[int | None, MIN_SEQ] = None) -> Response:
