@@ -226,3 +226,59 @@ def test_ledger_serve_with_a_routing_file_serves_each_ledger_under_its_prefix(
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres",
+                                                         marks=pytest.mark.postgres)])
+def test_one_token_scoped_to_several_ledgers_and_no_other(tmp_path: Path, kind: str) -> None:
+    """``token create --also``: the same token opens a and b, not c (which shares a's
+    database: a token table holds one ledger per token, so a+c is refused)."""
+    import uuid
+
+    from tests.conftest import PG_URL, drop_schema, require_pg
+
+    schemas = [f"m_{uuid.uuid4().hex[:10]}", f"m_{uuid.uuid4().hex[:10]}"]
+    if kind == "sqlite":
+        one, two = f"sqlite:///{tmp_path}/one.db", f"sqlite:///{tmp_path}/two.db"
+    else:
+        require_pg()
+        base = PG_URL.split("?")[0]
+        one, two = (f"{base}?schema={s}" for s in schemas)
+    lines = []
+    for name, url in (("a", one), ("b", two), ("c", one)):
+        (tmp_path / f"keys-{name}").mkdir(mode=0o700)
+        lines += [f"[ledgers.{name}]", f'url = "{url}"', f"keys = '{tmp_path}/keys-{name}'"]
+    path = tmp_path / "ledgers.toml"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        _init_all(path)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+        env["LEDGER_LEDGERS"] = str(path)
+        made = _cli(["--ledger", "a", "token", "create", "--name", "multi", "--role", "dpo",
+                     "--also", "b"], env)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip()
+        shared = _cli(["--ledger", "a", "token", "create", "--name", "other", "--role",
+                       "dpo", "--also", "c"], env)
+        assert shared.returncode == 2
+        assert "ledgers 'a' and 'c' share one token table" in shared.stderr
+        again = _cli(["--ledger", "b", "token", "create", "--name", "multi", "--role",
+                      "dpo", "--also", "c"], env)
+        assert again.returncode == 2 and "already has a live token in ledger 'b'" \
+            in again.stderr
+        app = create_routed_app(load_routing(str(path)), plugins=())
+        auth = {"Authorization": f"Bearer {token}"}
+        with TestClient(app, raise_server_exceptions=False) as client:
+            assert client.get("/ledgers/a/v1/verify", headers=auth).status_code == 200
+            assert client.get("/ledgers/b/v1/verify", headers=auth).status_code == 200
+            assert client.get("/ledgers/c/v1/verify", headers=auth).status_code == 401
+        # revoking in one ledger leaves the other's scope as it is
+        assert _cli(["--ledger", "a", "token", "revoke", "multi"], env).returncode == 0
+        app = create_routed_app(load_routing(str(path)), plugins=())
+        with TestClient(app, raise_server_exceptions=False) as client:
+            assert client.get("/ledgers/a/v1/verify", headers=auth).status_code == 401
+            assert client.get("/ledgers/b/v1/verify", headers=auth).status_code == 200
+    finally:
+        if kind == "postgres":
+            for s in schemas:
+                drop_schema(s)
