@@ -28,7 +28,7 @@ from ledger.app.application import Ledger
 from tests.helpers import consent
 from tests.replica_kit import new_ledger, pair_urls, require_pair, run_script
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 TRIALS = int(os.environ.get("LEDGER_FAILOVER_TRIALS", "10"))
 WRITERS = 3
