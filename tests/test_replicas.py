@@ -100,7 +100,9 @@ def test_an_unreachable_replica_falls_back_to_the_primary(env: dict[str, str]) -
         gone = primary_url.replace(":5442/", ":5449/")  # no server there
         reps = Replicas(led, [gone], wait=0.1)
         try:
+            assert reps.cooling() == []
             assert reps.reader().by == PRIMARY
+            assert reps.cooling() == [gone]  # not asked again for COOLDOWN seconds
             assert reps.reader(min_seq=1).by == PRIMARY
         finally:
             reps.close()

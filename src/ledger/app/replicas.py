@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["PRIMARY", "REPLICA", "FollowingStore", "Replicas", "Served", "replica_wait"]
 
 PRIMARY, REPLICA = "primary", "replica"
+CONNECT_TIMEOUT = 2.0  # seconds: a replica that does not answer by then is passed over
+COOLDOWN = 5.0         # seconds: a replica that failed is not asked again before this
 T = TypeVar("T")
 
 
@@ -76,6 +78,7 @@ class Replicas:
         self.wait = replica_wait(primary.env) if wait is None else wait
         self.poll = poll
         self._open: dict[str, Ledger] = {}
+        self._down_until: dict[str, float] = {}  # a failed replica's cool-down
         self._lock = threading.Lock()
 
     def _replica(self, url: str) -> Ledger:
@@ -85,16 +88,22 @@ class Replicas:
             led = self._open.get(url)
             if led is None:
                 p = self.primary
-                led = Ledger(open_store(url, ledger_id_for(p.name)), p.ring, p.name, p.clock)
+                store = open_store(url, ledger_id_for(p.name), connect_timeout=CONNECT_TIMEOUT)
+                led = Ledger(store, p.ring, p.name, p.clock)
                 led.url, led.env = url, p.env
                 self._open[url] = led
             return led
 
     def _head(self, url: str) -> int | None:
-        """The replica's head seq, or None when it does not answer."""
+        """The replica's head seq, or None when it does not answer (then it is not asked
+        again for :data:`COOLDOWN` seconds: a dead replica costs one connect timeout per
+        cool-down, not one per read)."""
+        if time.monotonic() < self._down_until.get(url, 0.0):
+            return None
         try:
             h = self._replica(url).store.read(lambda tx: tx.head())
         except StorageError:
+            self._down_until[url] = time.monotonic() + COOLDOWN
             return None
         return 0 if h is None else int(h.seq)
 
@@ -109,6 +118,11 @@ class Replicas:
             if min_seq is None or not self.read_urls or time.monotonic() >= deadline:
                 return Served(self.primary, PRIMARY)
             time.sleep(self.poll)
+
+    def cooling(self) -> list[str]:
+        """The read URLs passed over now, having failed less than :data:`COOLDOWN` ago."""
+        now = time.monotonic()
+        return [u for u in self.read_urls if self._down_until.get(u, 0.0) > now]
 
     def following_store(self) -> FollowingStore:
         return FollowingStore(self)

@@ -115,9 +115,8 @@ class RouteContext:
         """Called by the app's lifespan, inside the server's event loop."""
         anyio.to_thread.current_default_thread_limiter().total_tokens = self.limits.db_threads
         self.committer.started()
-        self.verifier = VerifyRunner(
-            self.url, self.name, workers=self.limits.verify_workers,
-            read_urls=() if self.replicas is None else self.replicas.read_urls)
+        self.verifier = VerifyRunner(self.url, self.name, workers=self.limits.verify_workers,
+                                     replicas=self.replicas)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking (database) work in the shared worker threads."""

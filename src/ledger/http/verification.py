@@ -7,7 +7,7 @@ command, ``ledger verify --json``, in a child process that is given the
 database URL and ledger name but no master key (verification needs none).
 
 With read URLs (hot-standby replicas, :mod:`ledger.app.replicas`) the child verifies
-a replica; if it cannot (a replica down: exit 2 or 3), the next, then the primary.
+the replica that answers; if none does, or the child cannot (exit 2 or 3), the primary.
 :meth:`VerifyRunner.run_served` also says which served (``replica`` or ``primary``).
 
 At most one child runs at a time.  A request that arrives while one runs waits
@@ -21,23 +21,26 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ledger.app.replicas import PRIMARY, REPLICA
 from ledger.errors import StorageError
+
+if TYPE_CHECKING:
+    from ledger.app.replicas import Replicas
 
 __all__ = ["VerifyRunner"]
 
 
 class VerifyRunner:
     def __init__(self, url: str, name: str, *, workers: int = 1,
-                 read_urls: Sequence[str] = ()) -> None:
+                 replicas: Replicas | None = None) -> None:
         self.url = url
         self.name = name
         self.workers = workers
-        self.read_urls = list(read_urls)
+        self.replicas = replicas
         self._lock: anyio.Lock | None = None
         self._started = 0                                   # runs started so far
         # (run number, its result, which served it)
@@ -68,12 +71,14 @@ class VerifyRunner:
             return result, by
 
     async def _first_served(self) -> tuple[dict[str, Any], str]:
-        for url in self.read_urls:
-            try:
-                return await self._child(url), "replica"
-            except StorageError:
-                continue  # this replica cannot: the next, then the primary
-        return await self._child(), "primary"
+        if self.replicas is not None:
+            served = await anyio.to_thread.run_sync(self.replicas.reader)
+            if served.by == REPLICA and served.ledger.url:
+                try:
+                    return await self._child(served.ledger.url), REPLICA
+                except StorageError:
+                    pass  # the replica failed meanwhile: the primary
+        return await self._child(), PRIMARY
 
     async def _child(self, url: str | None = None) -> dict[str, Any]:
         """``ledger verify --json`` of ``url`` (default: the primary's) in a child."""
