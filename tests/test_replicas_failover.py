@@ -26,7 +26,7 @@ import pytest
 
 from ledger.app.application import Ledger
 from tests.helpers import consent
-from tests.replica_kit import new_ledger, pair_urls, require_pair, run_script
+from tests.replica_kit import PRIMARY, new_ledger, pair_urls, require_pair, run_script, sql
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -55,9 +55,10 @@ def _writer(url: str, env: dict[str, str], tag: str, acked: list[tuple[int, str,
             led.close()
 
 
-def _trial(number: int, keys: Path) -> dict[str, Any]:
+def _trial(number: int, keys: Path, made: list[str]) -> dict[str, Any]:
     env = {"LEDGER_KEY_DIR": str(keys / f"trial{number}")}
     with pair_urls("test") as (primary_url, standby_url):
+        made.append(primary_url.rsplit("schema=", 1)[1])  # dropped after the reset
         new_ledger(primary_url, env).close()
         acked: list[tuple[int, str, str]] = []
         stop = threading.Event()
@@ -93,11 +94,14 @@ def test_kill_primary_under_load_promote_standby_no_acknowledged_event_lost(
     trials = []
     try:
         for number in range(TRIALS):
+            made: list[str] = []
             try:
-                trials.append(_trial(number, keys))
+                trials.append(_trial(number, keys, made))
             finally:
                 reset = run_script("reset")
                 assert reset.returncode == 0, reset.stderr
+                for schema in made:  # the old primary was down when the trial ended
+                    sql(f"{PRIMARY}/test", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         summary = {"trials": trials, "seconds": round(time.monotonic() - started, 1),
                    "acknowledged": sum(t["acknowledged"] for t in trials),
