@@ -22,7 +22,7 @@ from ledger.app.proofs import Prover, prover_of
 from ledger.app.proving import latest_checkpoint_of
 from ledger.app.tokens import Principal
 from ledger.errors import InputError
-from ledger.http.context import RouteContext
+from ledger.http.context import SERVED_BY, RouteContext
 from ledger.http.problems import Problem
 from ledger.http.schemas import json_response, problems
 
@@ -48,6 +48,12 @@ def _renamed(exc: InputError) -> InputError:
     return type(exc)(_PARAMS.get(exc.field, exc.field), exc.rule)
 
 
+#: ?min_seq=N: the answer must see entry N (a receipt just returned); docs/OPERATIONS.md
+MIN_SEQ = Query(ge=1, description="serve from a replica only once it holds this entry "
+                "(else, after a bounded wait, from the primary); the `Ledger-Served-By` "
+                "header says which served")
+
+
 def register(router: APIRouter, ctx: RouteContext) -> None:
     _register_checkpoints(router, ctx)
     _register_proofs(router, ctx, prover_of(ctx.ledger))
@@ -61,16 +67,18 @@ def _register_checkpoints(router: APIRouter, ctx: RouteContext) -> None:
                 responses={200: {"description": "the checkpoint", "content": {
                     "application/json": {"schema": CHECKPOINT},
                     "text/plain": {"schema": {"type": "string"}}}},
-                           **problems(*AUTH, 404, 503)})
+                           **problems(*AUTH, 404, 422, 503)})
     async def latest(request: Request, _: Annotated[
-            Principal, Depends(ctx.require("checkpoints:read"))]) -> Response:
-        cp = await ctx.run(latest_checkpoint_of, ctx.ledger)
+            Principal, Depends(ctx.require("checkpoints:read"))],
+            min_seq: Annotated[int | None, MIN_SEQ] = None) -> Response:
+        cp, by = await ctx.read(latest_checkpoint_of, min_seq)
         if cp is None:
-            raise Problem(404, "no checkpoint has been signed yet (ledger checkpoint)")
+            raise Problem(404, "no checkpoint has been signed yet (ledger checkpoint)",
+                          headers={SERVED_BY: by})
         accept = request.headers.get("accept", "")
         if "text/plain" in accept and "json" not in accept:
-            return PlainTextResponse(cp["note"])
-        return JSONResponse(cp)
+            return PlainTextResponse(cp["note"], headers={SERVED_BY: by})
+        return JSONResponse(cp, headers={SERVED_BY: by})
 
 
 def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> None:
@@ -83,9 +91,12 @@ def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> No
                            **problems(*AUTH, 404, 422, 503)})
     async def inclusion(seq: Annotated[int, Path(ge=1)],
                         _: Annotated[Principal, Depends(ctx.require("proofs:read"))],
-                        size: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
+                        size: Annotated[int | None, Query(ge=1)] = None,
+                        min_seq: Annotated[int | None, MIN_SEQ] = None) -> JSONResponse:
         try:
-            return JSONResponse(await ctx.run(prover.inclusion, seq, size))
+            need = max(min_seq or 1, seq if size is None else size)  # a replica holding it
+            out, by = await ctx.read(lambda led: _prover(led).inclusion(seq, size), need)
+            return JSONResponse(out, headers={SERVED_BY: by})
         except InputError as exc:
             raise await _beyond_head(exc, seq if size is None else size) from None
 
@@ -99,11 +110,17 @@ def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> No
                            **problems(*AUTH, 404, 422, 503)})
     async def consistency(_: Annotated[Principal, Depends(ctx.require("proofs:read"))],
                           old: Annotated[int, Query(ge=1)],
-                          new: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
+                          new: Annotated[int | None, Query(ge=1)] = None,
+                          min_seq: Annotated[int | None, MIN_SEQ] = None) -> JSONResponse:
         try:
-            return JSONResponse(await ctx.run(prover.consistency, old, new))
+            need = max(min_seq or 1, old if new is None else new)
+            out, by = await ctx.read(lambda led: _prover(led).consistency(old, new), need)
+            return JSONResponse(out, headers={SERVED_BY: by})
         except InputError as exc:
             raise await _beyond_head(exc, old if new is None else new) from None
+
+    def _prover(led: Any) -> Prover:
+        return prover if led is ctx.ledger else prover_of(led)
 
     async def _beyond_head(exc: InputError, size: int) -> Exception:
         """404 when the tree asked for is larger than the ledger (``size``: the seq or
