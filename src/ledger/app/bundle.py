@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.app.proofs import Prover
+from ledger.app.witnessing import with_cosignatures  # issue 16: cosigned notes
 from ledger.errors import InputError
 from ledger.storage.tree_store import TreeReader
 from ledger.trust.merkle import inclusion_path
@@ -56,8 +57,8 @@ def write_bundle(prover: Prover, folder: Path, from_seq: int = 1) -> dict[str, A
     with (folder / "entries.jsonl").open("wb") as f:
         for _, stored_hash, state in prover.store.iter_rows(from_seq, head):
             f.write(stored_hash.encode("ascii") + b" " + bytes(state) + b"\n")
-    notes = [c["note"] for c in prover.checkpoints(min_size=max(from_seq - 1, 1),
-                                                   max_size=head)]
+    notes = [c["note"] for c in with_cosignatures(prover, prover.checkpoints(
+        min_size=max(from_seq - 1, 1), max_size=head))]
     (folder / "checkpoints.txt").write_text("".join(n + "\n" for n in notes), encoding="utf-8")
     (folder / "pubkey").write_text(key + "\n", encoding="utf-8")
     if from_seq > 1:

@@ -1,0 +1,63 @@
+"""The witnesses of a ledger and the cosignatures they returned (issue 16), one SQL text
+for both databases (tables in :mod:`ledger.storage.proof_tables`).
+
+Reading a table that an older ledger does not have yet raises ConfigError; the
+application then creates the proof tables (idempotent) and reads again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.errors import ConfigError
+from ledger.storage import AppendTx
+
+__all__ = ["add_witness", "insert_cosignature", "list_cosignatures", "list_witnesses",
+           "remove_witness"]
+
+
+def list_witnesses(tx: AppendTx) -> list[dict[str, str]]:
+    try:
+        tx.c.execute(tx._sql(f"SELECT name, witness_key, url FROM "
+                             f"{tx.t.q('ledger_witnesses')} WHERE ledger_id=? ORDER BY name"),
+                     (tx.lkey,))
+    except Exception as exc:  # the driver's "no such table", on either database
+        raise ConfigError("this ledger has no witness tables yet") from exc
+    return [{"name": r["name"], "key": r["witness_key"], "url": r["url"]}
+            for r in tx.c.fetchall()]
+
+
+def add_witness(tx: AppendTx, name: str, key: str, url: str) -> None:
+    t = tx.t.q("ledger_witnesses")
+    tx.c.execute(tx._sql(f"DELETE FROM {t} WHERE ledger_id=? AND name=?"), (tx.lkey, name))
+    tx.c.execute(tx._sql(f"INSERT INTO {t} (ledger_id, name, witness_key, url) "
+                         "VALUES (?,?,?,?)"), (tx.lkey, name, key, url))
+
+
+def remove_witness(tx: AppendTx, name: str) -> int:
+    tx.c.execute(tx._sql(f"DELETE FROM {tx.t.q('ledger_witnesses')} WHERE ledger_id=? AND "
+                         "name=?"), (tx.lkey, name))
+    return int(tx.c.rowcount or 0)
+
+
+def insert_cosignature(tx: AppendTx, size: int, witness: str, line: str,
+                       cosigned_at: int) -> None:
+    tx.c.execute(tx._sql(
+        f"INSERT INTO {tx.t.q('ledger_cosignatures')} (ledger_id, tree_size, witness, line, "
+        "cosigned_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING"),
+        (tx.lkey, size, witness, line, cosigned_at))
+
+
+def list_cosignatures(tx: AppendTx, *, min_size: int = 0,
+                      max_size: int | None = None) -> list[dict[str, Any]]:
+    """Cosignatures of checkpoints of sizes min_size..max_size, by size then witness."""
+    try:
+        tx.c.execute(tx._sql(
+            f"SELECT tree_size, witness, line, cosigned_at FROM "
+            f"{tx.t.q('ledger_cosignatures')} WHERE ledger_id=? AND tree_size>=? AND "
+            "tree_size<=? ORDER BY tree_size, witness"),
+            (tx.lkey, min_size, max_size if max_size is not None else 2**62))
+    except Exception as exc:  # the driver's "no such table", on either database
+        raise ConfigError("this ledger has no witness tables yet") from exc
+    return [{"tree_size": int(r["tree_size"]), "witness": r["witness"], "line": r["line"],
+             "cosigned_at": int(r["cosigned_at"])} for r in tx.c.fetchall()]
