@@ -69,7 +69,7 @@ def _handler(witness: Any) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_POST(self) -> None:
             if self.path.rstrip("/").rsplit("/", 1)[-1] != "add-checkpoint":
                 self._answer(404, "not found\n")
                 return
@@ -88,7 +88,7 @@ def _handler(witness: Any) -> type[BaseHTTPRequestHandler]:
             except LedgerError as exc:
                 self._answer(500, f"{exc}\n")
 
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:
             parts = self.path.strip("/").split("/")
             note = witness.latest(parts[-2]) if len(parts) >= 2 and \
                 parts[-1] == "checkpoint" else None
@@ -107,7 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     witness = _witness(args)
     key = witness.key()
     server = ThreadingHTTPServer((args.host, args.port), _handler(witness))
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     print(f"witness {key.name} listening on http://{host}:{port} (key {key})", flush=True)
 
     def stop(*_: Any) -> None:
