@@ -13,6 +13,7 @@ from ledger.app.bundle_slices import PARALLEL_BYTES, check_in_slices
 from ledger.app.workers import worker_count
 from ledger.trust import bundle_check
 from ledger.trust.bundle_check import BundleReport
+from ledger.trust.cosignature import Quorum
 from ledger.trust.merkle import Accumulator
 from ledger.trust.notes import Checkpoint
 
@@ -20,7 +21,8 @@ __all__ = ["PARALLEL_BYTES", "BundleReport", "verify_bundle"]
 
 
 def verify_bundle(folder: Path, pubkey: str | None = None, *, workers: int | None = None,
-                  spawn: bool = False, kept: Sequence[Checkpoint] = ()) -> BundleReport:
+                  spawn: bool = False, kept: Sequence[Checkpoint] = (),
+                  quorum: Quorum | None = None) -> BundleReport:
     """Check a bundle (:func:`ledger.trust.bundle_check.verify_bundle`).
 
     Past :data:`PARALLEL_BYTES` of entries the chain checks are shared among processes
@@ -36,4 +38,5 @@ def verify_bundle(folder: Path, pubkey: str | None = None, *, workers: int | Non
         return check_in_slices(path, n, first=first, prev_hash=prev_hash, acc=acc,
                                sizes=sizes, at_size=at_size)
 
-    return bundle_check.verify_bundle(folder, pubkey, kept=kept, check_entries=in_slices)
+    return bundle_check.verify_bundle(folder, pubkey, kept=kept, check_entries=in_slices,
+                                      quorum=quorum)

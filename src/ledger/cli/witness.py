@@ -19,12 +19,16 @@ import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ledger.cli.main import EXIT_FAILED, EXIT_OK, database_url, ledger_name, print_json
-from ledger.errors import LedgerError, WitnessRefusal
+from ledger.errors import InputError, LedgerError, VerificationError, WitnessRefusal
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from ledger.trust.cosignature import Quorum
+
+__all__ = ["quorum_of", "register"]
 
 MAX_BODY = 1 << 20  # a checkpoint and 63 proof lines take a few kB
 
@@ -146,8 +150,6 @@ def cmd_attach(args: argparse.Namespace) -> int:
 def cmd_detach(args: argparse.Namespace) -> int:
     with _witnessing(args) as w:
         if not w.detach(args.name):
-            from ledger.errors import InputError
-
             raise InputError("NAME", "is not a witness of this ledger (`ledger witness list`)")
     print(f"ledger: witness {args.name} detached", file=sys.stderr)
     return EXIT_OK
@@ -174,6 +176,35 @@ def cmd_push(args: argparse.Namespace) -> int:
             print(f"{r.witness}: {'cosigned' if r.ok else 'refused'} the checkpoint of size "
                   f"{size} ({r.detail})")
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def quorum_of(args: argparse.Namespace) -> Quorum | None:
+    """``--witness KEY… --quorum K`` (default K: every key given); None without them.
+    A KEY may be a file holding keys, one a line.  A cosignature dated more than five
+    minutes after this machine's clock is refused (clock skew allowed)."""
+    import time
+
+    from ledger.trust.cosignature import Quorum, parse_witness_key
+
+    if args.quorum is not None and not args.witness:
+        raise InputError("--quorum", "goes with --witness")
+    if not args.witness:
+        return None
+    texts: list[str] = []
+    for item in args.witness:
+        if "+" not in item and Path(item).is_file():
+            texts += [t for t in Path(item).read_text(encoding="utf-8").split() if t]
+        else:
+            texts.append(item)
+    try:
+        keys = tuple(dict.fromkeys(parse_witness_key(t) for t in texts))
+    except VerificationError as exc:
+        raise InputError("--witness", exc.reason) from None
+    k = len(keys) if args.quorum is None else args.quorum
+    if not 1 <= k <= len(keys):
+        raise InputError("--quorum", f"must be between 1 and the number of distinct witness "
+                         f"keys ({len(keys)})")
+    return Quorum(keys, k, int(time.time()) + 300)
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],

@@ -28,7 +28,8 @@ from ledger.errors import VerificationError, WitnessRefusal
 from ledger.trust.ed25519 import public_key_of, sign, valid_signature
 from ledger.trust.notes import SIG_PREFIX, Checkpoint, valid_name
 
-__all__ = ["ALG_COSIGNATURE_V1", "AddCheckpoint", "Cosignature", "WitnessKey", "add_cosignatures",
+__all__ = ["ALG_COSIGNATURE_V1", "AddCheckpoint", "Cosignature", "Quorum", "WitnessKey",
+           "add_cosignatures",
            "check_quorum", "cosign", "cosignature_by", "cosigned_message", "cosigner_key_id",
            "format_add_checkpoint", "parse_add_checkpoint", "parse_cosignature_lines",
            "parse_witness_key"]
@@ -157,6 +158,23 @@ def check_quorum(cp: Checkpoint, keys: Sequence[WitnessKey], quorum: int, *,
                                 f"cosignature(s), the quorum is {quorum} "
                                 f"({'; '.join(problems)})")
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    """What a verifier asks of a checkpoint: ``k`` valid cosignatures among ``keys``
+    (``--witness KEY… --quorum K``); ``not_after``: the verifier's clock, POSIX seconds."""
+
+    keys: tuple[WitnessKey, ...]
+    k: int
+    not_after: int | None = None
+
+    def check(self, cp: Checkpoint) -> list[dict[str, object]]:
+        """The cosignatures that vouch for ``cp`` (witness, time); VerificationError if
+        fewer than ``k``."""
+        found = check_quorum(cp, self.keys, self.k, not_after=self.not_after)
+        return [{"witness": c.name, "key_id": c.key_id.hex(), "time": c.timestamp}
+                for c in found]
 
 
 def parse_cosignature_lines(text: str) -> list[str]:
