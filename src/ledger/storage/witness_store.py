@@ -13,7 +13,7 @@ from ledger.errors import ConfigError
 from ledger.storage import AppendTx
 
 __all__ = ["add_witness", "insert_cosignature", "list_cosignatures", "list_witnesses",
-           "remove_witness"]
+           "pinned_at", "remove_witness"]
 
 
 def list_witnesses(tx: AppendTx) -> list[dict[str, str]]:
@@ -61,3 +61,15 @@ def list_cosignatures(tx: AppendTx, *, min_size: int = 0,
         raise ConfigError("this ledger has no witness tables yet") from exc
     return [{"tree_size": int(r["tree_size"]), "witness": r["witness"], "line": r["line"],
              "cosigned_at": int(r["cosigned_at"])} for r in tx.c.fetchall()]
+
+
+def pinned_at(tx: AppendTx) -> str | None:
+    """When the signing key was pinned (``ledger init``): the start of the automatic
+    checkpoints' clock before the first checkpoint; None when not pinned."""
+    try:
+        tx.c.execute(tx._sql(f"SELECT pinned_at FROM {tx.t.q('ledger_signing_keys')} "
+                             "WHERE ledger_id=?"), (tx.lkey,))
+    except Exception:  # an older ledger: no such table yet  # noqa: BLE001
+        return None
+    row = tx.c.fetchone()
+    return None if row is None else str(row["pinned_at"])
