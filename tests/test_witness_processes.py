@@ -273,3 +273,23 @@ def test_a_tail_cut_above_the_kept_checkpoint_is_caught_by_the_witnessed_one(
     results = checkpoint(ledger)["witnesses"]
     assert [r["ok"] for r in results] == [False, False]
     assert all("larger tree (50)" in r["detail"] for r in results), results
+
+
+def test_the_api_serves_the_cosigned_checkpoint(ledger: Ledger, witnesses: list[WitnessProc],
+                                                db_url: str, env: dict[str, str]) -> None:
+    from tests.http_kit import api_for
+
+    with api_for(ledger, db_url, env) as api:
+        assert api.get("/v1/checkpoints/cosigned", as_="auditor").status_code == 404
+        attach(ledger, witnesses)
+        fill(ledger, 8)
+        checkpoint(ledger)
+        r = api.get("/v1/checkpoints/cosigned", as_="auditor")
+        assert r.status_code == 200 and r.json()["cosignatures"] == 2
+        assert r.json()["tree_size"] == 8
+        text = api.get("/v1/checkpoints/cosigned", as_="dpo", headers={"Accept": "text/plain"})
+        assert text.text == r.json()["note"]
+        for w in witnesses:
+            assert len(independent_cosignatures(text.text, w.key)) == 1
+        assert api.get("/v1/checkpoints/cosigned", as_="service").status_code == 403
+        assert api.get("/v1/checkpoints/cosigned", as_=None).status_code == 401

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.app.proofs import Prover
+from ledger.app.proofs import Prover, prover_of
 from ledger.errors import ConfigError, InputError, VerificationError, WitnessRefusal
 from ledger.storage.witness_store import (
     add_witness,
@@ -36,7 +36,8 @@ from ledger.trust.cosignature import (
 )
 from ledger.trust.notes import parse_checkpoint
 
-__all__ = ["PushResult", "Witnessing", "push_after_checkpoint", "with_cosignatures"]
+__all__ = ["PushResult", "Witnessing", "latest_cosigned_of", "push_after_checkpoint",
+           "with_cosignatures"]
 
 _log = logging.getLogger("ledger.app.witnessing")
 TIMEOUT = 10.0
@@ -202,3 +203,8 @@ def with_cosignatures(prover: Prover, cps: list[dict[str, Any]]) -> list[dict[st
         lines.setdefault(c["tree_size"], []).append(c["line"])
     return [{**cp, "note": add_cosignatures(cp["note"], lines.get(cp["tree_size"], [])),
              "cosignatures": len(lines.get(cp["tree_size"], []))} for cp in cps]
+
+
+def latest_cosigned_of(ledger: Any) -> dict[str, Any] | None:
+    """``GET /v1/checkpoints/cosigned``: the newest cosigned checkpoint of an open ledger."""
+    return Witnessing(prover_of(ledger)).latest_cosigned()
