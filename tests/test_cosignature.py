@@ -249,3 +249,39 @@ def test_honest_growth_is_cosigned_and_any_fork_refused(tmp_path_factory: pytest
         w.add_checkpoint(log.request(held))
         held = len(log.leaves)
     assert w.state()[log.key.name]["size"] == held
+
+
+def test_concurrent_pushes_never_roll_the_witness_back(witness: Witness) -> None:
+    """tlog-witness: the check of the old size and the update are one atomic step (the
+    flock of the folder); of pushes racing from the same old size, one wins, the others
+    get 409 with the winner's size, and the size held never goes down."""
+    import threading
+
+    log = Log()
+    witness.add_log(str(log.key))
+    log.grow(10)
+    witness.add_checkpoint(log.request(0))
+    held = 10
+    for _ in range(3):
+        log.grow(80)
+        bodies = [log.request(held, size) for size in range(held + 10, held + 81, 10)]
+        answers: list[object] = []
+        gate = threading.Barrier(len(bodies))
+
+        def push(body: bytes, gate: threading.Barrier, answers: list[object]) -> None:
+            gate.wait()
+            try:
+                answers.append(witness.add_checkpoint(body))
+            except WitnessRefusal as exc:
+                answers.append(exc)
+        threads = [threading.Thread(target=push, args=(b, gate, answers)) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wins = [a for a in answers if isinstance(a, str)]
+        refusals = [a for a in answers if isinstance(a, WitnessRefusal)]
+        new = witness.state()[log.key.name]["size"]
+        assert len(wins) == 1 and new > held
+        assert {(r.status, r.size) for r in refusals} == {(409, new)}
+        held = new
