@@ -16,9 +16,12 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from ledger.app.policies import load_policies
 from ledger.app.proofs import Prover, prover_of
+from ledger.domain.periods import time_zone
 from ledger.errors import ConfigError, InputError, VerificationError, WitnessRefusal
 from ledger.storage.witness_store import (
     add_witness,
@@ -36,7 +39,7 @@ from ledger.trust.cosignature import (
 )
 from ledger.trust.notes import parse_checkpoint
 
-__all__ = ["PushResult", "Witnessing", "latest_cosigned_of", "push_after_checkpoint",
+__all__ = ["PushResult", "Witnessing", "latest_cosigned_of", "local_times", "push_after_checkpoint",
            "with_cosignatures"]
 
 _log = logging.getLogger("ledger.app.witnessing")
@@ -208,3 +211,12 @@ def with_cosignatures(prover: Prover, cps: list[dict[str, Any]]) -> list[dict[st
 def latest_cosigned_of(ledger: Any) -> dict[str, Any] | None:
     """``GET /v1/checkpoints/cosigned``: the newest cosigned checkpoint of an open ledger."""
     return Witnessing(prover_of(ledger)).latest_cosigned()
+
+
+def local_times(prover: Prover, witnessed: list[dict[str, Any]]) -> list[str]:
+    """The cosignature times in the time zone of the ledger's policy in force now, for
+    people (JSON keeps POSIX seconds and UTC)."""
+    now = datetime.now(UTC)
+    zone = time_zone(load_policies(prover.store).time_zone(now))
+    return [datetime.fromtimestamp(int(w["time"]), UTC).astimezone(zone).isoformat()
+            for w in witnessed]

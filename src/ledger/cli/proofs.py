@@ -296,6 +296,7 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
 
     text = _read_text(args.checkpoint, "--checkpoint")
     quorum = _quorum(args)
+    local: list[str] = []
     with _prover(args) as p:
         try:
             cp = parse_checkpoint(text)
@@ -303,7 +304,10 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
             out = verify_extension(p, cp, key, incremental=args.incremental,
                                    workers=args.workers, spawn=True)
             if quorum is not None:
+                from ledger.app.witnessing import local_times
+
                 out["witnessed"] = quorum.check(cp)
+                local = local_times(p, out["witnessed"])
         except VerificationError as exc:
             return _failed(args, exc)
     if args.json:
@@ -313,8 +317,8 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
               f"{out['new_root']}) extends the checkpoint of "
               f"{plural(out['old_size'], 'entry', 'entries')} ({out['mode']} check, "
               f"{plural(out['entries_checked'], 'entry', 'entries')} read)")
-        for w in out.get("witnessed", []):
-            print(f"  cosigned by witness {w['witness']} at {w['time']} (POSIX seconds)")
+        for w, at in zip(out.get("witnessed", []), local, strict=False):
+            print(f"  cosigned by witness {w['witness']} at {at}")
     return EXIT_OK
 
 

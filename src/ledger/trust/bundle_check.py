@@ -226,10 +226,10 @@ def _witnessed(folder: Path, quorum: Quorum, report: BundleReport) -> None:
         raise VerificationError("the bundle has no checkpoint for the witnesses to vouch for")
     newest = max(own, key=lambda cp: cp.size)
     report.witnessed = quorum.check(newest)
-    names = ", ".join(f"{w['witness']} (at {w['time']})" for w in report.witnessed)
+    names = ", ".join(f"{w['witness']} (at {w['at']})" for w in report.witnessed)
     report.proves.append(f"witnesses {names} cosigned the tree head of size {newest.size}: "
                          "it existed by then, and they were shown no other history for "
-                         "this origin (times are POSIX seconds)")
+                         "this origin")
 
 
 def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,

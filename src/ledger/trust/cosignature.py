@@ -23,6 +23,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from ledger.errors import VerificationError, WitnessRefusal
 from ledger.trust.ed25519 import public_key_of, sign, valid_signature
@@ -32,7 +33,7 @@ __all__ = ["ALG_COSIGNATURE_V1", "AddCheckpoint", "Cosignature", "Quorum", "Witn
            "add_cosignatures",
            "check_quorum", "cosign", "cosignature_by", "cosigned_message", "cosigner_key_id",
            "format_add_checkpoint", "parse_add_checkpoint", "parse_cosignature_lines",
-           "parse_witness_key"]
+           "parse_witness_key", "utc_text"]
 
 ALG_COSIGNATURE_V1 = 0x04
 MAX_PROOF_LINES = 63
@@ -173,8 +174,13 @@ class Quorum:
         """The cosignatures that vouch for ``cp`` (witness, time); VerificationError if
         fewer than ``k``."""
         found = check_quorum(cp, self.keys, self.k, not_after=self.not_after)
-        return [{"witness": c.name, "key_id": c.key_id.hex(), "time": c.timestamp}
-                for c in found]
+        return [{"witness": c.name, "key_id": c.key_id.hex(), "time": c.timestamp,
+                 "at": utc_text(c.timestamp)} for c in found]
+
+
+def utc_text(timestamp: int) -> str:
+    """POSIX seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_cosignature_lines(text: str) -> list[str]:
