@@ -334,9 +334,11 @@ class Prover:
         created = format_time(datetime.now(UTC))
         self.store.append(lambda tx: insert_checkpoint(tx, size, root.hex(), note, created))
         cp = self.checkpoints(min_size=size, max_size=size)[0]
+        from ledger.app.timestamps import timestamp_after_checkpoint  # issue 16: a TSA
         from ledger.app.witnessing import push_after_checkpoint  # issue 16: the witnesses
 
-        return {**cp, "witnesses": push_after_checkpoint(self, cp)}
+        return {**cp, "witnesses": push_after_checkpoint(self, cp),
+                "timestamps": timestamp_after_checkpoint(self, cp, body)}
 
     def checkpoints(self, *, min_size: int = 0, max_size: int | None = None) \
             -> list[dict[str, Any]]:

@@ -82,27 +82,11 @@ def _prove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cosigned(args: argparse.Namespace) -> int:
-    from ledger.app.witnessing import Witnessing
-
-    if args.list or args.every is not None:
-        raise InputError("--cosigned", "goes alone (not with --list or --every)")
-    with _prover(args) as p:
-        cp = Witnessing(p).latest_cosigned()
-    if cp is None:
-        raise InputError("--cosigned", "no checkpoint of this ledger has a cosignature yet "
-                         "(attach witnesses: `ledger witness attach`, then `ledger "
-                         "checkpoint`)")
-    if args.json:
-        print_json(cp)
-    else:
-        sys.stdout.write(cp["note"])
-    return EXIT_OK
-
-
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     if args.cosigned:
-        return _cosigned(args)
+        from ledger.cli.witness import print_cosigned
+
+        return print_cosigned(args)
     with _prover(args) as p:
         if args.list:
             cps = p.checkpoints()
@@ -194,6 +178,12 @@ def wants_offline_verify(args: argparse.Namespace) -> bool:
     return wanted
 
 
+def _tsa(args: argparse.Namespace) -> list[Any]:
+    from ledger.cli.witness import tsa_roots_of
+
+    return tsa_roots_of(args)
+
+
 def _quorum(args: argparse.Namespace) -> Quorum | None:
     from ledger.cli.witness import quorum_of
 
@@ -253,7 +243,7 @@ def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
                 from None
     # the command is an import-safe entry point: it may spawn worker processes
     report = verify_bundle(Path(args.bundle), key, workers=args.workers, spawn=True,
-                           kept=kept, quorum=_quorum(args))
+                           kept=kept, quorum=_quorum(args), tsa_roots=_tsa(args))
     if args.json:
         print_json(report.as_dict())
     elif report.ok:
@@ -308,6 +298,10 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
 
                 out["witnessed"] = quorum.check(cp)
                 local = local_times(p, out["witnessed"])
+            if _tsa(args):
+                from ledger.app.timestamps import check_stored_timestamps
+
+                out["timestamped"] = check_stored_timestamps(p.store, cp, _tsa(args))
         except VerificationError as exc:
             return _failed(args, exc)
     if args.json:
@@ -319,6 +313,8 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
               f"{plural(out['entries_checked'], 'entry', 'entries')} read)")
         for w, at in zip(out.get("witnessed", []), local, strict=False):
             print(f"  cosigned by witness {w['witness']} at {at}")
+        for t in out.get("timestamped", []):
+            print(f"  time-stamped (RFC 3161) by {t['tsa']} at {t['gen_time']} (UTC)")
     return EXIT_OK
 
 
@@ -340,6 +336,8 @@ def add_verify_options(sp: argparse.ArgumentParser) -> None:
                     "the receipt's) must carry their cosignatures (docs/PROOFS.md)")
     sp.add_argument("--quorum", type=_count, metavar="K", help="with --witness: how many "
                     "of the witnesses must have cosigned (default: all)")
+    sp.add_argument("--tsa-cert", metavar="PEM", help="RFC 3161: the TSA root certificate(s);"
+                    " the checkpoint (the bundle's newest) must have a time-stamp that verifies")
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],

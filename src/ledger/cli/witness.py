@@ -28,7 +28,7 @@ from ledger.errors import InputError, LedgerError, VerificationError, WitnessRef
 if TYPE_CHECKING:
     from ledger.trust.cosignature import Quorum
 
-__all__ = ["quorum_of", "register"]
+__all__ = ["print_cosigned", "quorum_of", "register", "tsa_roots_of"]
 
 MAX_BODY = 1 << 20  # a checkpoint and 63 proof lines take a few kB
 
@@ -205,6 +205,36 @@ def quorum_of(args: argparse.Namespace) -> Quorum | None:
         raise InputError("--quorum", f"must be between 1 and the number of distinct witness "
                          f"keys ({len(keys)})")
     return Quorum(keys, k, int(time.time()) + 300)
+
+
+def print_cosigned(args: argparse.Namespace) -> int:
+    """``ledger checkpoint --cosigned``: the newest cosigned checkpoint (signs nothing)."""
+    from ledger.app.witnessing import Witnessing
+
+    if args.list or args.every is not None:
+        raise InputError("--cosigned", "goes alone (not with --list or --every)")
+    from ledger.app.proving import open_prover
+
+    with open_prover(database_url(args), ledger_name(args)) as p:
+        cp = Witnessing(p).latest_cosigned()
+    if cp is None:
+        raise InputError("--cosigned", "no checkpoint of this ledger has a cosignature yet "
+                         "(attach witnesses: `ledger witness attach`, then `ledger "
+                         "checkpoint`)")
+    if args.json:
+        print_json(cp)
+    else:
+        sys.stdout.write(cp["note"])
+    return EXIT_OK
+
+
+def tsa_roots_of(args: argparse.Namespace) -> list[Any]:
+    """``--tsa-cert FILE``: the TSA root certificates (none without the option)."""
+    if not getattr(args, "tsa_cert", None):
+        return []
+    from ledger.app.timestamps import load_roots
+
+    return load_roots(args.tsa_cert)
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],

@@ -35,4 +35,7 @@ def proof_tables_sql(t: Tables, *, blob: str, bigint: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {t.q('ledger_cosignatures')} (ledger_id TEXT NOT NULL, "
         f"tree_size {bigint} NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, "
         f"cosigned_at {bigint} NOT NULL, PRIMARY KEY (ledger_id, tree_size, witness))",
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_timestamps')} (ledger_id TEXT NOT NULL, "
+        f"tree_size {bigint} NOT NULL, tsa TEXT NOT NULL, response TEXT NOT NULL, "
+        "gen_time TEXT NOT NULL, PRIMARY KEY (ledger_id, tree_size, tsa))",
     ]

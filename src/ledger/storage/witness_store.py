@@ -1,5 +1,6 @@
-"""The witnesses of a ledger and the cosignatures they returned (issue 16), one SQL text
-for both databases (tables in :mod:`ledger.storage.proof_tables`).
+"""The witnesses of a ledger, the cosignatures they returned and the RFC 3161 time-stamps
+of its checkpoints (issue 16), one SQL text for both databases (tables in
+:mod:`ledger.storage.proof_tables`).
 
 Reading a table that an older ledger does not have yet raises ConfigError; the
 application then creates the proof tables (idempotent) and reads again.
@@ -12,8 +13,8 @@ from typing import Any
 from ledger.errors import ConfigError
 from ledger.storage import AppendTx
 
-__all__ = ["add_witness", "insert_cosignature", "list_cosignatures", "list_witnesses",
-           "pinned_at", "remove_witness"]
+__all__ = ["add_witness", "insert_cosignature", "insert_timestamp", "list_cosignatures",
+           "list_timestamps", "list_witnesses", "pinned_at", "remove_witness"]
 
 
 def list_witnesses(tx: AppendTx) -> list[dict[str, str]]:
@@ -73,3 +74,23 @@ def pinned_at(tx: AppendTx) -> str | None:
         return None
     row = tx.c.fetchone()
     return None if row is None else str(row["pinned_at"])
+
+
+def insert_timestamp(tx: AppendTx, size: int, tsa: str, response: str, gen_time: str) -> None:
+    tx.c.execute(tx._sql(
+        f"INSERT INTO {tx.t.q('ledger_timestamps')} (ledger_id, tree_size, tsa, response, "
+        "gen_time) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING"),
+        (tx.lkey, size, tsa, response, gen_time))
+
+
+def list_timestamps(tx: AppendTx, *, min_size: int = 0,
+                    max_size: int | None = None) -> list[dict[str, Any]]:
+    try:
+        tx.c.execute(tx._sql(
+            f"SELECT tree_size, tsa, response, gen_time FROM {tx.t.q('ledger_timestamps')} "
+            "WHERE ledger_id=? AND tree_size>=? AND tree_size<=? ORDER BY tree_size, tsa"),
+            (tx.lkey, min_size, max_size if max_size is not None else 2**62))
+    except Exception as exc:  # the driver's "no such table", on either database
+        raise ConfigError("this ledger has no time-stamp table yet") from exc
+    return [{"tree_size": int(r["tree_size"]), "tsa": r["tsa"], "response": r["response"],
+             "gen_time": r["gen_time"]} for r in tx.c.fetchall()]

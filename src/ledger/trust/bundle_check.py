@@ -82,6 +82,7 @@ class BundleReport:
     kept: list[int] = field(default_factory=list)       # sizes of the auditor's checkpoints
     kept_notes: set[Checkpoint] = field(default_factory=set, repr=False)
     witnessed: list[dict[str, Any]] = field(default_factory=list)  # issue 16: cosignatures
+    timestamped: list[dict[str, Any]] = field(default_factory=list)  # RFC 3161 (app checks)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "first_seq": self.first_seq, "last_seq": self.last_seq,
@@ -89,7 +90,8 @@ class BundleReport:
                 "key": self.key, "key_from": self.key_from,
                 "first_bad_seq": self.first_bad_seq, "reason": self.reason,
                 "proves": self.proves, "does_not_prove": self.does_not_prove,
-                "kept_checkpoints_verified": self.kept, "witnessed": self.witnessed}
+                "kept_checkpoints_verified": self.kept, "witnessed": self.witnessed,
+                "timestamped": self.timestamped}
 
 
 def frontier_root(frontier: list[bytes]) -> bytes:
