@@ -158,3 +158,23 @@ def test_a_tsa_that_is_down_does_not_fail_the_checkpoint(ledger: Ledger) -> None
     cp = prover_of(ledger).checkpoint()
     assert cp["tree_size"] == 3 and [t["ok"] for t in cp["timestamps"]] == [False]
     assert [c["tree_size"] for c in prover_of(ledger).checkpoints()] == [3]
+
+
+def test_a_receipt_carries_the_time_stamp_of_its_checkpoint(
+        ledger: Ledger, tsa: tuple[str, Path], cli_env: dict[str, str], tmp_path: Path) -> None:
+    url, ca = tsa
+    fill(ledger, 6)
+    old = tmp_path / "old.json"
+    assert cli(cli_env, "receipt", "4", "-o", str(old)).returncode == 0   # no TSA: as before
+    assert '"timestamps"' not in old.read_text()
+    assert cli(cli_env, "verify", "--receipt", str(old)).returncode == 0
+    out = cli(cli_env, "verify", "--receipt", str(old), "--tsa-cert", str(ca))
+    assert out.returncode == 1 and "none in the receipt" in out.stdout
+    ledger.env = {**(ledger.env or {}), "LEDGER_TSA_URL": url}
+    fill(ledger, 8)
+    prover_of(ledger).checkpoint()
+    new = tmp_path / "new.json"
+    assert cli(cli_env, "receipt", "7", "-o", str(new)).returncode == 0
+    ok = cli(cli_env, "verify", "--receipt", str(new), "--tsa-cert", str(ca), "--json")
+    assert ok.returncode == 0 and '"timestamped":[{"tree_size":8' in ok.stdout, ok
+    assert cli(cli_env, "verify", "--receipt", str(new)).returncode == 0

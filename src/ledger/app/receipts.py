@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from ledger.app.proofs import Prover
+from ledger.app.timestamps import timestamps_of
 from ledger.app.witnessing import with_cosignatures  # issue 16: cosigned notes
 from ledger.errors import InputError
 from ledger.trust.receipt_check import summary
@@ -67,6 +68,9 @@ def make_receipt(prover: Prover, seq: int, profile: str = "kantara") -> dict[str
         "proof": {"leaf_index": seq - 1, "tree_size": size, "path": proof["path"]},
         "policy": None, "checkpoint": cp["note"], "publicKey": str(prover.verifier_key()),
     }
+    stamps = timestamps_of(prover.store, min_size=size, max_size=size)
+    if stamps:  # issue 16: RFC 3161 time-stamps of that checkpoint, when a TSA gave some
+        evidence["timestamps"] = [{"tsa": t["tsa"], "response": t["response"]} for t in stamps]
     if pseq is not None:
         pproof = prover.inclusion(pseq, size)
         evidence["policy"] = {"entry": ptext, "hash": phash,

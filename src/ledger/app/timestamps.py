@@ -30,10 +30,10 @@ from typing import Any
 
 from ledger.errors import ConfigError, InputError, VerificationError
 from ledger.storage.witness_store import insert_timestamp, list_timestamps
-from ledger.trust.notes import Checkpoint, parse_checkpoints
+from ledger.trust.notes import Checkpoint, parse_checkpoint, parse_checkpoints
 
-__all__ = ["check_bundle_timestamps", "check_stored_timestamps", "check_token", "load_roots",
-           "stamp", "timestamp_after_checkpoint", "timestamps_of"]
+__all__ = ["check_bundle_timestamps", "check_receipt_timestamps", "check_stored_timestamps",
+           "check_token", "load_roots", "stamp", "timestamp_after_checkpoint", "timestamps_of"]
 
 _log = logging.getLogger("ledger.app.timestamps")
 TIMEOUT = 10.0
@@ -180,4 +180,22 @@ def check_stored_timestamps(store: Any, cp: Checkpoint,
     if not found:
         raise VerificationError(f"checkpoint of size {cp.size}: no RFC 3161 time-stamp that "
                                 f"verifies ({'; '.join(problems) or 'none stored'})")
+    return found
+
+
+def check_receipt_timestamps(receipt: Any, roots: Sequence[Any]) -> list[dict[str, Any]]:
+    """``verify --receipt --tsa-cert``: the receipt's checkpoint must have a time-stamp
+    (``ledger.timestamps``) that verifies (the receipt itself was checked before)."""
+    ev = receipt["ledger"]
+    cp = parse_checkpoint(str(ev["checkpoint"]))
+    found, problems = [], []
+    for item in ev.get("timestamps") or []:
+        try:
+            found.append({"tree_size": cp.size, "tsa": item.get("tsa"),
+                          "gen_time": check_token(str(item.get("response")), cp, roots)})
+        except (VerificationError, AttributeError) as exc:
+            problems.append(getattr(exc, "reason", "a time-stamp entry is malformed"))
+    if not found:
+        raise VerificationError(f"receipt: its checkpoint has no RFC 3161 time-stamp that "
+                                f"verifies ({'; '.join(problems) or 'none in the receipt'})")
     return found

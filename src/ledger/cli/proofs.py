@@ -269,6 +269,10 @@ def _verify_receipt(args: argparse.Namespace, key: str | None) -> int:
             from None
     try:
         out = verify_receipt(receipt, key, quorum=_quorum(args))
+        if _tsa(args):
+            from ledger.app.timestamps import check_receipt_timestamps
+
+            out["timestamped"] = check_receipt_timestamps(receipt, _tsa(args))
     except VerificationError as exc:
         return _failed(args, exc)
     if args.json:
