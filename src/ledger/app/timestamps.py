@@ -166,12 +166,12 @@ def check_bundle_timestamps(folder: Path, roots: Sequence[Any]) -> list[dict[str
     return found
 
 
-def check_stored_timestamps(store: Any, cp: Checkpoint,
+def check_stored_timestamps(prover: Any, cp: Checkpoint,
                             roots: Sequence[Any]) -> list[dict[str, Any]]:
     """``verify --checkpoint FILE --tsa-cert``: the time-stamps the ledger stored for the
     checkpoint's size, checked over the given checkpoint's body; at least one must verify."""
     found, problems = [], []
-    for item in timestamps_of(store, min_size=cp.size, max_size=cp.size):
+    for item in timestamps_of(prover.store, min_size=cp.size, max_size=cp.size):
         try:
             found.append({"tree_size": cp.size, "tsa": item["tsa"],
                           "gen_time": check_token(item["response"], cp, roots)})

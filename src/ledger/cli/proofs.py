@@ -305,7 +305,7 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
             if _tsa(args):
                 from ledger.app.timestamps import check_stored_timestamps
 
-                out["timestamped"] = check_stored_timestamps(p.store, cp, _tsa(args))
+                out["timestamped"] = check_stored_timestamps(p, cp, _tsa(args))
         except VerificationError as exc:
             return _failed(args, exc)
     if args.json:
