@@ -293,3 +293,32 @@ def test_the_api_serves_the_cosigned_checkpoint(ledger: Ledger, witnesses: list[
             assert len(independent_cosignatures(text.text, w.key)) == 1
         assert api.get("/v1/checkpoints/cosigned", as_="service").status_code == 403
         assert api.get("/v1/checkpoints/cosigned", as_=None).status_code == 401
+
+
+def test_bad_input_names_the_argument_and_the_rule(cli_env: dict[str, str], ledger: Ledger,
+                                                   tmp_path: Path) -> None:
+    w = tmp_path / "w"
+    key = cli(cli_env, "witness", "init", "--dir", str(w), "--name", "w.example/1").stdout
+    kept = tmp_path / "kept.txt"
+    kept.write_text(checkpoint(ledger)["note"])
+    cases = [
+        (("witness", "attach", "not-a-key", "http://127.0.0.1:1"), "KEY: witness key must"),
+        (("witness", "attach", str(prover_of(ledger).verifier_key()), "http://x"),
+         "KEY: witness key must be a cosignature/v1 key"),
+        (("witness", "attach", key.strip(), "ftp://x"), "URL: must start with http"),
+        (("witness", "detach", "nobody"), "NAME: is not a witness of this ledger"),
+        (("witness", "init", "--dir", str(w), "--name", "w.example/1"), "already holds"),
+        (("witness", "init", "--dir", str(tmp_path / "x"), "--name", "a b"), "whitespace"),
+        (("witness", "add-log", "--dir", str(w), "nope"), "witness add-log: public key"),
+        (("witness", "serve", "--dir", str(tmp_path / "none")), "no witness in"),
+        (("verify", "--checkpoint", str(kept), "--witness", "bad"), "--witness: witness key must"),
+        (("verify", "--checkpoint", str(kept), "--witness", key.strip(), "--quorum", "2"),
+         "--quorum: must be between 1 and the number of distinct witness keys (1)"),
+        (("verify", "--quorum", "1"), "--witness: goes with --bundle"),
+        (("checkpoint", "--cosigned"), "--cosigned: no checkpoint of this ledger has a "
+                                       "cosignature yet"),
+    ]
+    for args, message in cases:
+        out = cli(cli_env, *args)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
+    assert cli(cli_env, "witness", "list").stdout == ""        # nothing was stored

@@ -77,7 +77,8 @@ def _handler(witness: Any) -> type[BaseHTTPRequestHandler]:
             if self.path.rstrip("/").rsplit("/", 1)[-1] != "add-checkpoint":
                 self._answer(404, "not found\n")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            text = self.headers.get("Content-Length") or "0"
+            length = int(text) if text.isdigit() else 0
             if not 0 < length <= MAX_BODY:
                 self._answer(400, "the body must have a Content-Length up to 1 MiB\n")
                 return

@@ -36,9 +36,14 @@ def add_witness(tx: AppendTx, name: str, key: str, url: str) -> None:
 
 
 def remove_witness(tx: AppendTx, name: str) -> int:
-    tx.c.execute(tx._sql(f"DELETE FROM {tx.t.q('ledger_witnesses')} WHERE ledger_id=? AND "
-                         "name=?"), (tx.lkey, name))
-    return int(tx.c.rowcount or 0)
+    """Forget the witness ``name``; how many were removed (0 or 1)."""
+    t = tx.t.q("ledger_witnesses")
+    tx.c.execute(tx._sql(f"SELECT COUNT(*) AS n FROM {t} WHERE ledger_id=? AND name=?"),
+                 (tx.lkey, name))
+    row = tx.c.fetchone()
+    found = int(row["n"]) if row is not None else 0
+    tx.c.execute(tx._sql(f"DELETE FROM {t} WHERE ledger_id=? AND name=?"), (tx.lkey, name))
+    return found
 
 
 def insert_cosignature(tx: AppendTx, size: int, witness: str, line: str,
