@@ -1,10 +1,12 @@
 """What automatic checkpoints cost the appends (issue 16): ``scripts/bench --checkpoints``.
 
-On each database, three fresh ledgers take the same workload (scripts/bench.py's
+On each database, four fresh ledgers take the same workload (scripts/bench.py's
 ``workload``, calls of 100 events) with:
 
 * ``off``      ``LEDGER_CHECKPOINT_EVERY=0`` (what an older ledger keeps);
 * ``default``  the defaults of a new ledger: every 1,000 entries or 60 seconds;
+* ``default_serve`` the defaults with ``ledger serve``'s thread running (it signs; the
+  append only wakes it);
 * ``every100`` ``LEDGER_CHECKPOINT_EVERY=100``: a checkpoint after every call.
 
 Reported: events per second (median of ``--rounds`` runs; in a run each call is timed
@@ -33,6 +35,7 @@ from typing import Any
 import psycopg
 
 from ledger.app.application import Ledger
+from ledger.app.auto_checkpoints import start_timer
 from ledger.app.proofs import prover_of
 from ledger.app.witnessing import Witnessing
 from ledger.domain.policy import bundled_policy
@@ -42,7 +45,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench import BATCH, DEFAULT_PG_URL, log, workload  # noqa: E402 - the bench's workload
 
 MODES = {"off": {"LEDGER_CHECKPOINT_EVERY": "0"}, "default": {},
-         "every100": {"LEDGER_CHECKPOINT_EVERY": "100"}}
+         "default_serve": {}, "every100": {"LEDGER_CHECKPOINT_EVERY": "100"}}
+SERVE = {"default_serve"}  # with `ledger serve`'s thread: it signs, the append wakes it
 
 
 def _url(kind: str, tmp: Path, pg_url: str, tag: str) -> tuple[str, str | None]:
@@ -63,6 +67,7 @@ def _append_rates(kind: str, entries: int, tmp: Path, pg_url: str) -> dict[str, 
     (in a rotating order) at each call, so that a change of the machine's load falls on
     every mode alike.  Events per second per mode, and the checkpoints each signed."""
     ledgers: dict[str, tuple[Ledger, str | None]] = {}
+    stops: list[Any] = []
     try:
         for mode, extra in MODES.items():
             tag = f"{mode}{uuid.uuid4().hex[:6]}"
@@ -71,6 +76,8 @@ def _append_rates(kind: str, entries: int, tmp: Path, pg_url: str) -> dict[str, 
                                            **extra})
             led.publish_policy(bundled_policy(), actor="bench")
             ledgers[mode] = (led, schema)
+            if mode in SERVE:
+                stops.append(start_timer(led))
         spent = dict.fromkeys(MODES, 0.0)
         order = list(MODES)
         for i in range(0, entries, BATCH):
@@ -80,9 +87,13 @@ def _append_rates(kind: str, entries: int, tmp: Path, pg_url: str) -> dict[str, 
                 t = time.perf_counter()
                 ledgers[mode][0].append(calls[mode])
                 spent[mode] += time.perf_counter() - t
+        for stop in stops:
+            stop()
         return {m: (entries / spent[m], len(prover_of(ledgers[m][0]).checkpoints()))
                 for m in MODES}
     finally:
+        for stop in stops:
+            stop()
         for led, schema in ledgers.values():
             led.close()
             _drop(pg_url, schema)
@@ -159,7 +170,7 @@ def main() -> None:
             for mode in MODES:
                 row[mode] = {"events_per_s": round(statistics.median(x[0] for x in runs[mode])),
                              "checkpoints": runs[mode][0][1]}
-            for mode in ("default", "every100"):
+            for mode in ("default", "default_serve", "every100"):
                 row[mode]["ratio_to_off"] = round(row[mode]["events_per_s"]
                                                   / row["off"]["events_per_s"], 3)
             row.update(_checkpoint_cost(kind, tmp, args.pg_url, 20))

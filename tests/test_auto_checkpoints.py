@@ -114,10 +114,10 @@ def run(env: dict[str, Any], *args: str, stdin: str = "") -> subprocess.Complete
 def test_the_cli_append_checkpoints_after_t_seconds(cli_env: dict[str, str],
                                                     tmp_path: Path) -> None:
     env = {**cli_env, "LEDGER_CHECKPOINT_SECONDS": "1"}
-    assert run(env, "init").returncode == 0
+    assert run(cli_env, "init").returncode == 0            # T = 60 s for these two
+    assert run(cli_env, "policy", "publish", "bundled").returncode == 0
     line = '{"type":"ConsentGiven","subject":"a@example.fr","occurred_at":' \
            '"2024-05-01T10:00:00+02:00","data":{"purpose":"recruitment","method":"form"}}\n'
-    assert run(env, "policy", "publish", "bundled").returncode == 0
     time.sleep(1.2)                           # T = 1 s since `ledger init`
     out = run(env, "append", stdin=line)
     assert out.returncode == 0, out.stderr
@@ -128,3 +128,30 @@ def test_the_cli_append_checkpoints_after_t_seconds(cli_env: dict[str, str],
         "a@example", "b@example"))
     assert off.returncode == 0
     assert len(run(env, "checkpoint", "--list").stdout.splitlines()) == 2  # header + one
+
+
+def test_under_serve_the_thread_signs_and_the_append_does_not(
+        fresh: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    signers: list[str] = []
+    real = auto_checkpoints.auto_checkpoint
+
+    def spy(ledger: Ledger) -> None:
+        signers.append(threading.current_thread().name)
+        real(ledger)
+    monkeypatch.setattr(auto_checkpoints, "auto_checkpoint", spy)
+    prover_of(fresh).set_every(10)
+    fresh.checkpoint_every = 10
+    fill(fresh, 5)                                   # no thread: nothing due yet
+    stop = auto_checkpoints.start_timer(fresh)
+    try:
+        fill(fresh, 12, batch=7)                     # crosses 10: the thread is woken
+        deadline = time.monotonic() + 20
+        while sizes(fresh) == [] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sizes(fresh) == [12] and signers == ["ledger-auto-checkpoints"]
+    finally:
+        stop()
+    fill(fresh, 21)                                  # stopped: the append signs again
+    assert sizes(fresh) == [12, 21] and signers[-1] == threading.main_thread().name

@@ -1,11 +1,12 @@
 """Automatic checkpoints (issue 16): after every N entries or T seconds, whichever first.
 
-After an append (:func:`ledger.app.proofs.after_append`, the CLI's and the API's), and
-every T seconds from ``ledger serve`` (:func:`start_timer`, a daemon thread): the head
-is signed when the batch crossed a multiple of N, or when T seconds passed since the
-latest checkpoint and entries came after it.  N is the stored ``checkpoint_every``
-(``LEDGER_CHECKPOINT_EVERY`` overrides it; 0: off, the timer too), T is
-``LEDGER_CHECKPOINT_SECONDS`` (default 60; 0: no time criterion).
+After an append (:func:`signed_after`, the CLI's and the API's), and every T seconds
+from ``ledger serve`` (:func:`start_timer`, a daemon thread): the head is signed when
+the batch crossed a multiple of N, or when T seconds passed since the latest checkpoint
+and entries came after it.  Under ``ledger serve`` the thread signs (the append only
+wakes it); elsewhere (the CLI) the append signs after its commit.  N is the stored
+``checkpoint_every`` (``LEDGER_CHECKPOINT_EVERY`` overrides it; 0: off, the thread
+too), T is ``LEDGER_CHECKPOINT_SECONDS`` (default 60; 0: no time criterion).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from ledger.storage.tree_store import latest_checkpoint
 from ledger.storage.witness_store import pinned_at
 from ledger.trust.canonical import parse_time
 
-__all__ = ["auto_checkpoint", "due", "start_timer"]
+__all__ = ["auto_checkpoint", "due", "signed_after", "start_timer"]
 
 _log = logging.getLogger("ledger.app.proofs")
 
 _signed_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+_wakers: weakref.WeakKeyDictionary[Any, threading.Event] = weakref.WeakKeyDictionary()
 
 
 def _last_signed_at(ledger: Any) -> float:
@@ -74,18 +76,39 @@ def _behind(ledger: Any) -> bool:
     return bool(ledger.store.read(read))
 
 
+def signed_after(ledger: Any, seqs: list[int]) -> None:
+    """After a committed batch: when a checkpoint is due, sign it here, or, under
+    ``ledger serve`` (:func:`start_timer` running), wake its thread and return: the
+    request does not wait for the catch-up, the signature and the pushes."""
+    if not due(ledger, seqs):
+        return
+    wake = _wakers.get(ledger)
+    if wake is not None:
+        wake.set()
+        return
+    auto_checkpoint(ledger)
+
+
 def start_timer(ledger: Any) -> Callable[[], None]:
-    """``ledger serve``: every T seconds, sign the head if entries came since the latest
-    checkpoint.  Returns the function that stops the thread (nothing when off)."""
+    """``ledger serve``: a thread that signs the head when an append found a checkpoint
+    due (:func:`signed_after`), and every T seconds if entries came since the latest
+    one.  Returns the function that stops it (nothing when automatic checkpoints are
+    off)."""
     seconds = seconds_setting(ledger.env or {})
-    if seconds <= 0 or ledger.checkpoint_every <= 0:
+    if ledger.checkpoint_every <= 0:
         return lambda: None
-    stop = threading.Event()
+    stop, wake = threading.Event(), threading.Event()
+    _wakers[ledger] = wake
 
     def run() -> None:
-        while not stop.wait(seconds):
+        while not stop.is_set():
+            woken = wake.wait(seconds if seconds > 0 else None)
+            wake.clear()
+            if stop.is_set():
+                return
             try:
-                if time.time() - _last_signed_at(ledger) >= seconds and _behind(ledger):
+                stale = seconds > 0 and time.time() - _last_signed_at(ledger) >= seconds
+                if (woken or stale) and _behind(ledger):
                     auto_checkpoint(ledger)
             except LedgerError as exc:  # the database is down: try again next time
                 _log.warning("automatic checkpoint failed: %s", exc)
@@ -94,5 +117,7 @@ def start_timer(ledger: Any) -> Callable[[], None]:
 
     def halt() -> None:
         stop.set()
+        wake.set()
         thread.join(timeout=10)
+        _wakers.pop(ledger, None)
     return halt

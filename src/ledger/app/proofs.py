@@ -364,7 +364,6 @@ def checkpoint_interval(ledger: Any) -> int:
 
 def after_append(ledger: Any, seqs: list[int]) -> None:
     """After a committed batch: checkpoint if it is due (:mod:`ledger.app.auto_checkpoints`)."""
-    from ledger.app.auto_checkpoints import auto_checkpoint, due
+    from ledger.app.auto_checkpoints import signed_after
 
-    if due(ledger, seqs):
-        auto_checkpoint(ledger)
+    signed_after(ledger, seqs)
