@@ -36,6 +36,7 @@ from ledger.trust.cosignature import (
     format_add_checkpoint,
     parse_cosignature_lines,
     parse_witness_key,
+    utc_text,
 )
 from ledger.trust.notes import parse_checkpoint
 
@@ -174,7 +175,7 @@ class Witnessing:
             raise VerificationError("the witness answered no cosignature by its key")
         self.store.append(lambda tx: insert_cosignature(tx, size, w["key"], cosig.line(),
                                                         cosig.timestamp))
-        return PushResult(w["name"], True, f"cosigned at {cosig.timestamp}")
+        return PushResult(w["name"], True, f"cosigned at {utc_text(cosig.timestamp)}")
 
     def push_latest(self) -> tuple[int, list[PushResult]]:
         """Push the latest checkpoint again (``ledger witness push``)."""
