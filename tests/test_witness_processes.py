@@ -322,3 +322,17 @@ def test_bad_input_names_the_argument_and_the_rule(cli_env: dict[str, str], ledg
         out = cli(cli_env, *args)
         assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
     assert cli(cli_env, "witness", "list").stdout == ""        # nothing was stored
+
+
+def test_a_ledger_from_before_the_witness_tables_works_and_gets_them(
+        ledger: Ledger, db_url: str, cli_env: dict[str, str], tmp_path: Path) -> None:
+    with raw_db(db_url) as (conn, table, _):
+        for t in ("ledger_witnesses", "ledger_cosignatures", "ledger_timestamps"):
+            conn.execute(f"DROP TABLE {table.replace('ledger_events', t)}")
+    fill(ledger, 6)
+    cp = checkpoint(ledger)                          # no table: nothing to push, no error
+    assert cp["witnesses"] == [] and cp["timestamps"] == []
+    assert cli(cli_env, "audit-bundle", "-o", str(tmp_path / "b")).returncode == 0
+    assert cli(cli_env, "receipt", "4", "-o", str(tmp_path / "r.json")).returncode == 0
+    assert cli(cli_env, "witness", "list").returncode == 0         # creates the tables
+    assert Witnessing(prover_of(ledger)).cosignatures() == []
