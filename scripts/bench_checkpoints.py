@@ -9,10 +9,11 @@ On each database, four fresh ledgers take the same workload (scripts/bench.py's
   append only wakes it);
 * ``every100`` ``LEDGER_CHECKPOINT_EVERY=100``: a checkpoint after every call.
 
-Reported: events per second (median of ``--rounds`` runs; in a run each call is timed
-alone and the modes take turns call by call, so a change of load hits all alike), the
-ratio to ``off`` (per run, then the median),
-the ratio to ``off``, and the checkpoints signed.  Then the cost of one checkpoint with
+Also the default's calls of 100 events that crossed a multiple of 1,000 (and so signed)
+against its other calls, in milliseconds.  Reported: events per second (median of
+``--rounds`` runs; in a run each call is timed alone and the modes take turns call by
+call, so a change of load hits all alike), the ratio to ``off`` (per run, then the
+median), and the checkpoints signed.  Then the cost of one checkpoint with
 no witness and with one witness on loopback (``ledger witness serve``: the push, its
 consistency proof and the cosignature stored), median of 20.  Nothing is asserted.
 
@@ -80,6 +81,8 @@ def _append_rates(kind: str, entries: int, tmp: Path, pg_url: str) -> dict[str, 
             if mode in SERVE:
                 stops.append(start_timer(led))
         spent = dict.fromkeys(MODES, 0.0)
+        crossing: list[float] = []   # the default's calls that crossed a multiple of 1,000
+        other: list[float] = []
         order = list(MODES)
         for i in range(0, entries, BATCH):
             calls = {m: workload(m, BATCH, start=i) for m in MODES}
@@ -87,11 +90,18 @@ def _append_rates(kind: str, entries: int, tmp: Path, pg_url: str) -> dict[str, 
             for mode in order:
                 t = time.perf_counter()
                 ledgers[mode][0].append(calls[mode])
-                spent[mode] += time.perf_counter() - t
+                took = time.perf_counter() - t
+                spent[mode] += took
+                if mode == "default":  # entries 2+i..1+i+BATCH (entry 1: the policy)
+                    (crossing if (i + 1 + BATCH) // 1000 != (i + 1) // 1000 else other
+                     ).append(took)
         for stop in stops:
             stop()
-        return {m: (entries / spent[m], len(prover_of(ledgers[m][0]).checkpoints()))
-                for m in MODES}
+        out: dict[str, Any] = {m: (entries / spent[m], len(prover_of(ledgers[m][0])
+                                                          .checkpoints())) for m in MODES}
+        out["calls_ms"] = (1000 * statistics.median(crossing or [0.0]),
+                           1000 * statistics.median(other or [0.0]))
+        return out
     finally:
         for stop in stops:
             stop()
@@ -164,8 +174,11 @@ def main() -> None:
                 continue
             row: dict[str, Any] = {}
             runs: dict[str, list[tuple[float, int]]] = {m: [] for m in MODES}
+            calls: list[tuple[float, float]] = []
             for r in range(args.rounds):
-                for mode, got in _append_rates(kind, args.entries, tmp, args.pg_url).items():
+                got_all = _append_rates(kind, args.entries, tmp, args.pg_url)
+                calls.append(got_all.pop("calls_ms"))
+                for mode, got in got_all.items():
                     runs[mode].append(got)
                     log(f"{kind} round {r + 1} {mode}: {round(got[0])} events/s")
             for mode in MODES:
@@ -174,6 +187,9 @@ def main() -> None:
             for mode in ("default", "default_serve", "every100"):  # per round, then median
                 row[mode]["ratio_to_off"] = round(statistics.median(
                     a[0] / b[0] for a, b in zip(runs[mode], runs["off"], strict=True)), 3)
+            row["default_call_ms"] = {  # median over the runs of each run's median
+                "crossing_1000": round(statistics.median(c[0] for c in calls), 1),
+                "other": round(statistics.median(c[1] for c in calls), 1)}
             row.update(_checkpoint_cost(kind, tmp, args.pg_url, 20))
             log(f"{kind} checkpoint cost: {row}")
             results[kind] = row
