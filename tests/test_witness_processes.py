@@ -194,13 +194,18 @@ def test_two_witnesses_cosign_and_a_quorum_verifies(ledger: Ledger, witnesses: l
 
 
 def test_a_witness_killed_and_restarted_keeps_its_state(ledger: Ledger,
-                                                        witnesses: list[WitnessProc]) -> None:
+                                                        witnesses: list[WitnessProc],
+                                                        cli_env: dict[str, str]) -> None:
     wit = attach(ledger, witnesses)
     fill(ledger, 12)
     checkpoint(ledger)
     origin = prover_of(ledger).verifier_key().name
     w1 = witnesses[0]
     w1.kill9()
+    fill(ledger, 15)                                           # w1 is down: w2 cosigns alone
+    down = checkpoint(ledger)
+    assert [r["ok"] for r in down["witnesses"]] == [False, True]
+    assert prover_of(ledger).checkpoints()[-1]["tree_size"] == 15   # the checkpoint is kept
     w1.start()                                                 # a new process, a new port
     status, note = w1.latest(origin)
     assert status == 200 and note.split("\n")[1] == "12"
@@ -209,6 +214,8 @@ def test_a_witness_killed_and_restarted_keeps_its_state(ledger: Ledger,
     cp = prover_of(ledger).checkpoints()[-1]
     assert w1.post(b"old 0\n\n" + cp["note"].encode()) == (409, "text/x.tlog.size", "12\n")
     wit.attach(w1.key, w1.url)
+    pushed = cli(cli_env, "witness", "push")                   # the one it missed: 12 -> 15
+    assert pushed.returncode == 0 and "cosigned the checkpoint of size 15" in pushed.stdout
     fill(ledger, 20)
     assert [r["ok"] for r in checkpoint(ledger)["witnesses"]] == [True, True]
     assert w1.latest(origin)[1].split("\n")[1] == "20"

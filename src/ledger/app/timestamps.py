@@ -25,10 +25,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from datetime import UTC
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import ConfigError, InputError, VerificationError
+from ledger.errors import ConfigError, InputError, LedgerError, VerificationError
 from ledger.storage.witness_store import insert_timestamp, list_timestamps
 from ledger.trust.notes import Checkpoint, parse_checkpoint, parse_checkpoints
 
@@ -95,7 +96,7 @@ def timestamp_after_checkpoint(prover: Any, cp: Mapping[str, Any],
         except ConfigError:
             prover.store.create_table()
             prover.store.append(lambda tx: insert_timestamp(tx, size, url, text, gen_time))
-    except (VerificationError, ConfigError, OSError) as exc:
+    except (LedgerError, OSError, HTTPException) as exc:  # logged, never raised
         _log.warning("no RFC 3161 time-stamp for the checkpoint of size %d: %s", size, exc)
         return [{"tsa": url, "ok": False, "detail": str(exc)}]
     return [{"tsa": url, "ok": True, "gen_time": gen_time}]

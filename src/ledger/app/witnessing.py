@@ -17,12 +17,19 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.client import HTTPException
 from typing import Any
 
 from ledger.app.policies import load_policies
 from ledger.app.proofs import Prover, prover_of
 from ledger.domain.periods import time_zone
-from ledger.errors import ConfigError, InputError, VerificationError, WitnessRefusal
+from ledger.errors import (
+    ConfigError,
+    InputError,
+    LedgerError,
+    VerificationError,
+    WitnessRefusal,
+)
 from ledger.storage.witness_store import (
     add_witness,
     insert_cosignature,
@@ -137,7 +144,7 @@ class Witnessing:
         for w in self.witnesses():
             try:
                 results.append(self._push_one(w, size, note))
-            except (WitnessRefusal, VerificationError, OSError) as exc:
+            except (LedgerError, OSError, HTTPException) as exc:  # reported, never raised
                 detail = getattr(exc, "reason", None) or str(exc)
                 results.append(PushResult(w["name"], False, detail))
         for r in results:
@@ -191,7 +198,7 @@ def push_after_checkpoint(prover: Prover, cp: dict[str, Any]) -> list[dict[str, 
     try:
         w = Witnessing(prover)
         return [r.as_dict() for r in w.push(int(cp["tree_size"]), cp["note"])]
-    except (ConfigError, OSError) as exc:
+    except (LedgerError, OSError) as exc:
         _log.warning("witnesses not reached for checkpoint %s: %s", cp["tree_size"], exc)
         return []
 
