@@ -210,7 +210,7 @@ def test_quorum_counts_distinct_valid_cosignatures() -> None:
     cp = parse_checkpoint(add_cosignatures(note, lines))
     assert len(check_quorum(cp, keys, 2)) == 2
     assert len(check_quorum(cp, [keys[0], keys[0]], 1)) == 1      # a key counts once
-    with pytest.raises(VerificationError, match="1 valid cosignature"):
+    with pytest.raises(VerificationError, match="1 valid cosignature, "):
         check_quorum(cp, [keys[0], keys[0], keys[2]], 2)
     with pytest.raises(VerificationError, match=r"no cosignature by w\.example/2"):
         check_quorum(cp, keys, 3)

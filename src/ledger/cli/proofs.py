@@ -340,7 +340,7 @@ def add_verify_options(sp: argparse.ArgumentParser) -> None:
                     "the receipt's) must carry their cosignatures (docs/PROOFS.md)")
     sp.add_argument("--quorum", type=_count, metavar="K", help="with --witness: how many "
                     "of the witnesses must have cosigned (default: all)")
-    sp.add_argument("--tsa-cert", metavar="PEM", help="RFC 3161: the TSA root certificate(s);"
+    sp.add_argument("--tsa-cert", metavar="PEM", help="RFC 3161: the TSA root certificates;"
                     " the checkpoint (the bundle's newest) must have a time-stamp that verifies")
 
 

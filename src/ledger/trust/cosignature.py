@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from ledger.errors import VerificationError, WitnessRefusal
 from ledger.trust.ed25519 import public_key_of, sign, valid_signature
 from ledger.trust.notes import SIG_PREFIX, Checkpoint, valid_name
+from ledger.trust.text import plural
 
 __all__ = ["ALG_COSIGNATURE_V1", "AddCheckpoint", "Cosignature", "Quorum", "WitnessKey",
            "add_cosignatures",
@@ -155,9 +156,9 @@ def check_quorum(cp: Checkpoint, keys: Sequence[WitnessKey], quorum: int, *,
         else:
             found.append(c)
     if len(found) < quorum:
-        raise VerificationError(f"checkpoint of size {cp.size}: {len(found)} valid "
-                                f"cosignature(s), the quorum is {quorum} "
-                                f"({'; '.join(problems)})")
+        raise VerificationError(f"checkpoint of size {cp.size}: "
+                                f"{plural(len(found), 'valid cosignature')}, the quorum is "
+                                f"{quorum} ({'; '.join(problems)})")
     return found
 
 
