@@ -269,7 +269,8 @@ def _command_word(argv: Sequence[str]) -> str | None:
 
 # Modules of src/ledger that add commands, each with ``register(sub, add, common)``.
 CORE_COMMAND_MODULES: tuple[str, ...] = ("ledger.cli.proofs", "ledger.cli.serve",
-                                         "ledger.cli.state", "ledger.cli.ledgers")
+                                         "ledger.cli.state", "ledger.cli.ledgers",
+                                         "ledger.cli.witness")
 # Packages outside src/ledger (``projections``) add theirs through this entry-point
 # group, so that the write side never imports them (docs/DECISIONS.md).
 COMMAND_ENTRY_POINTS = "ledger.commands"

@@ -28,6 +28,7 @@ from ledger.errors import InputError, VerificationError
 
 if TYPE_CHECKING:
     from ledger.app.proofs import Prover
+    from ledger.trust.cosignature import Quorum
 
 __all__ = ["register", "verify_offline", "wants_offline_verify"]
 
@@ -82,6 +83,10 @@ def _prove(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
+    if args.cosigned:
+        from ledger.cli.witness import print_cosigned
+
+        return print_cosigned(args)
     with _prover(args) as p:
         if args.list:
             cps = p.checkpoints()
@@ -168,7 +173,21 @@ def wants_offline_verify(args: argparse.Namespace) -> bool:
         raise InputError("--pubkey", "goes with --bundle, --checkpoint or --receipt")
     if getattr(args, "incremental", False) and not getattr(args, "checkpoint", None):
         raise InputError("--incremental", "goes with --checkpoint")
+    if not wanted and (getattr(args, "witness", None) or getattr(args, "quorum", None)):
+        raise InputError("--witness", "goes with --bundle, --checkpoint or --receipt")
     return wanted
+
+
+def _tsa(args: argparse.Namespace) -> list[Any]:
+    from ledger.cli.witness import tsa_roots_of
+
+    return tsa_roots_of(args)
+
+
+def _quorum(args: argparse.Namespace) -> Quorum | None:
+    from ledger.cli.witness import quorum_of
+
+    return quorum_of(args)
 
 
 def _pubkey(args: argparse.Namespace) -> str | None:
@@ -224,7 +243,7 @@ def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
                 from None
     # the command is an import-safe entry point: it may spawn worker processes
     report = verify_bundle(Path(args.bundle), key, workers=args.workers, spawn=True,
-                           kept=kept)
+                           kept=kept, quorum=_quorum(args), tsa_roots=_tsa(args))
     if args.json:
         print_json(report.as_dict())
     elif report.ok:
@@ -249,7 +268,11 @@ def _verify_receipt(args: argparse.Namespace, key: str | None) -> int:
         raise InputError("--receipt", "must be a JSON receipt written by `ledger receipt`") \
             from None
     try:
-        out = verify_receipt(receipt, key)
+        out = verify_receipt(receipt, key, quorum=_quorum(args))
+        if _tsa(args):
+            from ledger.app.timestamps import check_receipt_timestamps
+
+            out["timestamped"] = check_receipt_timestamps(receipt, _tsa(args))
     except VerificationError as exc:
         return _failed(args, exc)
     if args.json:
@@ -266,12 +289,23 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
     from ledger.trust.notes import parse_checkpoint, parse_verifier_key
 
     text = _read_text(args.checkpoint, "--checkpoint")
+    quorum = _quorum(args)
+    local: list[str] = []
     with _prover(args) as p:
         try:
             cp = parse_checkpoint(text)
             key = parse_verifier_key(key_text) if key_text is not None else p.verifier_key()
             out = verify_extension(p, cp, key, incremental=args.incremental,
                                    workers=args.workers, spawn=True)
+            if quorum is not None:
+                from ledger.app.witnessing import local_times
+
+                out["witnessed"] = quorum.check(cp)
+                local = local_times(p, out["witnessed"])
+            if _tsa(args):
+                from ledger.app.timestamps import check_stored_timestamps
+
+                out["timestamped"] = check_stored_timestamps(p, cp, _tsa(args))
         except VerificationError as exc:
             return _failed(args, exc)
     if args.json:
@@ -281,6 +315,10 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
               f"{out['new_root']}) extends the checkpoint of "
               f"{plural(out['old_size'], 'entry', 'entries')} ({out['mode']} check, "
               f"{plural(out['entries_checked'], 'entry', 'entries')} read)")
+        for w, at in zip(out.get("witnessed", []), local, strict=False):
+            print(f"  cosigned by witness {w['witness']} at {at}")
+        for t in out.get("timestamped", []):
+            print(f"  time-stamped (RFC 3161) by {t['tsa']} at {t['gen_time']} (UTC)")
     return EXIT_OK
 
 
@@ -297,6 +335,13 @@ def add_verify_options(sp: argparse.ArgumentParser) -> None:
                     "ledger's own")
     sp.add_argument("--incremental", action="store_true", help="with --checkpoint: read "
                     "only the entries after it (docs/PROOFS.md)")
+    sp.add_argument("--witness", nargs="+", metavar="KEY", help="witness keys (`ledger "
+                    "witness pubkey`, or files of them): the checkpoint (the bundle's newest, "
+                    "the receipt's) must carry their cosignatures (docs/PROOFS.md)")
+    sp.add_argument("--quorum", type=_count, metavar="K", help="with --witness: how many "
+                    "of the witnesses must have cosigned (default: all)")
+    sp.add_argument("--tsa-cert", metavar="PEM", help="RFC 3161: the TSA root certificates;"
+                    " the checkpoint (the bundle's newest) must have a time-stamp that verifies")
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
@@ -313,13 +358,16 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--json", action="store_true", help="print the proof as one JSON object")
     sp = add("checkpoint", cmd_checkpoint, "sign and record a checkpoint of the tree head",
              examples=["ledger checkpoint > kept.txt     # a signed tree head to keep",
-                       "ledger checkpoint --every 1000", "ledger checkpoint --list"])
+                       "ledger checkpoint --every 1000", "ledger checkpoint --list",
+                       "ledger checkpoint --cosigned > kept.txt"])
     sp.add_argument("--every", type=_count, metavar="N", help="also checkpoint "
                     "automatically after appends that cross a multiple of N (0: off)")
     sp.add_argument("--list", action="store_true", help="list the recorded checkpoints "
                     "(a table; --json: one object per checkpoint, with its signed note)")
     sp.add_argument("--json", action="store_true", help="print the checkpoint (or, with "
                     "--list, each one) as JSON")
+    sp.add_argument("--cosigned", action="store_true", help="print the newest checkpoint "
+                    "that witnesses cosigned, with their cosignatures (signs nothing)")
     sp = add("pubkey", cmd_pubkey, "print the checkpoint verifier key",
              examples=["ledger pubkey > ledger.pub", "ledger pubkey --json"])
     sp.add_argument("--json", action="store_true", help="print the key, its name, id and "

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from ledger import __version__
 from ledger.app.application import Ledger
+from ledger.app.auto_checkpoints import start_timer
 from ledger.app.replicas import Replicas
 from ledger.app.token_admin import tokens_of
 from ledger.http import proof_routes
@@ -73,10 +74,12 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.started()
+        stop_checkpoints = start_timer(ledger)  # issue 16: every T seconds, if behind
         try:
             yield
         finally:
             try:
+                stop_checkpoints()
                 ctx.close()
             finally:
                 ledger.close()

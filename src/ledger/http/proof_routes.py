@@ -1,6 +1,7 @@
 """Evidence for auditors over HTTP: the latest signed checkpoint and Merkle proofs.
 
     GET /v1/checkpoints/latest             checkpoints:read (auditor, dpo)
+    GET /v1/checkpoints/cosigned           checkpoints:read: the newest one witnesses cosigned
     GET /v1/proofs/inclusion/{seq}?size=   proofs:read      (auditor, dpo)
     GET /v1/proofs/consistency?old=&new=   proofs:read      (auditor, dpo)
 
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from ledger.app.proofs import Prover, prover_of
 from ledger.app.proving import latest_checkpoint_of
 from ledger.app.tokens import Principal
+from ledger.app.witnessing import latest_cosigned_of
 from ledger.errors import InputError
 from ledger.http.context import SERVED_BY, RouteContext
 from ledger.http.problems import Problem
@@ -33,6 +35,8 @@ HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 CHECKPOINT: dict[str, Any] = {"type": "object", "properties": {
     "tree_size": {"type": "integer"}, "root": HEX, "note": {"type": "string"},
     "created_at": {"type": "string"}}}
+COSIGNED: dict[str, Any] = {"type": "object", "properties": {
+    **CHECKPOINT["properties"], "cosignatures": {"type": "integer"}}}
 INCLUSION: dict[str, Any] = {"type": "object", "properties": {
     "seq": {"type": "integer"}, "leaf_index": {"type": "integer"},
     "tree_size": {"type": "integer"}, "leaf_hash": HEX, "root": HEX,
@@ -56,6 +60,7 @@ MIN_SEQ = Query(ge=1, description="serve from a replica only once it holds this 
 
 def register(router: APIRouter, ctx: RouteContext) -> None:
     _register_checkpoints(router, ctx)
+    _register_cosigned(router, ctx)
     _register_proofs(router, ctx, prover_of(ctx.ledger))
 
 
@@ -79,6 +84,27 @@ def _register_checkpoints(router: APIRouter, ctx: RouteContext) -> None:
         if "text/plain" in accept and "json" not in accept:
             return PlainTextResponse(cp["note"], headers={SERVED_BY: by})
         return JSONResponse(cp, headers={SERVED_BY: by})
+
+
+def _register_cosigned(router: APIRouter, ctx: RouteContext) -> None:
+    @router.get("/checkpoints/cosigned", summary="The newest checkpoint witnesses cosigned",
+                description="The largest checkpoint with at least one witness cosignature "
+                "(C2SP tlog-cosignature), its note carrying every cosignature stored "
+                "(`ledger checkpoint --cosigned`). JSON, or the note itself when the request "
+                "accepts `text/plain` only. 404 when no witness cosigned one yet.",
+                responses={200: {"description": "the cosigned checkpoint", "content": {
+                    "application/json": {"schema": COSIGNED},
+                    "text/plain": {"schema": {"type": "string"}}}},
+                           **problems(*AUTH, 404, 503)})
+    async def cosigned(request: Request, _: Annotated[
+            Principal, Depends(ctx.require("checkpoints:read"))]) -> Response:
+        cp = await ctx.run(latest_cosigned_of, ctx.ledger)
+        if cp is None:
+            raise Problem(404, "no checkpoint has been cosigned yet (ledger witness attach)")
+        accept = request.headers.get("accept", "")
+        if "text/plain" in accept and "json" not in accept:
+            return PlainTextResponse(cp["note"])
+        return JSONResponse(cp)
 
 
 def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> None:
