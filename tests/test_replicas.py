@@ -256,3 +256,48 @@ def test_http_verify_runs_on_a_replica_and_skips_one_that_is_down(
                 assert r.json()["ok"] is True and r.json()["entries"] == 5
                 assert r.headers["Ledger-Served-By"] == by
         led.close()
+
+
+def test_cli_verify_runs_on_a_replica_of_the_routing_file(env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    """`ledger verify` with a routing file whose entry has read_urls: the first replica that
+    answers verifies (said in the output and in --json), a dead one is passed over."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    with pair_urls() as (primary_url, standby_url):
+        led = new_ledger(primary_url, env)
+        try:
+            led.append([consent(f"carol{i}@example.org") for i in range(5)])
+        finally:
+            led.close()
+        routes = tmp_path / "ledgers.toml"
+        dead = "postgresql://postgres@127.0.0.1:1/test"
+
+        def verify(*read_urls: str) -> dict[str, object]:
+            urls = ", ".join(f'"{u}"' for u in read_urls)
+            routes.write_text(f'[ledgers.main]\nurl = "{primary_url}"\nread_urls = [{urls}]\n'
+                              f'keys = "{env["LEDGER_KEY_DIR"]}"\n', encoding="utf-8")
+            cmd = [sys.executable, "-m", "ledger.cli", "--ledgers", str(routes), "verify"]
+            run_env = {**os.environ, **env}
+            human = subprocess.run(cmd, env=run_env, capture_output=True, text=True,
+                                   timeout=120, check=False)
+            assert human.returncode == 0, human.stderr
+            done = subprocess.run([*cmd, "--json"], env=run_env, capture_output=True,
+                                  text=True, timeout=120, check=False)
+            assert done.returncode == 0, done.stderr
+            out: dict[str, object] = json.loads(done.stdout)
+            out["human"] = " ".join(human.stdout.split())
+            return out
+
+        on_replica = verify(standby_url)
+        assert on_replica["ok"] and on_replica["entries"] == 6
+        assert on_replica["served_by"] == REPLICA
+        assert "verified on the replica" in str(on_replica["human"])
+        passed_over = verify(dead, standby_url)
+        assert passed_over["served_by"] == REPLICA and passed_over["entries"] == 6
+        none_answers = verify(dead)
+        assert none_answers["served_by"] == PRIMARY and none_answers["entries"] == 6
+        assert "verified on the primary" in str(none_answers["human"])

@@ -22,8 +22,9 @@ from ledger.cli.common import (
     open_ledger,
     print_json,
     reader_of,
+    route_of,
 )
-from ledger.cli.format import WIDTH, Column, Table, data_lines, plural, shorten, wrapped
+from ledger.cli.format import WIDTH, Column, Table, data_lines, plural, say, shorten, wrapped
 
 __all__ = ["cmd_log", "cmd_policy_show", "cmd_show", "cmd_verify"]
 
@@ -38,17 +39,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
         def progress(n: int) -> None:
             sys.stderr.write(f"\rverified {plural(n, 'entry', 'entries')}…")
             sys.stderr.flush()
-    from ledger.app.verifying import verify_ledger
+    from ledger.app.verifying import verify_served
+    from ledger.domain.routing import without_password
 
+    route = route_of(args)  # with read_urls: a replica verifies, else the primary
     # this entry point is import-safe, so it may use spawned processes too
-    result = verify_ledger(database_url(args), ledger_name(args), workers=args.workers,
-                           spawn=True, on_progress=progress)
+    result, by, url = verify_served(database_url(args), ledger_name(args),
+                                    route.read_urls if route else (), workers=args.workers,
+                                    spawn=True, on_progress=progress)
     if progress is not None:
         sys.stderr.write("\r\033[K")
+    served = f" (verified on the {by}, {without_password(url)})" if route else ""
     if args.json:
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), **({"served_by": by} if route else {})})
     elif result:
-        print(f"OK: {plural(result.entries, 'entry', 'entries')}, head {result.head}")
+        say(f"OK: {plural(result.entries, 'entry', 'entries')}, head {result.head}{served}")
     else:
         print(f"FAILED at seq {result.first_bad_seq}: {result.reason} "
               f"({plural(result.entries, 'entry', 'entries')} verified before it)")
