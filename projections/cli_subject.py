@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from ledger.cli.format import WIDTH, Column, Table, plural, shorten
+from ledger.cli.format import WIDTH, Column, Table, data_lines, plural, shorten, wrapped
 from ledger.cli.main import print_json, reader_of
 from ledger.domain.text_rules import escape_for_display
 
@@ -163,11 +163,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         data = e["data"]
         if e["type"] == "PolicyPublished":
             data = {k: v for k, v in data.items() if k != "policy"}
-        print(escape_for_display(
-            f"#{e['seq']} {local_time(e['occurred_at'], zone, seconds=True)} {e['type']} "
-            f"subject={short(e['subject'])} actor={e['actor']}\n"
-            f"    {json.dumps(data, ensure_ascii=False)}\n"
-            f"    recorded {local_time(e['recorded_at'], zone, seconds=True)} hash {e['hash']}"))
+        print(escape_for_display("\n".join([
+            wrapped(f"#{e['seq']} {local_time(e['occurred_at'], zone, seconds=True)} "
+                    f"{e['type']} subject={short(e['subject'])} actor={e['actor']}"),
+            *data_lines(data, 4),
+            f"    recorded {local_time(e['recorded_at'], zone, seconds=True)}",
+            f"    hash {e['hash']}"])))
     v = doc["verification"]
     if v["ok"]:
         print(f"verified: entries 1..{v['checked'][-1] if v['checked'] else 0} "

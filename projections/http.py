@@ -101,7 +101,9 @@ class _SharedReader:
     def get(self) -> Reader:
         with self._lock:
             if self._reader is None:
-                reader = Reader(self.ctx.url, self.ctx.name)
+                replicas = getattr(self.ctx, "replicas", None)  # read_urls: entries from
+                store = None if replicas is None else replicas.following_store()  # a replica
+                reader = Reader(self.ctx.url, self.ctx.name, store=store)
                 reader.ledger = self.ctx.ledger  # the server's keys: pseudonyms, exports
                 self._reader = reader
             return self._reader

@@ -94,13 +94,15 @@ class Reader:
     """One ledger's read side; close it (or use ``with``)."""
 
     def __init__(self, url: str, name: str = "main", env: Mapping[str, str] | None = None,
-                 *, with_key: bool = False) -> None:
+                 *, with_key: bool = False, store: Any = None) -> None:
+        """``store``: where the ledger's entries are read (a replica's
+        :class:`ledger.app.replicas.FollowingStore`); the projection rows stay at ``url``."""
         self.url, self.name, self.env = url, name, env
         self.ledger: Any = None
-        if with_key:
+        if store is None and with_key:
             self.ledger = Ledger.open(url, name, env=env)
             store = self.ledger.store
-        else:
+        elif store is None:
             store, _ = open_checked_store(url, name)
         self._store = store
         try:

@@ -241,3 +241,32 @@ def test_a_bare_date_over_http_is_a_day_in_the_policy_time_zone(api: Api) -> Non
     assert retention.json()["as_of"] == "2027-04-04T21:59:59.999999Z"
     reads = api.get("/v1/accesses", params={"from": "2024-05-13"})
     assert reads.status_code == 200, reads.text
+
+
+# -- records and sentences fit too (issue 13 item 10) ----------------------------------------
+def _fits_but_words(text: str) -> None:
+    """Every line fits :data:`WIDTH`, but a line that is one word (a hash, a key)."""
+    too_wide = [line for line in text.splitlines()
+                if len(line) > WIDTH and len(line.split()) > 1]
+    assert not too_wide, too_wide
+
+
+def test_records_and_sentences_fit(filled: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    long_evidence = {"form": "signup v2 " * 30, "sha256": "ab" * 32}
+    late = tmp_path / "late.jsonl"
+    late.write_text(json.dumps(ev("ConsentGiven", "A", "2024-06-01T10:00:00Z",
+                                  purpose="cookies_audience", method="banner",
+                                  evidence=long_evidence)) + "\n", encoding="utf-8")
+    run(filled, "append", str(late))
+    shown = run(filled, "show", "1").stdout
+    full = run(filled, "log", "--full").stdout
+    assert "signup v2 signup v2" in full  # wrapped, not cut
+    replay = run(filled, "replay", "--subject", SUBJECTS["A"]).stdout
+    bundle = tmp_path / "bundle"
+    wrote = run(filled, "audit-bundle", "-o", str(bundle)).stdout
+    kept = tmp_path / "kept.txt"
+    kept.write_text(run(filled, "checkpoint").stdout, encoding="utf-8")
+    checked = run(filled, "verify", "--bundle", str(bundle), "--checkpoint", str(kept)).stdout
+    assert "does not prove:" in checked
+    for text in (shown, full, replay, wrote, checked):
+        _fits_but_words(text)

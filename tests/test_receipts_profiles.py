@@ -368,7 +368,7 @@ def test_receipt_round_trip_through_the_command_line(cli_env: dict[str, str],
         out = tmp_path / f"r{seq}-{fmt}.json"
         made = _run(cli_env, "receipt", seq, "-o", str(out), "--format", fmt)
         assert made.returncode == 0, made.stderr
-        assert re.search(rf"entry {seq} as an? ", made.stdout)
+        assert re.search(rf"entry {seq} as an? ", " ".join(made.stdout.split()))
         checked = _run(offline, "verify", "--receipt", str(out), "--pubkey", key, "--json")
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert json.loads(checked.stdout)["format"] == f"ledger-receipt/2 {fmt}"

@@ -1,6 +1,6 @@
 """Building an inquiry pack: ``ledger inquiry -o DIR`` and ``POST /v1/inquiries``.
 
-The pack (docs/FORMAT.md §16)::
+The pack (docs/FORMAT.md §17)::
 
     rapport.html (report.html)   the report: 8 sections, charts, evidence index
     rapport.pdf (report.pdf)     the same, printed by headless Chromium (when installed)
@@ -38,7 +38,7 @@ VERIFY = """\
 # Checking this inquiry pack
 
 Offline, with no database and no key of the controller, with the ledger's verifier
-(`pip install` the ledger's source, or write your own from its docs/FORMAT.md §12 and §16):
+(`pip install` the ledger's source, or write your own from its docs/FORMAT.md §12 and §17):
 
     ledger verify --inquiry {folder} --pubkey '{key}'
 

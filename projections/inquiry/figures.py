@@ -1,7 +1,7 @@
 """The report's figures, each defined as a count over the evidence's entries.
 
 A figure is ``{"id", "section", "label", "value", "count": rule}``; the rule is a filter
-on what every entry holds in clear (docs/FORMAT.md §16, ledger.trust.inquiry_check.matches):
+on what every entry holds in clear (docs/FORMAT.md §17, ledger.trust.inquiry_check.matches):
 ``types``, ``from``/``to`` on ``occurred_at``, ``known_at`` on ``recorded_at``, equal
 ``payload`` members, and ``subjects`` (pseudonyms).  The value comes from the registers
 (projections); ``ledger verify --inquiry`` recounts it from the bundle.

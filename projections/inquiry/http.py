@@ -86,7 +86,7 @@ def register_inquiry(router: APIRouter, ctx: Any, shared: Any) -> None:
     """Add ``POST /v1/inquiries``."""
 
     @router.post("/inquiries", summary="Build a CNIL inquiry pack (ledger inquiry)",
-                 description="The pack of docs/FORMAT.md §16 as a zip: the report (HTML, "
+                 description="The pack of docs/FORMAT.md §17 as a zip: the report (HTML, "
                  "and PDF when the server has chromium), the registers (XLSX, CSV), "
                  "figures.json and evidence/ (audit bundle, checkpoint, proofs). Check it "
                  "offline with `ledger verify --inquiry DIR`.",

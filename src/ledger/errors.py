@@ -8,6 +8,7 @@
     ├── ConfigError                 missing or wrong settings: database URL, keys, schema
     ├── KeyError_                   a key that cannot be found, unwrapped or that does not match
     ├── StorageError                the database failed; translated from driver errors
+    ├── WitnessRefusal              a witness refused a checkpoint (c2sp.org/tlog-witness)
     └── VerificationError           the chain (or a proof) does not verify
         └── IntegrityError          a stored entry is missing or unreadable (altered outside
                                     the ledger): a verification failure, not a database error
@@ -34,6 +35,7 @@ __all__ = [
     "RuleViolation",
     "StorageError",
     "VerificationError",
+    "WitnessRefusal",
 ]
 
 
@@ -139,3 +141,16 @@ class IntegrityError(VerificationError):
     """A stored entry (or saved subtree hash) that a proof or check needs is missing or
     unreadable: the database was altered outside the ledger.  ``seq`` names the first
     entry found missing or corrupt when the failure is tied to one."""
+
+
+class WitnessRefusal(LedgerError):
+    """A witness refuses a checkpoint, with the HTTP status of c2sp.org/tlog-witness:
+    400 malformed, 403 no valid signature by the log's key, 404 unknown origin, 409 the
+    old size is not the witness's (``size``: the one it has), 422 the consistency proof
+    (or an empty tree's root) does not verify."""
+
+    def __init__(self, status: int, reason: str, *, size: int | None = None) -> None:
+        self.status = status
+        self.reason = reason
+        self.size = size
+        super().__init__(f"witness: {status} {reason}")

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.app.proofs import Prover
+from ledger.app.timestamps import timestamps_of
+from ledger.app.witnessing import with_cosignatures  # issue 16: cosigned notes
 from ledger.errors import InputError
 from ledger.storage.tree_store import TreeReader
 from ledger.trust.merkle import inclusion_path
@@ -56,10 +58,15 @@ def write_bundle(prover: Prover, folder: Path, from_seq: int = 1) -> dict[str, A
     with (folder / "entries.jsonl").open("wb") as f:
         for _, stored_hash, state in prover.store.iter_rows(from_seq, head):
             f.write(stored_hash.encode("ascii") + b" " + bytes(state) + b"\n")
-    notes = [c["note"] for c in prover.checkpoints(min_size=max(from_seq - 1, 1),
-                                                   max_size=head)]
+    notes = [c["note"] for c in with_cosignatures(prover, prover.checkpoints(
+        min_size=max(from_seq - 1, 1), max_size=head))]
     (folder / "checkpoints.txt").write_text("".join(n + "\n" for n in notes), encoding="utf-8")
     (folder / "pubkey").write_text(key + "\n", encoding="utf-8")
+    stamps = timestamps_of(prover.store, min_size=max(from_seq - 1, 1), max_size=head)
+    if stamps:  # issue 16: RFC 3161 time-stamps of the checkpoints, when a TSA gave some
+        (folder / "timestamps.jsonl").write_text("".join(
+            json.dumps({k: s[k] for k in ("tree_size", "tsa", "response")}) + "\n"
+            for s in stamps), encoding="utf-8")
     if from_seq > 1:
         size = from_seq - 1
 

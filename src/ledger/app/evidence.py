@@ -1,6 +1,6 @@
 """The evidence of an inquiry pack (``ledger inquiry``, projections/inquiry): an audit bundle
 of a time range, the signed checkpoint it is anchored to, and an inclusion proof for
-each cited entry (docs/FORMAT.md §16).
+each cited entry (docs/FORMAT.md §17).
 
 Which entries: the bundle starts one entry before the first one *recorded* at or after
 ``since`` − 5 minutes (``recorded_at`` never decreases along the chain, and no entry's

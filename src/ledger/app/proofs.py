@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.errors import ConfigError, InputError, LedgerError
+from ledger.errors import ConfigError, InputError
 from ledger.storage import AppendTx
 from ledger.storage.tree_store import (
     TreeReader,
@@ -41,6 +41,10 @@ from ledger.trust.notes import (
 __all__ = ["DEFAULT_ORIGIN_HOST", "Prover", "default_origin"]
 
 DEFAULT_ORIGIN_HOST = "ledger.example"
+# issue 16: a NEW ledger checkpoints after every 1,000 entries or 60 seconds, whichever
+# first (docs/PROOFS.md "Automatic checkpoints"); an existing ledger keeps its setting.
+DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_CHECKPOINT_SECONDS = 60
 _log = logging.getLogger("ledger.app.proofs")
 
 
@@ -53,6 +57,16 @@ def default_origin(name: str, env: Mapping[str, str]) -> str:
                               "or '+'")
         return origin
     return f"{DEFAULT_ORIGIN_HOST}/" + re.sub(r"[\s+]", "-", name)
+
+
+def seconds_setting(env: Mapping[str, str]) -> int:
+    """``LEDGER_CHECKPOINT_SECONDS`` (default 60; 0: no time criterion)."""
+    text = env.get("LEDGER_CHECKPOINT_SECONDS")
+    if not text:
+        return DEFAULT_CHECKPOINT_SECONDS
+    if not text.isdigit():
+        raise ConfigError("LEDGER_CHECKPOINT_SECONDS must be a whole number ≥ 0")
+    return int(text)
 
 
 def _every_setting(env: Mapping[str, str]) -> int | None:
@@ -114,7 +128,8 @@ class Prover:
 
         seed, path, fresh = plan_signing_key(self.url, self.name, self._env)
         origin = default_origin(self.name, self._env)
-        every = _every_setting(self._env) or 0
+        every = _every_setting(self._env)
+        every = DEFAULT_CHECKPOINT_EVERY if every is None else every
         stored = self._stored_settings()
         if stored is not None:
             if self._env.get("LEDGER_ORIGIN") and stored["origin"] != origin:
@@ -318,7 +333,12 @@ class Prover:
         note = format_note(body, key.name, key.key_id, sign(seed, body.encode()))
         created = format_time(datetime.now(UTC))
         self.store.append(lambda tx: insert_checkpoint(tx, size, root.hex(), note, created))
-        return self.checkpoints(min_size=size, max_size=size)[0]
+        cp = self.checkpoints(min_size=size, max_size=size)[0]
+        from ledger.app.timestamps import timestamp_after_checkpoint  # issue 16: a TSA
+        from ledger.app.witnessing import push_after_checkpoint  # issue 16: the witnesses
+
+        return {**cp, "witnesses": push_after_checkpoint(self, cp),
+                "timestamps": timestamp_after_checkpoint(self, cp, body)}
 
     def checkpoints(self, *, min_size: int = 0, max_size: int | None = None) \
             -> list[dict[str, Any]]:
@@ -343,13 +363,7 @@ def checkpoint_interval(ledger: Any) -> int:
 
 
 def after_append(ledger: Any, seqs: list[int]) -> None:
-    """After a committed batch: checkpoint if it crossed a multiple of the interval.
+    """After a committed batch: checkpoint if it is due (:mod:`ledger.app.auto_checkpoints`)."""
+    from ledger.app.auto_checkpoints import signed_after
 
-    The batch is stored whatever happens here: a failure is logged, not raised
-    (the next crossing, or ``ledger checkpoint``, signs the head)."""
-    every = ledger.checkpoint_every
-    if seqs and every > 0 and max(seqs) // every != (min(seqs) - 1) // every:
-        try:
-            prover_of(ledger).checkpoint()
-        except LedgerError as exc:
-            _log.warning("automatic checkpoint failed (the events are stored): %s", exc)
+    signed_after(ledger, seqs)

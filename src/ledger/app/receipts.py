@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 from ledger.app.proofs import Prover
+from ledger.app.timestamps import timestamps_of
+from ledger.app.witnessing import with_cosignatures  # issue 16: cosigned notes
 from ledger.errors import InputError
 from ledger.trust.receipt_check import summary
 from ledger.trust.receipt_formats import FORMAT, PROFILES, NotReceiptable
@@ -55,8 +57,9 @@ def make_receipt(prover: Prover, seq: int, profile: str = "kantara") -> dict[str
         derived = summary(entry, policy_entry, profile)
     except NotReceiptable as exc:
         raise InputError("SEQ", f"entry {seq}: {exc}") from None
-    cps = prover.checkpoints(min_size=seq)
-    cp = cps[-1] if cps else prover.checkpoint()
+    cps = with_cosignatures(prover, prover.checkpoints(min_size=seq))
+    cosigned = [c for c in cps if c["cosignatures"]]
+    cp = (cosigned or cps)[-1] if cps else with_cosignatures(prover, [prover.checkpoint()])[0]
     size = int(cp["tree_size"])
     proof = prover.inclusion(seq, size)
     evidence: dict[str, Any] = {
@@ -65,6 +68,9 @@ def make_receipt(prover: Prover, seq: int, profile: str = "kantara") -> dict[str
         "proof": {"leaf_index": seq - 1, "tree_size": size, "path": proof["path"]},
         "policy": None, "checkpoint": cp["note"], "publicKey": str(prover.verifier_key()),
     }
+    stamps = timestamps_of(prover.store, min_size=size, max_size=size)
+    if stamps:  # issue 16: RFC 3161 time-stamps of that checkpoint, when a TSA gave some
+        evidence["timestamps"] = [{"tsa": t["tsa"], "response": t["response"]} for t in stamps]
     if pseq is not None:
         pproof = prover.inclusion(pseq, size)
         evidence["policy"] = {"entry": ptext, "hash": phash,

@@ -85,15 +85,20 @@ class Tokens:
             raise ConfigError("this database has no API token table: run `ledger init` "
                               "(it adds the table and changes nothing else)") from None
 
-    def create(self, name: str, role: str) -> str:
-        """Issue a token; return it (the only time it is ever available)."""
+    def create(self, name: str, role: str, *, token: str | None = None) -> str:
+        """Issue a token; return it (the only time it is ever available).  ``token``: the
+        same token another ledger was given (one token for several ledgers,
+        :func:`ledger.app.token_admin.create_token_for`)."""
         if not NAME.match(name):
             raise InputError("name", "must be 1-64 characters: lowercase letters, digits, "
                              "'.', '_' or '-', starting with a letter or digit")
         if role not in ROLES:
             raise InputError("role", f"must be one of {', '.join(ROLES)}")
         self.check_ready()
-        token = PREFIX + secrets.token_urlsafe(32)
+        if token is None:
+            token = PREFIX + secrets.token_urlsafe(32)
+        elif not _TOKEN.match(token):
+            raise InputError("token", "must be a token made by `ledger token create`")
         row = TokenRow(hash_token(token), name, role, format_time(self.clock()), None)
 
         def create(tx: Any) -> None:

@@ -17,19 +17,50 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from ledger.app.accesses import AccessBy
     from ledger.app.application import Ledger
+    from ledger.domain.routing import Route
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_STORAGE", "EXIT_USAGE", "actor_of",
            "add_reader_options", "database_url", "ledger_name", "open_ledger", "positive",
-           "print_json", "reader_of"]
+           "print_json", "reader_of", "route_of", "routing_file"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORAGE = 0, 1, 2, 3
 
 
+def routing_file(args: argparse.Namespace) -> str | None:
+    """The routing file in use (``--ledgers FILE``, else ``$LEDGER_LEDGERS``), if any."""
+    return getattr(args, "ledgers", None) or os.environ.get("LEDGER_LEDGERS") or None
+
+
+def route_of(args: argparse.Namespace) -> Route | None:
+    """With a routing file, the entry ``--ledger NAME`` (or ``$LEDGER_NAME``) selects (the
+    file's only one without a name); None without a routing file (today's meaning)."""
+    path = routing_file(args)
+    if path is None:
+        return None
+    from ledger.app.routing import load_routing, pick_route
+    from ledger.errors import ConfigError
+
+    if getattr(args, "db", None):
+        raise ConfigError("--db: cannot be used with a routing file (--ledgers or "
+                          "LEDGER_LEDGERS): the file names each ledger's database")
+    route = pick_route(load_routing(path), getattr(args, "ledger", None)
+                       or os.environ.get("LEDGER_NAME"), path)
+    if route.keys is not None:  # one command, one ledger: its key folder for this process
+        os.environ["LEDGER_KEY_DIR"] = route.keys
+    return route
+
+
 def database_url(args: argparse.Namespace) -> str:
+    route = route_of(args)
+    if route is not None:
+        return route.url
     return str(args.db or os.environ.get("LEDGER_DATABASE_URL") or "sqlite:///ledger.db")
 
 
 def ledger_name(args: argparse.Namespace) -> str:
+    route = route_of(args)
+    if route is not None:
+        return route.ledger
     return str(args.ledger or os.environ.get("LEDGER_NAME") or "main")
 
 

@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.trust.text import plural
 
-__all__ = ["WIDTH", "Column", "Table", "plural", "short_time", "shorten"]
+__all__ = ["WIDTH", "Column", "Table", "data_lines", "plural", "say", "short_time", "shorten",
+           "wrapped"]
 
 WIDTH = 100  # the widest line of a human table
 
@@ -19,6 +23,31 @@ def shorten(text: str, width: int) -> str:
     if width < 1:
         return ""
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def wrapped(text: str, hang: int = 2) -> str:
+    """A sentence for people in lines of at most :data:`WIDTH` columns, the following lines
+    indented by ``hang`` more than the first; a word (a hash, a key) is never split, so
+    a line is longer only when one word is."""
+    lead = len(text) - len(text.lstrip(" "))
+    return "\n".join(textwrap.wrap(text, WIDTH, subsequent_indent=" " * (lead + hang),
+                                    break_long_words=False, break_on_hyphens=False)) or text
+
+
+def say(text: str, hang: int = 2) -> None:
+    """Print each line of ``text`` :func:`wrapped`."""
+    print("\n".join(wrapped(line, hang) for line in text.split("\n")))
+
+
+def data_lines(data: Mapping[str, Any], indent: int) -> list[str]:
+    """A record's ``data`` for people: one ``name: value`` per member (the value as compact
+    JSON), wrapped to :data:`WIDTH`; nothing is cut (``--json`` has the exact JSON)."""
+    pad = " " * indent
+    if not data:
+        return [pad + "(no data)"]
+    return [wrapped(pad + f"{name}: " + json.dumps(value, ensure_ascii=False,
+                                                   separators=(", ", ": ")), hang=4)
+            for name, value in data.items()]
 
 
 def short_time(stamp: str | None) -> str:

@@ -82,7 +82,11 @@ def _common(default: Any) -> argparse.ArgumentParser:
                         help="sqlite:///path or postgresql://… "
                         "(default: $LEDGER_DATABASE_URL, else sqlite:///ledger.db)")
     common.add_argument("--ledger", metavar="NAME", default=default,
-                        help="ledger name within the database (default: $LEDGER_NAME or main)")
+                        help="ledger name within the database (default: $LEDGER_NAME or "
+                        "main); with a routing file, the name of its entry")
+    common.add_argument("--ledgers", metavar="FILE", default=default,
+                        help="routing file ledgers.toml: ledger name -> database, replicas, "
+                        "keys (default: $LEDGER_LEDGERS; docs/OPERATIONS.md)")
     return common
 
 
@@ -256,7 +260,7 @@ def _command_word(argv: Sequence[str]) -> str | None:
     """The sub-command named in ``argv`` (the first word that is no option or its value)."""
     args = iter(argv)
     for word in args:
-        if word in ("--db", "--ledger"):
+        if word in ("--db", "--ledger", "--ledgers"):
             next(args, None)
         elif not word.startswith("-"):
             return word
@@ -265,7 +269,8 @@ def _command_word(argv: Sequence[str]) -> str | None:
 
 # Modules of src/ledger that add commands, each with ``register(sub, add, common)``.
 CORE_COMMAND_MODULES: tuple[str, ...] = ("ledger.cli.proofs", "ledger.cli.serve",
-                                         "ledger.cli.state")
+                                         "ledger.cli.state", "ledger.cli.ledgers",
+                                         "ledger.cli.witness")
 # Packages outside src/ledger (``projections``) add theirs through this entry-point
 # group, so that the write side never imports them (docs/DECISIONS.md).
 COMMAND_ENTRY_POINTS = "ledger.commands"

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli.format import Column, Table, plural, short_time
+from ledger.cli.format import Column, Table, plural, say, short_time
 from ledger.cli.main import (
     EXIT_FAILED,
     EXIT_OK,
@@ -28,6 +28,7 @@ from ledger.errors import InputError, VerificationError
 
 if TYPE_CHECKING:
     from ledger.app.proofs import Prover
+    from ledger.trust.cosignature import Quorum
 
 __all__ = ["register", "verify_offline", "wants_offline_verify"]
 
@@ -82,6 +83,10 @@ def _prove(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
+    if args.cosigned:
+        from ledger.cli.witness import print_cosigned
+
+        return print_cosigned(args)
     with _prover(args) as p:
         if args.list:
             cps = p.checkpoints()
@@ -131,7 +136,7 @@ def cmd_audit_bundle(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     else:
-        print(f"wrote {out['folder']}: entries {out['first_seq']}..{out['last_seq']}, "
+        say(f"wrote {out['folder']}: entries {out['first_seq']}..{out['last_seq']}, "
               f"{plural(out['checkpoints'], 'checkpoint')}; key {out['pubkey']}")
     return EXIT_OK
 
@@ -151,7 +156,7 @@ def cmd_receipt(args: argparse.Namespace) -> int:
             raise InputError("-o", f"cannot be written ({exc.strerror})") from None
         kind = {"kantara": "Kantara Consent Receipt v1.1",
                 "iso27560": "ISO/IEC TS 27560 consent record (DPV)"}[args.format]
-        print(f"wrote {args.output}: entry {args.seq} as a {kind}, checkpoint of "
+        say(f"wrote {args.output}: entry {args.seq} as a {kind}, checkpoint of "
               f"{plural(receipt['ledger']['proof']['tree_size'], 'entry', 'entries')}")
     return EXIT_OK
 
@@ -163,13 +168,26 @@ _CHECKPOINTS = Table([Column("TREE SIZE", 10, right=True), Column("ROOT", 64),
 
 # -- verify --bundle / --checkpoint / --receipt -------------------------------------------
 def wants_offline_verify(args: argparse.Namespace) -> bool:
-    wanted = any(getattr(args, a, None) for a in ("bundle", "checkpoint", "receipt",
-                                                    "inquiry"))
+    wanted = any(getattr(args, a, None) for a in ("bundle", "checkpoint", "receipt", "inquiry"))
     if not wanted and getattr(args, "pubkey", None) is not None:
         raise InputError("--pubkey", "goes with --bundle, --checkpoint, --receipt or --inquiry")
     if getattr(args, "incremental", False) and not getattr(args, "checkpoint", None):
         raise InputError("--incremental", "goes with --checkpoint")
+    if not wanted and (getattr(args, "witness", None) or getattr(args, "quorum", None)):
+        raise InputError("--witness", "goes with --bundle, --checkpoint or --receipt")
     return wanted
+
+
+def _tsa(args: argparse.Namespace) -> list[Any]:
+    from ledger.cli.witness import tsa_roots_of
+
+    return tsa_roots_of(args)
+
+
+def _quorum(args: argparse.Namespace) -> Quorum | None:
+    from ledger.cli.witness import quorum_of
+
+    return quorum_of(args)
 
 
 def _pubkey(args: argparse.Namespace) -> str | None:
@@ -203,7 +221,6 @@ def verify_offline(args: argparse.Namespace) -> int:
     key = _pubkey(args)
     if getattr(args, "inquiry", None):  # an inquiry pack (ledger inquiry): goes alone
         from ledger.cli.inquiry_verify import verify_inquiry
-
         return verify_inquiry(args, key)
     if args.bundle:
         return _verify_bundle(args, key)
@@ -229,19 +246,19 @@ def _verify_bundle(args: argparse.Namespace, key: str | None) -> int:
                 from None
     # the command is an import-safe entry point: it may spawn worker processes
     report = verify_bundle(Path(args.bundle), key, workers=args.workers, spawn=True,
-                           kept=kept)
+                           kept=kept, quorum=_quorum(args), tsa_roots=_tsa(args))
     if args.json:
         print_json(report.as_dict())
     elif report.ok:
         kept_text = f" (yours: {', '.join(map(str, report.kept))})" if report.kept else ""
-        print(f"OK: bundle entries {report.first_seq}..{report.last_seq}, checkpoints "
+        say(f"OK: bundle entries {report.first_seq}..{report.last_seq}, checkpoints "
               f"{', '.join(map(str, report.checkpoints)) or 'none'}{kept_text} verified; key "
               f"{report.key_from}")
-        print("proves:\n" + "\n".join(f"  - {p}" for p in report.proves))
-        print("does not prove:\n" + "\n".join(f"  - {p}" for p in report.does_not_prove))
+        say("proves:\n" + "\n".join(f"  - {p}" for p in report.proves))
+        say("does not prove:\n" + "\n".join(f"  - {p}" for p in report.does_not_prove))
     else:
         where = f"at seq {report.first_bad_seq}: " if report.first_bad_seq else ""
-        print(f"FAILED {where}{report.reason}")
+        say(f"FAILED {where}{report.reason}")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -254,13 +271,17 @@ def _verify_receipt(args: argparse.Namespace, key: str | None) -> int:
         raise InputError("--receipt", "must be a JSON receipt written by `ledger receipt`") \
             from None
     try:
-        out = verify_receipt(receipt, key)
+        out = verify_receipt(receipt, key, quorum=_quorum(args))
+        if _tsa(args):
+            from ledger.app.timestamps import check_receipt_timestamps
+
+            out["timestamped"] = check_receipt_timestamps(receipt, _tsa(args))
     except VerificationError as exc:
         return _failed(args, exc)
     if args.json:
         print_json(out)
     else:
-        print(f"OK: entry {out['seq']} ({out['type']}, event {out['event_id']}) is in the "
+        say(f"OK: entry {out['seq']} ({out['type']}, event {out['event_id']}) is in the "
               f"signed tree of {plural(out['tree_size'], 'entry', 'entries')}; key "
               f"{out['key_from']}")
     return EXIT_OK
@@ -271,21 +292,36 @@ def _verify_checkpoint(args: argparse.Namespace, key_text: str | None) -> int:
     from ledger.trust.notes import parse_checkpoint, parse_verifier_key
 
     text = _read_text(args.checkpoint, "--checkpoint")
+    quorum = _quorum(args)
+    local: list[str] = []
     with _prover(args) as p:
         try:
             cp = parse_checkpoint(text)
             key = parse_verifier_key(key_text) if key_text is not None else p.verifier_key()
             out = verify_extension(p, cp, key, incremental=args.incremental,
                                    workers=args.workers, spawn=True)
+            if quorum is not None:
+                from ledger.app.witnessing import local_times
+
+                out["witnessed"] = quorum.check(cp)
+                local = local_times(p, out["witnessed"])
+            if _tsa(args):
+                from ledger.app.timestamps import check_stored_timestamps
+
+                out["timestamped"] = check_stored_timestamps(p, cp, _tsa(args))
         except VerificationError as exc:
             return _failed(args, exc)
     if args.json:
         print_json(out)
     else:
-        print(f"OK: the ledger ({plural(out['new_size'], 'entry', 'entries')}, root "
+        say(f"OK: the ledger ({plural(out['new_size'], 'entry', 'entries')}, root "
               f"{out['new_root']}) extends the checkpoint of "
               f"{plural(out['old_size'], 'entry', 'entries')} ({out['mode']} check, "
               f"{plural(out['entries_checked'], 'entry', 'entries')} read)")
+        for w, at in zip(out.get("witnessed", []), local, strict=False):
+            print(f"  cosigned by witness {w['witness']} at {at}")
+        for t in out.get("timestamped", []):
+            print(f"  time-stamped (RFC 3161) by {t['tsa']} at {t['gen_time']} (UTC)")
     return EXIT_OK
 
 
@@ -297,13 +333,19 @@ def add_verify_options(sp: argparse.ArgumentParser) -> None:
                     "--bundle: the bundle, offline) extends this signed checkpoint you kept "
                     "(rollback and truncation detection)")
     sp.add_argument("--receipt", metavar="FILE", help="verify a receipt offline")
-    sp.add_argument("--inquiry", metavar="DIR", help="verify an inquiry pack offline "
-                    "(ledger inquiry): its evidence, proofs and figures recounted")
+    sp.add_argument("--inquiry", metavar="DIR", help="verify an inquiry pack offline")
     sp.add_argument("--pubkey", metavar="KEY", help="the verifier key name+id+key (or a "
                     "file holding it); default: the one in the bundle or receipt, or the "
                     "ledger's own")
     sp.add_argument("--incremental", action="store_true", help="with --checkpoint: read "
                     "only the entries after it (docs/PROOFS.md)")
+    sp.add_argument("--witness", nargs="+", metavar="KEY", help="witness keys (`ledger "
+                    "witness pubkey`, or files of them): the checkpoint (the bundle's newest, "
+                    "the receipt's) must carry their cosignatures (docs/PROOFS.md)")
+    sp.add_argument("--quorum", type=_count, metavar="K", help="with --witness: how many "
+                    "of the witnesses must have cosigned (default: all)")
+    sp.add_argument("--tsa-cert", metavar="PEM", help="RFC 3161: the TSA root certificates;"
+                    " the checkpoint (the bundle's newest) must have a time-stamp that verifies")
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
@@ -320,13 +362,16 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
     sp.add_argument("--json", action="store_true", help="print the proof as one JSON object")
     sp = add("checkpoint", cmd_checkpoint, "sign and record a checkpoint of the tree head",
              examples=["ledger checkpoint > kept.txt     # a signed tree head to keep",
-                       "ledger checkpoint --every 1000", "ledger checkpoint --list"])
+                       "ledger checkpoint --every 1000", "ledger checkpoint --list",
+                       "ledger checkpoint --cosigned > kept.txt"])
     sp.add_argument("--every", type=_count, metavar="N", help="also checkpoint "
                     "automatically after appends that cross a multiple of N (0: off)")
     sp.add_argument("--list", action="store_true", help="list the recorded checkpoints "
                     "(a table; --json: one object per checkpoint, with its signed note)")
     sp.add_argument("--json", action="store_true", help="print the checkpoint (or, with "
                     "--list, each one) as JSON")
+    sp.add_argument("--cosigned", action="store_true", help="print the newest checkpoint "
+                    "that witnesses cosigned, with their cosignatures (signs nothing)")
     sp = add("pubkey", cmd_pubkey, "print the checkpoint verifier key",
              examples=["ledger pubkey > ledger.pub", "ledger pubkey --json"])
     sp.add_argument("--json", action="store_true", help="print the key, its name, id and "

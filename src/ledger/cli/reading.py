@@ -22,8 +22,9 @@ from ledger.cli.common import (
     open_ledger,
     print_json,
     reader_of,
+    route_of,
 )
-from ledger.cli.format import WIDTH, Column, Table, plural, shorten
+from ledger.cli.format import WIDTH, Column, Table, data_lines, plural, say, shorten, wrapped
 
 __all__ = ["cmd_log", "cmd_policy_show", "cmd_show", "cmd_verify"]
 
@@ -38,17 +39,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
         def progress(n: int) -> None:
             sys.stderr.write(f"\rverified {plural(n, 'entry', 'entries')}…")
             sys.stderr.flush()
-    from ledger.app.verifying import verify_ledger
+    from ledger.app.verifying import verify_served
+    from ledger.domain.routing import without_password
 
+    route = route_of(args)  # with read_urls: a replica verifies, else the primary
     # this entry point is import-safe, so it may use spawned processes too
-    result = verify_ledger(database_url(args), ledger_name(args), workers=args.workers,
-                           spawn=True, on_progress=progress)
+    result, by, url = verify_served(database_url(args), ledger_name(args),
+                                    route.read_urls if route else (), workers=args.workers,
+                                    spawn=True, on_progress=progress)
     if progress is not None:
         sys.stderr.write("\r\033[K")
+    served = f" (verified on the {by}, {without_password(url)})" if route else ""
     if args.json:
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), **({"served_by": by} if route else {})})
     elif result:
-        print(f"OK: {plural(result.entries, 'entry', 'entries')}, head {result.head}")
+        say(f"OK: {plural(result.entries, 'entry', 'entries')}, head {result.head}{served}")
     else:
         print(f"FAILED at seq {result.first_bad_seq}: {result.reason} "
               f"({plural(result.entries, 'entry', 'entries')} verified before it)")
@@ -61,12 +66,12 @@ def _human(e: dict[str, Any], zone: str) -> str:
     from ledger.domain.text_rules import escape_for_display
 
     subject = f" subject={e['subject'][:12]}…" if e["subject"] else ""
-    data = _data_text(e)
     occurred = human_time(e["occurred_at"], zone, seconds=True)
     recorded = human_time(e["recorded_at"], zone, seconds=True)
     return escape_for_display(  # stored text may hold bidi controls (issue 13)
-        f"#{e['seq']} {occurred} {e['type']}{subject} actor={e['actor']}\n"
-        f"    {data}\n    recorded {recorded} hash {e['hash']}")
+        "\n".join([wrapped(f"#{e['seq']} {occurred} {e['type']}{subject} actor={e['actor']}"),
+                    *data_lines(_shown_data(e), 4),
+                    f"    recorded {recorded}", f"    hash {e['hash']}"]))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -88,11 +93,15 @@ _LOG = Table([Column("SEQ", 7, right=True), Column("OCCURRED", 23), Column("TYPE
 _DATA_INDENT = 9
 
 
-def _data_text(e: dict[str, Any]) -> str:
-    shown = e["data"]
+def _shown_data(e: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = e["data"]
     if e["type"] == "PolicyPublished":  # the whole document is in --json
         shown = {k: v for k, v in shown.items() if k != "policy"}
-    return json.dumps(shown, ensure_ascii=False, separators=(", ", ": "))
+    return shown
+
+
+def _data_text(e: dict[str, Any]) -> str:
+    return json.dumps(_shown_data(e), ensure_ascii=False, separators=(", ", ": "))
 
 
 def cmd_log(args: argparse.Namespace) -> int:
@@ -128,8 +137,9 @@ def _print_log_entry(entry: dict[str, Any], zone: str, *, full: bool) -> None:
     pad = " " * _DATA_INDENT
     if full:
         recorded = human_time(entry["recorded_at"], zone, seconds=True)
-        print(escape_for_display(f"{pad}{_data_text(entry)}\n{pad}recorded "
-                                 f"{recorded} hash {entry['hash']}"))
+        print(escape_for_display("\n".join([*data_lines(_shown_data(entry), _DATA_INDENT),
+                                            f"{pad}recorded {recorded}",
+                                            f"{pad}hash {entry['hash']}"])))
     else:
         print(escape_for_display(pad + shorten(_data_text(entry), WIDTH - _DATA_INDENT)))
 

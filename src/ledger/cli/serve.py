@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from ledger.cli.common import route_of, routing_file
 from ledger.cli.format import Column, Table, short_time
 from ledger.cli.main import EXIT_OK, database_url, ledger_name, positive, print_json
 
@@ -28,8 +29,17 @@ def _tokens(args: argparse.Namespace) -> AbstractContextManager[Any]:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    with _tokens(args) as tokens:
-        token = tokens.create(args.name, args.role)
+    if args.also:  # one token for several ledgers of the routing file
+        from ledger.app.token_admin import create_token_for
+        from ledger.errors import ConfigError
+
+        path, route = routing_file(args), route_of(args)
+        if path is None or route is None:
+            raise ConfigError("--also: needs a routing file (--ledgers or LEDGER_LEDGERS)")
+        token = create_token_for(path, [route.name, *args.also], args.name, args.role)
+    else:
+        with _tokens(args) as tokens:
+            token = tokens.create(args.name, args.role)
     print(token)
     print(f"ledger: token {args.name!r} ({args.role}) created; it is shown only now: "
           "keep it in the service's secret store", file=sys.stderr)
@@ -84,7 +94,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ledger.http import Limits, create_app
 
     limits = Limits(max_body_bytes=args.max_body, max_events=args.max_events)
-    app = create_app(database_url(args), ledger_name(args), limits=limits)
+    path = routing_file(args)
+    if path is not None:  # every ledger of the routing file, each under /ledgers/{name}
+        from ledger.app.routing import load_routing
+        from ledger.http import create_routed_app
+
+        app = create_routed_app(load_routing(path), limits=limits)
+    else:
+        app = create_app(database_url(args), ledger_name(args), limits=limits)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False,
                 log_config=log_config(not args.no_access_log), server_header=False)
     return EXIT_OK
@@ -109,7 +126,8 @@ def _role(text: str) -> str:
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     sp = add("serve", cmd_serve, "serve the HTTP API (docs at /docs, OpenAPI at "
-             "/openapi.json; docs/API.md)",
+             "/openapi.json; docs/API.md); with a routing file (--ledgers), each of its "
+             "ledgers under /ledgers/NAME/v1",
              examples=["ledger serve", "ledger serve --host 0.0.0.0 --port 8443 --max-events 500"])
     sp.add_argument("--host", default="127.0.0.1", metavar="ADDRESS", help="address to listen on "
                     "(default 127.0.0.1)")
@@ -132,6 +150,9 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
                     "proofs; dpo: everything")
     sp.add_argument("--name", required=True, metavar="NAME", help="who holds it; recorded "
                     "as the actor of what it appends (lowercase letters, digits, . _ -)")
+    sp.add_argument("--also", action="append", default=[], metavar="LEDGER",
+                    help="with a routing file: the same token for this ledger too "
+                    "(repeat; each ledger keeps it in its own token table)")
     sp = add("list", cmd_token_list, "list tokens: name, role, created, revoked (never "
              "the token)", tsub, examples=["ledger token list", "ledger token list --json"])
     sp.add_argument("--json", action="store_true", help="one JSON object per token, whole "

@@ -114,7 +114,8 @@ def render() -> str:
         "",
         "| member | rule |",
         "|---|---|",
-        "| `event_id` | optional UUID; the idempotency key (drawn at random when absent) |",
+        "| `event_id` | optional UUID in its 8-4-4-4-12 text form (either case); the "
+        "idempotency key (drawn at random when absent) |",
         "| `type` | required; one of the types below |",
         "| `subject` | the data subject's identifier (e.g. an email or a visitor id), 1–256 "
         "characters; required, optional or forbidden by type; stored only as a keyed "

@@ -19,10 +19,10 @@ from ledger.domain.json_input import MAX_VALUE_DEPTH
 from ledger.domain.policy_terms import is_country_code
 from ledger.domain.text_rules import disguising_character
 from ledger.errors import InputError
-from ledger.trust.canonical import check_domain, format_time
+from ledger.trust.canonical import MAX_SAFE_INTEGER, check_domain, format_time
 
-__all__ = ["FieldSpec", "check_text", "parse_fields", "parse_rfc3339", "shown_key", "spec",
-           "stored_value"]
+__all__ = ["UUID_PATTERN", "FieldSpec", "check_text", "parse_fields", "parse_rfc3339",
+           "parse_uuid", "shown_key", "spec", "stored_value"]
 
 MAX_TEXT = 2000
 MAX_NOTICE_TEXT = 50_000
@@ -37,6 +37,8 @@ _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\Z")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4}\Z")
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
+UUID_PATTERN = "^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+_UUID = re.compile(UUID_PATTERN.replace("$", r"\Z"))
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -135,10 +137,15 @@ def _ref(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
 
 
 def _uuid(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
-    try:
-        return str(uuid.UUID(value)) if isinstance(value, str) else _bad_uuid(where)
-    except ValueError:
-        return _bad_uuid(where)
+    return parse_uuid(value, where)
+
+
+def parse_uuid(value: object, where: str) -> str:
+    """A UUID in its RFC 9562 text form (8-4-4-4-12 hex digits, either case), lower-cased;
+    the schemas' pattern is :data:`UUID_PATTERN`."""
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise InputError(where, "must be a UUID (8-4-4-4-12 hexadecimal digits)")
+    return str(uuid.UUID(value))
 
 
 def _language(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
@@ -148,8 +155,12 @@ def _language(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
 
 
 def _int(name: str, fs: FieldSpec, value: Any, where: str) -> Any:
+    if type(value) is float and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        value = int(value)  # 349.0 is the integer 349 in JSON's data model (and its schema)
     if type(value) is not int:
         raise InputError(where, "must be an integer")
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise InputError(where, "must lie within ±(2^53 - 1)")
     if (fs.lo is not None and value < fs.lo) or (fs.hi is not None and value > fs.hi):
         raise InputError(where, f"must be between {fs.lo} and {fs.hi}")
     return value
@@ -218,10 +229,6 @@ _KINDS: dict[str, _Check] = {
     "object": _object,
     "object_any": _object_any,
 }
-
-
-def _bad_uuid(where: str) -> str:
-    raise InputError(where, "must be a UUID")
 
 
 def _json_value(value: Any, where: str) -> Any:

@@ -16,6 +16,7 @@ from ledger.domain.event_fields import (
     check_text,
     parse_fields,
     parse_rfc3339,
+    parse_uuid,
     shown_key,
     stored_value,
 )
@@ -64,15 +65,7 @@ def parse_unverified_event(raw: object, *, now: datetime,
     cls = CATALOGUE[type_]
     event_id = raw.get("event_id")
     given = event_id is not None
-    if given:
-        try:
-            event_id = str(uuid.UUID(event_id)) if isinstance(event_id, str) else None
-        except ValueError:
-            event_id = None
-        if event_id is None:
-            raise InputError("event_id", "must be a UUID")
-    else:
-        event_id = str(uuid.uuid4())
+    event_id = parse_uuid(event_id, "event_id") if given else str(uuid.uuid4())
     subject = raw.get("subject")
     if cls.SUBJECT == "required" and subject is None:
         raise InputError("subject", f"is required for {type_}")

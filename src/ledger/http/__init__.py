@@ -9,6 +9,7 @@
     body.py          JSON bodies: media type, size limit before parsing, syntax
     problems.py      RFC 9457 problem details for every error
     logs.py          access log by route template (no URL, no personal data)
+    ledgers.py       many ledgers (a routing file), each under /ledgers/{name}
     schemas.py       OpenAPI schemas of the hand-parsed bodies
 
 Docs: docs/API.md.
@@ -18,5 +19,6 @@ from __future__ import annotations
 
 from ledger.http.app import ROUTE_ENTRY_POINTS, create_app
 from ledger.http.context import Limits, RouteContext
+from ledger.http.ledgers import create_routed_app
 
-__all__ = ["ROUTE_ENTRY_POINTS", "Limits", "RouteContext", "create_app"]
+__all__ = ["ROUTE_ENTRY_POINTS", "Limits", "RouteContext", "create_app", "create_routed_app"]

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from ledger import __version__
 from ledger.app.application import Ledger
+from ledger.app.auto_checkpoints import start_timer
+from ledger.app.replicas import Replicas
 from ledger.app.token_admin import tokens_of
 from ledger.http import proof_routes
 from ledger.http import routes as core_routes
@@ -41,11 +43,13 @@ def route_plugins() -> list[RouteRegistrar]:
 
 def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = None,
                clock: Callable[[], datetime] | None = None, limits: Limits | None = None,
-               routes: Sequence[RouteRegistrar] | None = None) -> FastAPI:
+               routes: Sequence[RouteRegistrar] | None = None,
+               read_urls: Sequence[str] = ()) -> FastAPI:
     """Open the ledger (with its master key) and build the app serving it.
 
     ``routes=None`` loads the entry points; a list replaces them (tests).  The
-    ledger is closed when the app shuts down (the end of its lifespan).
+    ledger is closed when the app shuts down (the end of its lifespan).  ``read_urls``:
+    its hot-standby replicas, which serve the reads that can (:mod:`ledger.app.replicas`).
     """
     ledger = Ledger.open(url, name, env)
     try:
@@ -55,6 +59,9 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
         tokens.check_ready()
         ctx = RouteContext(ledger, url, name, tokens=tokens, permissions=Permissions(),
                            limits=limits or Limits())
+        if read_urls:
+            ctx.replicas = Replicas(ledger, read_urls)
+            ctx.on_close(ctx.replicas.close)
         router = APIRouter(prefix="/v1", dependencies=[Depends(refuse_unknown_query)])
         core_routes.register(router, ctx)
         proof_routes.register(router, ctx)
@@ -67,10 +74,12 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.started()
+        stop_checkpoints = start_timer(ledger)  # issue 16: every T seconds, if behind
         try:
             yield
         finally:
             try:
+                stop_checkpoints()
                 ctx.close()
             finally:
                 ledger.close()

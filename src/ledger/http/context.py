@@ -35,11 +35,14 @@ from ledger.http.verification import VerifyRunner
 
 if TYPE_CHECKING:
     from ledger.app.application import Ledger, Receipt
+    from ledger.app.replicas import Replicas
     from ledger.domain.events import Draft
 
-__all__ = ["Limits", "RouteContext"]
+__all__ = ["SERVED_BY", "Limits", "RouteContext"]
 
 T = TypeVar("T")
+#: the response header naming the database that served a read (ledger.app.replicas)
+SERVED_BY = "Ledger-Served-By"
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `ledger token create`")
 
@@ -67,6 +70,7 @@ class RouteContext:
         self.verifier = VerifyRunner(url, name, workers=limits.verify_workers)
         self.committer = GroupCommitter(ledger, max_events=limits.group_events)
         self._closers: list[Callable[[], None]] = []
+        self.replicas: Replicas | None = None  # read URLs (set by create_app)
 
     def on_close(self, close: Callable[[], None]) -> None:
         """Have ``close`` called when the app shuts down, before the ledger is closed
@@ -111,11 +115,31 @@ class RouteContext:
         """Called by the app's lifespan, inside the server's event loop."""
         anyio.to_thread.current_default_thread_limiter().total_tokens = self.limits.db_threads
         self.committer.started()
-        self.verifier = VerifyRunner(self.url, self.name, workers=self.limits.verify_workers)
+        self.verifier = VerifyRunner(self.url, self.name, workers=self.limits.verify_workers,
+                                     replicas=self.replicas)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking (database) work in the shared worker threads."""
         return await anyio.to_thread.run_sync(fn, *args)
+
+    async def read(self, fn: "Callable[[Ledger], T]", min_seq: int | None = None) \
+            -> tuple[T, str]:
+        """``fn(ledger)`` on a replica that holds entry ``min_seq`` (waiting up to the
+        bound, :mod:`ledger.app.replicas`), else on the primary; and which served it
+        (``replica`` or ``primary``, for the :data:`SERVED_BY` header).  A replica that
+        fails the read (a read-only refusal: the proof tree is not caught up there)
+        gives way to the primary."""
+        from ledger.app.replicas import PRIMARY, REPLICA  # noqa: PLC0415
+        from ledger.errors import StorageError  # noqa: PLC0415
+
+        if self.replicas is not None:
+            served = await self.run(self.replicas.reader, min_seq)
+            if served.by == REPLICA:
+                try:
+                    return await self.run(fn, served.ledger), REPLICA
+                except StorageError:
+                    pass
+        return await self.run(fn, self.ledger), PRIMARY
 
     async def append(self, drafts: "Sequence[Draft]") -> "list[Receipt]":
         """Append parsed events, all or nothing, sharing a transaction with concurrent

@@ -1,6 +1,7 @@
 """Evidence for auditors over HTTP: the latest signed checkpoint and Merkle proofs.
 
     GET /v1/checkpoints/latest             checkpoints:read (auditor, dpo)
+    GET /v1/checkpoints/cosigned           checkpoints:read: the newest one witnesses cosigned
     GET /v1/proofs/inclusion/{seq}?size=   proofs:read      (auditor, dpo)
     GET /v1/proofs/consistency?old=&new=   proofs:read      (auditor, dpo)
 
@@ -21,8 +22,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from ledger.app.proofs import Prover, prover_of
 from ledger.app.proving import latest_checkpoint_of
 from ledger.app.tokens import Principal
+from ledger.app.witnessing import latest_cosigned_of
 from ledger.errors import InputError
-from ledger.http.context import RouteContext
+from ledger.http.context import SERVED_BY, RouteContext
 from ledger.http.problems import Problem
 from ledger.http.schemas import json_response, problems
 
@@ -33,6 +35,8 @@ HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 CHECKPOINT: dict[str, Any] = {"type": "object", "properties": {
     "tree_size": {"type": "integer"}, "root": HEX, "note": {"type": "string"},
     "created_at": {"type": "string"}}}
+COSIGNED: dict[str, Any] = {"type": "object", "properties": {
+    **CHECKPOINT["properties"], "cosignatures": {"type": "integer"}}}
 INCLUSION: dict[str, Any] = {"type": "object", "properties": {
     "seq": {"type": "integer"}, "leaf_index": {"type": "integer"},
     "tree_size": {"type": "integer"}, "leaf_hash": HEX, "root": HEX,
@@ -48,8 +52,15 @@ def _renamed(exc: InputError) -> InputError:
     return type(exc)(_PARAMS.get(exc.field, exc.field), exc.rule)
 
 
+#: ?min_seq=N: the answer must see entry N (a receipt just returned); docs/OPERATIONS.md
+MIN_SEQ = Query(ge=1, description="serve from a replica only once it holds this entry "
+                "(else, after a bounded wait, from the primary); the `Ledger-Served-By` "
+                "header says which served")
+
+
 def register(router: APIRouter, ctx: RouteContext) -> None:
     _register_checkpoints(router, ctx)
+    _register_cosigned(router, ctx)
     _register_proofs(router, ctx, prover_of(ctx.ledger))
 
 
@@ -61,12 +72,35 @@ def _register_checkpoints(router: APIRouter, ctx: RouteContext) -> None:
                 responses={200: {"description": "the checkpoint", "content": {
                     "application/json": {"schema": CHECKPOINT},
                     "text/plain": {"schema": {"type": "string"}}}},
-                           **problems(*AUTH, 404, 503)})
+                           **problems(*AUTH, 404, 422, 503)})
     async def latest(request: Request, _: Annotated[
-            Principal, Depends(ctx.require("checkpoints:read"))]) -> Response:
-        cp = await ctx.run(latest_checkpoint_of, ctx.ledger)
+            Principal, Depends(ctx.require("checkpoints:read"))],
+            min_seq: Annotated[int | None, MIN_SEQ] = None) -> Response:
+        cp, by = await ctx.read(latest_checkpoint_of, min_seq)
         if cp is None:
-            raise Problem(404, "no checkpoint has been signed yet (ledger checkpoint)")
+            raise Problem(404, "no checkpoint has been signed yet (ledger checkpoint)",
+                          headers={SERVED_BY: by})
+        accept = request.headers.get("accept", "")
+        if "text/plain" in accept and "json" not in accept:
+            return PlainTextResponse(cp["note"], headers={SERVED_BY: by})
+        return JSONResponse(cp, headers={SERVED_BY: by})
+
+
+def _register_cosigned(router: APIRouter, ctx: RouteContext) -> None:
+    @router.get("/checkpoints/cosigned", summary="The newest checkpoint witnesses cosigned",
+                description="The largest checkpoint with at least one witness cosignature "
+                "(C2SP tlog-cosignature), its note carrying every cosignature stored "
+                "(`ledger checkpoint --cosigned`). JSON, or the note itself when the request "
+                "accepts `text/plain` only. 404 when no witness cosigned one yet.",
+                responses={200: {"description": "the cosigned checkpoint", "content": {
+                    "application/json": {"schema": COSIGNED},
+                    "text/plain": {"schema": {"type": "string"}}}},
+                           **problems(*AUTH, 404, 503)})
+    async def cosigned(request: Request, _: Annotated[
+            Principal, Depends(ctx.require("checkpoints:read"))]) -> Response:
+        cp = await ctx.run(latest_cosigned_of, ctx.ledger)
+        if cp is None:
+            raise Problem(404, "no checkpoint has been cosigned yet (ledger witness attach)")
         accept = request.headers.get("accept", "")
         if "text/plain" in accept and "json" not in accept:
             return PlainTextResponse(cp["note"])
@@ -83,9 +117,12 @@ def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> No
                            **problems(*AUTH, 404, 422, 503)})
     async def inclusion(seq: Annotated[int, Path(ge=1)],
                         _: Annotated[Principal, Depends(ctx.require("proofs:read"))],
-                        size: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
+                        size: Annotated[int | None, Query(ge=1)] = None,
+                        min_seq: Annotated[int | None, MIN_SEQ] = None) -> JSONResponse:
         try:
-            return JSONResponse(await ctx.run(prover.inclusion, seq, size))
+            need = max(min_seq or 1, seq if size is None else size)  # a replica holding it
+            out, by = await ctx.read(lambda led: _prover(led).inclusion(seq, size), need)
+            return JSONResponse(out, headers={SERVED_BY: by})
         except InputError as exc:
             raise await _beyond_head(exc, seq if size is None else size) from None
 
@@ -99,11 +136,17 @@ def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> No
                            **problems(*AUTH, 404, 422, 503)})
     async def consistency(_: Annotated[Principal, Depends(ctx.require("proofs:read"))],
                           old: Annotated[int, Query(ge=1)],
-                          new: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
+                          new: Annotated[int | None, Query(ge=1)] = None,
+                          min_seq: Annotated[int | None, MIN_SEQ] = None) -> JSONResponse:
         try:
-            return JSONResponse(await ctx.run(prover.consistency, old, new))
+            need = max(min_seq or 1, old if new is None else new)
+            out, by = await ctx.read(lambda led: _prover(led).consistency(old, new), need)
+            return JSONResponse(out, headers={SERVED_BY: by})
         except InputError as exc:
             raise await _beyond_head(exc, old if new is None else new) from None
+
+    def _prover(led: Any) -> Prover:
+        return prover if led is ctx.ledger else prover_of(led)
 
     async def _beyond_head(exc: InputError, size: int) -> Exception:
         """404 when the tree asked for is larger than the ledger (``size``: the seq or

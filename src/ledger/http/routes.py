@@ -17,7 +17,7 @@ from ledger.app.erasing import ERASURE_FIELDS, erasure_drafts
 from ledger.app.tokens import Principal
 from ledger.errors import ConflictError, InputError
 from ledger.http.body import read_json
-from ledger.http.context import RouteContext
+from ledger.http.context import SERVED_BY, RouteContext
 from ledger.http.fields import UNKNOWN
 from ledger.http.params import subject_schema
 from ledger.http.problems import URN, Problem, input_problem
@@ -154,7 +154,8 @@ def _register_verify_and_health(router: APIRouter, ctx: RouteContext) -> None:
                    **problems(*AUTH_ERRORS, 503)})
     async def verify(_: Annotated[Principal, Depends(ctx.require("verify:read"))]) \
             -> JSONResponse:
-        return JSONResponse(await ctx.verifier.run())
+        result, by = await ctx.verifier.run_served()
+        return JSONResponse(result, headers={SERVED_BY: by})
 
     @router.get(
         "/health", summary="Liveness and database reachability (no token needed)",

@@ -9,38 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.domain.events import CATALOGUE, ERASURE_GROUNDS
-from ledger.http.params import ACTOR, DATE_TIME, REF, subject_schema
+from ledger.domain.event_fields import UUID_PATTERN
+from ledger.domain.events import ERASURE_GROUNDS
+from ledger.http.event_schemas import event_schemas
+from ledger.http.params import DATE_TIME, REF
 from ledger.http.problems import PROBLEM_JSON, PROBLEM_SCHEMA
 
 __all__ = ["ERASE_SCHEMA", "EVENTS_BODY", "RECEIPT", "VERIFICATION", "problems"]
 
-EVENT: dict[str, Any] = {
-    "type": "object",
-    "description": "One event: every type, field and rule in docs/events.md. `actor` is "
-                   "the token's name (or `name:part`) and may be left out.",
-    "required": ["type", "occurred_at"],
-    "properties": {
-        "event_id": {"type": "string", "format": "uuid",
-                     "description": "idempotency key: a retry returns the stored receipt"},
-        "type": {"type": "string", "enum": sorted(CATALOGUE)},
-        "subject": subject_schema(
-            description="the data subject's identifier (pseudonymised by the ledger); "
-                        "required or forbidden by the event type (docs/events.md)"),
-        "occurred_at": {"type": "string", "format": "date-time", "pattern": DATE_TIME,
-                        "description": "RFC 3339 with an offset; at most 5 minutes after "
-                                       "the ledger's clock"},
-        "actor": {"type": "string", "pattern": ACTOR},
-        "data": {"type": "object"},
-    },
-    "additionalProperties": False,
-}
 
-EVENTS_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {"application/json": {"schema": {"oneOf": [
-        EVENT, {"type": "array", "items": EVENT, "minItems": 1}]}}},
-}
+def _events_body() -> dict[str, Any]:
+    """One event of any type (one schema per type, from the catalogue), or a batch."""
+    one = {"oneOf": list(event_schemas()),
+           "description": "One event: every type, field and rule in docs/events.md. "
+                          "`actor` is the token's name (or `name:part`) and may be left "
+                          "out."}
+    return {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+        one, {"type": "array", "items": one, "minItems": 1}]}}}}
+
+
+EVENTS_BODY: dict[str, Any] = _events_body()
 
 RECEIPT: dict[str, Any] = {
     "type": "object",
@@ -63,7 +51,7 @@ ERASE_SCHEMA: dict[str, Any] = {
             "ground": {"type": "string", "enum": list(ERASURE_GROUNDS),
                        "default": "no_longer_necessary"},
             "request_id": {"type": "string", "pattern": REF},
-            "event_id": {"type": "string", "format": "uuid"},
+            "event_id": {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
             "occurred_at": {"type": "string", "format": "date-time", "pattern": DATE_TIME,
                             "description": "RFC 3339 with an offset; at most 5 minutes "
                                            "after the ledger's clock"},

@@ -43,13 +43,15 @@ def sqlite_path(url: str) -> str | None:
     return None
 
 
-def open_store(url: str, ledger_id: uuid.UUID) -> Store:
+def open_store(url: str, ledger_id: uuid.UUID, *, connect_timeout: float = 10.0) -> Store:
+    """``connect_timeout``: PostgreSQL only, the longest wait for a connection (a
+    replica's reads use a short one: ledger.app.replicas)."""
     from ledger.storage.chained import translated
     with translated():
-        return _open_store(url, ledger_id)
+        return _open_store(url, ledger_id, connect_timeout)
 
 
-def _open_store(url: str, ledger_id: uuid.UUID) -> Store:
+def _open_store(url: str, ledger_id: uuid.UUID, connect_timeout: float = 10.0) -> Store:
     path = sqlite_path(url)
     if path is not None:
         if not path or path == ":memory:":
@@ -60,5 +62,5 @@ def _open_store(url: str, ledger_id: uuid.UUID) -> Store:
         return open_sqlite(path, ledger_id)
     if url.startswith(("postgresql://", "postgres://")):
         from ledger.storage.postgres import open_postgres
-        return open_postgres(url, ledger_id)
+        return open_postgres(url, ledger_id, connect_timeout=connect_timeout)
     raise ConfigError("LEDGER_DATABASE_URL: must start with sqlite:/// or postgresql://")

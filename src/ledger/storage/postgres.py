@@ -179,13 +179,13 @@ class LedgerPostgresDatastore(PostgresDatastore):
         return after_connect
 
 
-def open_postgres(url: str, ledger_id: uuid.UUID, *, pool_size: int = 2) -> \
-        PostgresLedgerRecorder:
+def open_postgres(url: str, ledger_id: uuid.UUID, *, pool_size: int = 2,
+                  connect_timeout: float = 10.0) -> PostgresLedgerRecorder:
     params = parse_postgres_url(url)
     datastore = LedgerPostgresDatastore(
         params["dbname"], params["host"], params["port"], params["user"],
         params["password"], schema=params["schema"], pool_size=pool_size, max_overflow=4,
-        connect_timeout=10, enable_db_functions=False,
+        connect_timeout=connect_timeout, enable_db_functions=False,
     )
     return PostgresLedgerRecorder(datastore, ledger_id, url)
 

@@ -29,4 +29,13 @@ def proof_tables_sql(t: Tables, *, blob: str, bigint: str) -> list[str]:
         " origin TEXT NOT NULL, checkpoint_every INTEGER NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {t.q('ledger_signing_keys')} (ledger_id TEXT PRIMARY KEY,"
         " verifier_key TEXT NOT NULL, pinned_at TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_witnesses')} (ledger_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, witness_key TEXT NOT NULL, url TEXT NOT NULL, "
+        "PRIMARY KEY (ledger_id, name))",
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_cosignatures')} (ledger_id TEXT NOT NULL, "
+        f"tree_size {bigint} NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, "
+        f"cosigned_at {bigint} NOT NULL, PRIMARY KEY (ledger_id, tree_size, witness))",
+        f"CREATE TABLE IF NOT EXISTS {t.q('ledger_timestamps')} (ledger_id TEXT NOT NULL, "
+        f"tree_size {bigint} NOT NULL, tsa TEXT NOT NULL, response TEXT NOT NULL, "
+        "gen_time TEXT NOT NULL, PRIMARY KEY (ledger_id, tree_size, tsa))",
     ]

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from ledger.errors import InputError, VerificationError
 from ledger.trust.chain import GENESIS_HASH
+from ledger.trust.cosignature import Quorum
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import Accumulator, leaf_hash, verify_inclusion
 from ledger.trust.notes import Checkpoint, VerifierKey, parse_checkpoints, parse_verifier_key
@@ -80,6 +81,8 @@ class BundleReport:
     does_not_prove: list[str] = field(default_factory=list)
     kept: list[int] = field(default_factory=list)       # sizes of the auditor's checkpoints
     kept_notes: set[Checkpoint] = field(default_factory=set, repr=False)
+    witnessed: list[dict[str, Any]] = field(default_factory=list)  # issue 16: cosignatures
+    timestamped: list[dict[str, Any]] = field(default_factory=list)  # RFC 3161 (app checks)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "first_seq": self.first_seq, "last_seq": self.last_seq,
@@ -87,7 +90,8 @@ class BundleReport:
                 "key": self.key, "key_from": self.key_from,
                 "first_bad_seq": self.first_bad_seq, "reason": self.reason,
                 "proves": self.proves, "does_not_prove": self.does_not_prove,
-                "kept_checkpoints_verified": self.kept}
+                "kept_checkpoints_verified": self.kept, "witnessed": self.witnessed,
+                "timestamped": self.timestamped}
 
 
 def frontier_root(frontier: list[bytes]) -> bytes:
@@ -138,7 +142,8 @@ def _prefix(folder: Path, first_seq: int) -> tuple[Accumulator, str]:
 
 
 def verify_bundle(folder: Path, pubkey: str | None = None, *, kept: Sequence[Checkpoint] = (),
-                  check_entries: EntriesChecker | None = None) -> BundleReport:
+                  check_entries: EntriesChecker | None = None,
+                  quorum: Quorum | None = None) -> BundleReport:
     """Check a bundle; the report says what passed, what failed and what is not proven.
 
     ``kept``: checkpoints the auditor kept from an earlier visit; each must carry the
@@ -149,10 +154,15 @@ def verify_bundle(folder: Path, pubkey: str | None = None, *, kept: Sequence[Che
     :mod:`ledger.app.bundle_verify`) or returns None for the single pass here; either
     way the verdict is the single pass's.  This module reads the bundle's files and
     nothing else: no database, no process, no clock.
+
+    ``quorum`` (issue 16): the bundle's newest checkpoint must carry that many valid
+    witness cosignatures (``--witness KEY… --quorum K``).
     """
     report = BundleReport()
     try:
         _verify(folder, pubkey, report, check_entries, kept=list(kept))
+        if quorum is not None:
+            _witnessed(folder, quorum, report)
     except VerificationError as exc:
         report.ok, report.first_bad_seq, report.reason = False, exc.seq, exc.reason
         return report
@@ -210,6 +220,18 @@ def _verify(folder: Path, pubkey: str | None, report: BundleReport,
         raise VerificationError(f"checkpoint of size {size} lies beyond the bundle's last "
                                 f"entry {report.last_seq}: entries are missing")
     _explain(report, first)
+
+
+def _witnessed(folder: Path, quorum: Quorum, report: BundleReport) -> None:
+    own = parse_checkpoints(_read(folder, "checkpoints.txt"))
+    if not own:
+        raise VerificationError("the bundle has no checkpoint for the witnesses to vouch for")
+    newest = max(own, key=lambda cp: cp.size)
+    report.witnessed = quorum.check(newest)
+    names = ", ".join(f"{w['witness']} (at {w['at']})" for w in report.witnessed)
+    report.proves.append(f"witnesses {names} cosigned the tree head of size {newest.size}: "
+                         "it existed by then, and they were shown no other history for "
+                         "this origin")
 
 
 def _check_entries(path: Path, *, first: int, prev_hash: str, acc: Accumulator,

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ledger.errors import VerificationError
 from ledger.trust.notes import Checkpoint, VerifierKey
 
-__all__ = ["public_key_of", "sign", "verify_checkpoint_signature"]
+__all__ = ["public_key_of", "sign", "valid_signature", "verify_checkpoint_signature"]
 
 
 def public_key_of(seed: bytes) -> bytes:
@@ -19,6 +19,17 @@ def public_key_of(seed: bytes) -> bytes:
 
 def sign(seed: bytes, message: bytes) -> bytes:
     return Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+
+
+def valid_signature(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def verify_checkpoint_signature(cp: Checkpoint, key: VerifierKey) -> None:

@@ -1,6 +1,6 @@
 """Offline check of an inquiry pack (``ledger verify --inquiry DIR``): no database, no key.
 
-A pack (docs/FORMAT.md §16) holds ``figures.json`` and ``evidence/``: an audit bundle
+A pack (docs/FORMAT.md §17) holds ``figures.json`` and ``evidence/``: an audit bundle
 (§12), ``checkpoint.txt`` (the signed checkpoint the report is anchored to) and
 ``proofs.jsonl`` (each cited entry's canonical bytes and inclusion proof).
 :func:`check_inquiry` checks, stopping at the first failure:
@@ -55,7 +55,7 @@ class InquiryReport:
 
 
 def matches(entry: dict[str, Any], rule: dict[str, Any]) -> bool:
-    """Whether an entry is counted by a figure's rule (docs/FORMAT.md §16): its type is one
+    """Whether an entry is counted by a figure's rule (docs/FORMAT.md §17): its type is one
     of ``types``, its ``occurred_at`` lies in [``from``, ``to``], its ``recorded_at`` is at
     or before ``known_at`` (when given), each ``payload`` member equals the entry's, and
     its subject is one of ``subjects`` (when given)."""

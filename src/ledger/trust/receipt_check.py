@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from ledger.errors import VerificationError
+from ledger.trust.cosignature import Quorum
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import leaf_hash, verify_inclusion
 from ledger.trust.notes import Checkpoint, parse_checkpoint, parse_verifier_key
@@ -81,8 +82,10 @@ def _included(part: Any, entry: dict[str, Any], stored: str, cp: Checkpoint, wha
         raise VerificationError(f"receipt: {what}: {exc.reason}") from None
 
 
-def verify_receipt(receipt: Any, pubkey: str | None = None) -> dict[str, Any]:
-    """Check a receipt; return what it proves, or raise VerificationError."""
+def verify_receipt(receipt: Any, pubkey: str | None = None, *,
+                   quorum: Quorum | None = None) -> dict[str, Any]:
+    """Check a receipt; return what it proves, or raise VerificationError.  ``quorum``
+    (issue 16): its checkpoint must carry that many valid witness cosignatures."""
     if not isinstance(receipt, dict) or not isinstance(receipt.get("ledger"), dict):
         raise VerificationError("receipt: not a ledger receipt (no 'ledger' object)")
     ev = receipt["ledger"]
@@ -91,6 +94,7 @@ def verify_receipt(receipt: Any, pubkey: str | None = None) -> dict[str, Any]:
     if cp.origin != key.name:
         raise VerificationError(f"receipt: checkpoint origin {cp.origin!r} is not the key's")
     verify_checkpoint_signature(cp, key)
+    witnessed = quorum.check(cp) if quorum is not None else []
     entry, _, stored = _entry(ev, "entry")
     _included(ev, entry, stored, cp, "the entry")
     policy_entry = None
@@ -117,6 +121,6 @@ def verify_receipt(receipt: Any, pubkey: str | None = None) -> dict[str, Any]:
                                 f"{', '.join(wrong)}")
     return {"ok": True, "seq": entry["seq"], "event_id": entry["event_id"],
             "type": entry["type"], "format": fmt, "hash": stored, "tree_size": cp.size,
-            "root": cp.root.hex(), "key": str(key),
+            "root": cp.root.hex(), "key": str(key), "witnessed": witnessed,
             "key_from": "given (--pubkey)" if pubkey is not None else
             "read from the receipt (trust it only if it matches a key obtained elsewhere)"}
