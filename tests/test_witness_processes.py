@@ -343,3 +343,29 @@ def test_a_ledger_from_before_the_witness_tables_works_and_gets_them(
     assert cli(cli_env, "receipt", "4", "-o", str(tmp_path / "r.json")).returncode == 0
     assert cli(cli_env, "witness", "list").returncode == 0         # creates the tables
     assert Witnessing(prover_of(ledger)).cosignatures() == []
+
+
+def test_an_inquiry_pack_carries_the_cosignatures_and_verifies_with_a_quorum(
+        ledger: Ledger, witnesses: list[WitnessProc], cli_env: dict[str, str],
+        tmp_path: Path) -> None:
+    """Issue 16 item 3 for the inquiry pack (issue 11): its checkpoint.txt is the cosigned
+    note, and `verify --inquiry --witness … --quorum K` counts the cosignatures."""
+    attach(ledger, witnesses)
+    fill(ledger, 12)
+    assert [r["ok"] for r in checkpoint(ledger)["witnesses"]] == [True, True]
+    pack = tmp_path / "pack"
+    made = cli(cli_env, "inquiry", "-o", str(pack), "--from", "2024-05-01", "--to",
+               "2024-06-30", "--no-pdf")
+    assert made.returncode == 0, made.stderr
+    keys = [w.key for w in witnesses]
+    for w in witnesses:  # the note in the pack, checked by the spec-only implementation
+        note = (pack / "evidence" / "checkpoint.txt").read_text(encoding="utf-8")
+        assert len(independent_cosignatures(note, w.key)) == 1
+    ok = cli(cli_env, "verify", "--inquiry", str(pack), "--witness", *keys, "--quorum", "2")
+    assert ok.returncode == 0 and "cosigned by witness witness.example/w1" in ok.stdout, ok
+    third = cli(dict(os.environ), "witness", "init", "--dir", str(tmp_path / "w3"), "--name",
+                "witness.example/w3").stdout.strip()
+    short = cli(cli_env, "verify", "--inquiry", str(pack), "--witness", *keys, third,
+                "--quorum", "3", "--json")
+    assert short.returncode == 1 and "the quorum is 3" in short.stdout, short
+    assert cli(cli_env, "verify", "--inquiry", str(pack)).returncode == 0  # without witnesses

@@ -23,6 +23,7 @@ from ledger.app.bundle import write_bundle
 from ledger.app.bundle_verify import verify_bundle
 from ledger.app.checking import open_checked_store
 from ledger.app.proofs import Prover
+from ledger.app.witnessing import with_cosignatures
 from ledger.domain.event_fields import CLOCK_SKEW
 from ledger.storage.tree_store import TreeReader
 from ledger.trust.canonical import format_time, parse_time
@@ -75,7 +76,8 @@ def write_evidence(url: str, name: str, folder: Path, *, since: str,
         start = max(first_seq_recorded_since(prover, margin, head) - 1, 1)
         bundle = write_bundle(prover, folder, min(start, max(head, 1)))
         size = bundle["last_seq"]
-        anchor = prover.checkpoints(min_size=size, max_size=size)[0]
+        # issue 16: the note with the cosignatures its witnesses returned, if any
+        anchor = with_cosignatures(prover, prover.checkpoints(min_size=size, max_size=size))[0]
         (folder / "checkpoint.txt").write_text(anchor["note"], encoding="utf-8")
         proofs = _write_proofs(prover, folder / "proofs.jsonl", sorted(set(cited)), size)
         earlier = prover.checkpoints(max_size=size)

@@ -174,7 +174,7 @@ def wants_offline_verify(args: argparse.Namespace) -> bool:
     if getattr(args, "incremental", False) and not getattr(args, "checkpoint", None):
         raise InputError("--incremental", "goes with --checkpoint")
     if not wanted and (getattr(args, "witness", None) or getattr(args, "quorum", None)):
-        raise InputError("--witness", "goes with --bundle, --checkpoint or --receipt")
+        raise InputError("--witness", "goes with --bundle, --checkpoint, --receipt, --inquiry")
     return wanted
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from ledger.errors import VerificationError
 from ledger.trust.bundle_check import verify_bundle
+from ledger.trust.cosignature import Quorum
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import leaf_hash, verify_inclusion
 from ledger.trust.notes import parse_checkpoint, parse_verifier_key
@@ -45,13 +46,15 @@ class InquiryReport:
     first_bad_seq: int | None = None
     reason: str | None = None
     mismatches: list[dict[str, Any]] = field(default_factory=list)
+    witnessed: list[dict[str, object]] | None = None  # with a quorum: who cosigned, when
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "first_seq": self.first_seq, "last_seq": self.last_seq,
                 "entries": self.entries, "proofs_verified": self.proofs,
                 "figures_recounted": self.figures, "key_from": self.key_from,
                 "first_bad_seq": self.first_bad_seq, "reason": self.reason,
-                "mismatches": self.mismatches}
+                "mismatches": self.mismatches,
+                **({"witnessed": self.witnessed} if self.witnessed is not None else {})}
 
 
 def matches(entry: dict[str, Any], rule: dict[str, Any]) -> bool:
@@ -94,10 +97,16 @@ def recount(entries_path: Path, rules: list[dict[str, Any]],
     return counts
 
 
-def check_inquiry(folder: Path, pubkey: str | None = None) -> InquiryReport:
+def check_inquiry(folder: Path, pubkey: str | None = None,
+                  quorum: Quorum | None = None) -> InquiryReport:
+    """The checks (1)-(5) of the module's text; with ``quorum`` (``--witness KEY…
+    --quorum K``, issue 16), also K valid cosignatures on ``checkpoint.txt``."""
     report = InquiryReport()
     try:
         _check(folder, pubkey, report)
+        if quorum is not None:
+            report.witnessed = quorum.check(parse_checkpoint(
+                (folder / "evidence" / "checkpoint.txt").read_text(encoding="utf-8")))
     except VerificationError as exc:
         report.first_bad_seq, report.reason = exc.seq, exc.reason
         return report
