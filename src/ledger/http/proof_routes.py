@@ -80,10 +80,7 @@ def _register_checkpoints(router: APIRouter, ctx: RouteContext) -> None:
         if cp is None:
             raise Problem(404, "no checkpoint has been signed yet (ledger checkpoint)",
                           headers={SERVED_BY: by})
-        accept = request.headers.get("accept", "")
-        if "text/plain" in accept and "json" not in accept:
-            return PlainTextResponse(cp["note"], headers={SERVED_BY: by})
-        return JSONResponse(cp, headers={SERVED_BY: by})
+        return _note_or_json(request, cp, {SERVED_BY: by})
 
 
 def _register_cosigned(router: APIRouter, ctx: RouteContext) -> None:
@@ -101,10 +98,15 @@ def _register_cosigned(router: APIRouter, ctx: RouteContext) -> None:
         cp = await ctx.run(latest_cosigned_of, ctx.ledger)
         if cp is None:
             raise Problem(404, "no checkpoint has been cosigned yet (ledger witness attach)")
-        accept = request.headers.get("accept", "")
-        if "text/plain" in accept and "json" not in accept:
-            return PlainTextResponse(cp["note"])
-        return JSONResponse(cp)
+        return _note_or_json(request, cp, {})
+
+
+def _note_or_json(request: Request, cp: dict[str, Any], headers: dict[str, str]) -> Response:
+    """The C2SP note itself when the request accepts ``text/plain`` only, else JSON."""
+    accept = request.headers.get("accept", "")
+    if "text/plain" in accept and "json" not in accept:
+        return PlainTextResponse(cp["note"], headers=headers)
+    return JSONResponse(cp, headers=headers)
 
 
 def _register_proofs(router: APIRouter, ctx: RouteContext, prover: Prover) -> None:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from ledger.errors import VerificationError, WitnessRefusal
 from ledger.trust.ed25519 import public_key_of, sign, valid_signature
-from ledger.trust.notes import SIG_PREFIX, Checkpoint, valid_name
+from ledger.trust.notes import SIG_PREFIX, Checkpoint, b64_field, valid_name
 from ledger.trust.text import plural
 
 __all__ = ["ALG_COSIGNATURE_V1", "AddCheckpoint", "Cosignature", "Quorum", "WitnessKey",
@@ -67,20 +67,13 @@ class WitnessKey:
         return cls.for_key(name, public_key_of(seed))
 
 
-def _b64(text: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise VerificationError(f"{what} is not base64") from None
-
-
 def parse_witness_key(text: str) -> WitnessKey:
     """``name+hexid+base64(0x04 ‖ key)``; the id must be the key's own."""
     parts = text.strip().split("+", 2)
     if len(parts) != 3 or not valid_name(parts[0]) or \
             not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
         raise VerificationError("witness key must read <name>+<8 hex digits>+<base64>")
-    raw = _b64(parts[2], "witness key")
+    raw = b64_field(parts[2], "witness key")
     if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
         raise VerificationError("witness key must be a cosignature/v1 key (0x04 and 32 bytes "
                                 "of Ed25519)")

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from ledger.errors import VerificationError
 
-__all__ = ["ALG_ED25519", "Checkpoint", "NoteSignature", "VerifierKey", "checkpoint_body",
-           "format_note", "key_id", "parse_checkpoint", "parse_checkpoints",
+__all__ = ["ALG_ED25519", "Checkpoint", "NoteSignature", "VerifierKey", "b64_field",
+           "checkpoint_body", "format_note", "key_id", "parse_checkpoint", "parse_checkpoints",
            "parse_verifier_key", "valid_name"]
 
 ALG_ED25519 = 0x01
@@ -59,7 +59,8 @@ class VerifierKey:
         return cls(name, key_id(name, public_key), public_key)
 
 
-def _b64(text: str, what: str) -> bytes:
+def b64_field(text: str, what: str) -> bytes:
+    """Strict base64 of a note's field; VerificationError naming ``what`` otherwise."""
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -72,7 +73,7 @@ def parse_verifier_key(text: str) -> VerifierKey:
     if len(parts) != 3 or not valid_name(parts[0]) or not re.fullmatch(r"[0-9a-f]{8}",
                                                                         parts[1]):
         raise VerificationError("public key must read <name>+<8 hex digits>+<base64>")
-    raw = _b64(parts[2], "public key")
+    raw = b64_field(parts[2], "public key")
     if len(raw) != 33 or raw[0] != ALG_ED25519:
         raise VerificationError("public key must be an Ed25519 key (0x01 and 32 bytes)")
     vk = VerifierKey.for_key(parts[0], raw[1:])
@@ -129,7 +130,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
         raise VerificationError("checkpoint: empty origin line")
     if not re.fullmatch(r"0|[1-9][0-9]*", size_text):
         raise VerificationError("checkpoint: tree size is not a decimal number")
-    root = _b64(root_text, "checkpoint root")
+    root = b64_field(root_text, "checkpoint root")
     if len(root) != 32:
         raise VerificationError("checkpoint: root is not 32 bytes")
     signatures = []
@@ -137,7 +138,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
         if not line.startswith(SIG_PREFIX):
             raise VerificationError("checkpoint: a signature line must start with '— '")
         name, _, b64 = line[len(SIG_PREFIX):].rpartition(" ")
-        blob = _b64(b64, "checkpoint signature")
+        blob = b64_field(b64, "checkpoint signature")
         if not name or len(blob) < 5:
             raise VerificationError("checkpoint: malformed signature line")
         signatures.append(NoteSignature(name, blob[:4], blob[4:]))
