@@ -74,7 +74,7 @@ def test_pack_sections_spreadsheets_and_independent_recount(
     assert ids["consent.given.recruitment"] == 1 and ids["consent.withdrawn.recruitment"] == 1
     for fig_id, value in ids.items():
         assert value == expected(fig_id, rows), fig_id
-    assert "2 demande(s) reçue(s) sur la période" in html
+    assert "2 demandes reçues sur la période" in html
     cited = {c["seq"] for c in figures["cited"]}
     assert cited and all(f'id="e{s}"' in html for s in cited)
     book = load_workbook(pack / "registres.xlsx")

@@ -27,7 +27,7 @@ def test_one_bar_per_request_then_a_histogram() -> None:
                         "2026-04-01T00:00:00Z", LABELS)
     assert many["marks"] == 10 == _marks(many["svg"], "requests")  # 0..9 days taken
     assert many["rows"] == [[d, 5] for d in range(10)]
-    assert "50 request(s)" in many["alt"] and "0 late" in many["alt"]
+    assert "50 requests," in many["alt"] and "0 late" in many["alt"]
 
 
 def test_timeline_marks_and_determinism() -> None:

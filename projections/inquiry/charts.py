@@ -22,6 +22,8 @@ import matplotlib.pyplot as plt
 
 from ledger.domain.periods import time_zone
 
+from .plurals import agree
+
 __all__ = ["Chart", "consent_timeline", "request_days"]
 
 COLOURS = {"given": "#2e7d32", "refused": "#9e9e9e", "withdrawn": "#c62828"}
@@ -83,7 +85,7 @@ def consent_timeline(by_time: Sequence[tuple[tuple[str, str], int]], start: str,
     rows = [[d.isoformat(), *(counts.get(d, {}).get(c, 0) for c in COLOURS)] for d in days
             if d in counts]
     total = {c: sum(v[c] for v in counts.values()) for c in COLOURS}
-    alt = labels["timeline_alt"].format(days=len(days), **total)
+    alt = agree(labels["timeline_alt"], labels["lang"], days=len(days), **total)
     return {"svg": _svg(fig), "alt": alt, "marks": marks,
             "columns": [labels["day"], *(labels[c] for c in COLOURS)], "rows": rows}
 
@@ -97,7 +99,7 @@ def request_days(rows: Sequence[dict[str, Any]], at: str, labels: dict[str, str]
     data = [(r["request_id"], days(r["received_at"], r["closed_at"] or at),
              days(r["received_at"], r["due_at"])) for r in rows]
     late = sum(1 for d in data if d[1] > d[2])
-    alt = labels["requests_alt"].format(n=len(data), late=late)
+    alt = agree(labels["requests_alt"], labels["lang"], n=len(data), late=late)
     if len(data) > MAX_BARS:
         return _request_histogram(data, alt, labels)
     _setup()

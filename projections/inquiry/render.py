@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ledger.domain.periods import time_zone
 
 from .charts import consent_timeline, request_days
+from .plurals import agree
 from .sections import Gathered
 from .strings import SECTIONS, STRINGS, VALUES
 
@@ -80,5 +81,5 @@ def render_report(g: Gathered, *, zone: str, evidence: dict[str, Any],
                    "checkpoints": verified["checkpoints_verified"]},
         checkpoint=evidence["checkpoint"], pubkey=evidence["bundle"]["pubkey"],
         margin=evidence["margin"], left_out=dict(g.left_out), reveal=scope.reveal,
-        time=lambda text: show_time(text, zone, lang), num=num,
+        time=lambda text: show_time(text, zone, lang), num=num, agree=agree,
         v=lambda code: VALUES[lang].get(str(code), code) if code is not None else "—")

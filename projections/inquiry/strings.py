@@ -36,6 +36,7 @@ SECTIONS = {
 }
 
 _FR = {
+    "lang": "fr",
     "title": "Réponse à la demande de la CNIL", "kicker": "Dossier de contrôle",
     "reference": "Référence", "controller": "Responsable du traitement", "period": "Période",
     "as_of": "Registres à la date du", "known_at": "connus au",
@@ -53,20 +54,20 @@ _FR = {
     "chain_ok": "La chaîne des entrées a été vérifiée : aucune entrée modifiée, retirée, "
                 "réordonnée ou antidatée",
     "chain_bad": "ATTENTION : la vérification de la chaîne a échoué",
-    "entries_range": "entrées {first} à {last}, {n} entrées",
+    "entries_range": "entrées {first} à {last}, {n} entrée(s)",
     "anchored": "Le rapport est ancré au point de contrôle signé de taille {size}, racine",
     "signature": "Signature Ed25519 vérifiée avec la clé {key}",
-    "consistency": "{n} point(s) de contrôle du dossier sont cohérents avec les entrées "
+    "consistency": "{n} point(s) de contrôle du dossier [est|sont] cohérent(s) avec les entrées "
                    "(chaque racine recalculée)",
     "completeness": "Le dossier commence à l'entrée {first}, enregistrée avant {margin} : "
                     "aucune entrée antérieure ne peut concerner la période",
     "completeness_all": "Le dossier contient toutes les entrées du journal depuis la "
                         "première",
     "left_out_title": "Ce que le dossier ne contient pas, et pourquoi",
-    "left_out_subjects": "Minimisation : {n} ligne(s) concernent des personnes hors du "
+    "left_out_subjects": "Minimisation : {n} ligne(s) concerne(nt) des personnes hors du "
                          "périmètre demandé ; elles sont comptées sans référence à la "
                          "personne",
-    "left_out_rows": "{n} ligne(s) au-delà des tableaux du rapport figurent seulement "
+    "left_out_rows": "{n} ligne(s) au-delà des tableaux du rapport figure(nt) seulement "
                      "dans les tableurs",
     "left_out_values": "Aucune donnée personnelle en clair : les valeurs ne sont "
                        "montrées qu'avec --reveal, pour les personnes du périmètre",
@@ -137,14 +138,15 @@ _FR = {
                    "sa preuve d'inclusion dans evidence/proofs.jsonl (ligne), vérifiable "
                    "contre evidence/checkpoint.txt.",
     "proof": "Preuve", "choices": "Choix",
-    "timeline_alt": "Choix de consentement par jour sur {days} jour(s) : {given} donnés, "
-                    "{refused} refusés, {withdrawn} retirés.",
+    "timeline_alt": "Choix de consentement par jour sur {days} jour(s) : {given} donné(s), "
+                    "{refused} refusé(s), {withdrawn} retiré(s).",
     "requests_n": "Demandes",
     "day": "Jour", "taken": "Jours pris", "days": "Jours", "requests_alt":
     "Jours pris pour répondre à {n} demande(s), comparés à l'échéance ; {late} en retard.",
 }
 
 _EN = {
+    "lang": "en",
     "title": "Answer to the CNIL's inquiry", "kicker": "Inquiry pack",
     "reference": "Reference", "controller": "Controller", "period": "Period",
     "as_of": "Registers as of", "known_at": "as known at",
@@ -161,18 +163,18 @@ _EN = {
     "chain_ok": "The chain of entries was verified: no entry altered, removed, reordered "
                 "or back-dated",
     "chain_bad": "WARNING: the chain verification failed",
-    "entries_range": "entries {first} to {last}, {n} entries",
+    "entries_range": "entries {first} to {last}, {n} [entry|entries]",
     "anchored": "The report is anchored to the signed checkpoint of size {size}, root",
     "signature": "Ed25519 signature verified with the key {key}",
-    "consistency": "{n} checkpoint(s) of the pack agree with the entries (each root "
+    "consistency": "{n} checkpoint(s) of the pack [agrees|agree] with the entries (each root "
                    "recomputed)",
     "completeness": "The pack starts at entry {first}, recorded before {margin}: no "
                     "earlier entry can concern the period",
     "completeness_all": "The pack holds every entry of the ledger from the first one on",
     "left_out_title": "What the pack leaves out, and why",
-    "left_out_subjects": "Minimisation: {n} row(s) are about people outside the scope "
+    "left_out_subjects": "Minimisation: {n} row(s) [is|are] about people outside the scope "
                          "asked for; they are counted with no reference to the person",
-    "left_out_rows": "{n} row(s) beyond the report's tables are in the spreadsheets only",
+    "left_out_rows": "{n} row(s) beyond the report's tables [is|are] in the spreadsheets only",
     "left_out_values": "No personal value in clear: values are shown only with --reveal, "
                        "for the subjects in scope",
     "revealed_values": "Personal values shown for the subjects in scope (--reveal); this "
