@@ -21,7 +21,8 @@ from ledger.domain.text_rules import disguising_character
 from ledger.errors import InputError
 from ledger.trust.canonical import MAX_SAFE_INTEGER, check_domain, format_time
 
-__all__ = ["UUID_PATTERN", "FieldSpec", "check_text", "parse_fields", "parse_rfc3339",
+__all__ = ["ACTOR_PATTERN", "CODE_PATTERN", "LANGUAGE_PATTERN", "REF_PATTERN", "UUID_PATTERN",
+           "FieldSpec", "check_text", "parse_fields", "parse_rfc3339",
            "parse_uuid", "shown_key", "spec", "stored_value"]
 
 MAX_TEXT = 2000
@@ -31,14 +32,26 @@ MAX_DEPTH = MAX_VALUE_DEPTH  # levels of arrays/objects in a free-form value (do
 MAX_SUBJECT = 256
 CLOCK_SKEW = timedelta(minutes=5)
 OUT_OF_RANGE = "must lie within the years 0001-9999 once converted to UTC"
-_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}\Z")
-_ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\Z")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4}\Z")
+# each rule's pattern as the OpenAPI schemas state it (ledger.http.params, event_schemas),
+# compiled here for the parser: one definition of each
+CODE_PATTERN = "^[a-z][a-z0-9_]{0,63}$"
+REF_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
+ACTOR_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
+LANGUAGE_PATTERN = "^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4}$"
+UUID_PATTERN = "^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A schema's ``^…$`` pattern as the parser matches it (``$`` would take a final
+    newline: ``\\Z`` does not)."""
+    return re.compile(pattern[:-1] + r"\Z")
+
+
+_CODE, _REF = _compiled(CODE_PATTERN), _compiled(REF_PATTERN)
+_ACTOR, _LANGUAGE = _compiled(ACTOR_PATTERN), _compiled(LANGUAGE_PATTERN)
+_UUID = _compiled(UUID_PATTERN)
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
-UUID_PATTERN = "^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
-_UUID = re.compile(UUID_PATTERN.replace("$", r"\Z"))
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -19,7 +19,12 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from ledger.domain.event_fields import UUID_PATTERN, FieldSpec
+from ledger.domain.event_fields import (
+    CODE_PATTERN,
+    LANGUAGE_PATTERN,
+    UUID_PATTERN,
+    FieldSpec,
+)
 from ledger.domain.events import CATALOGUE, MAX_NOTICE_TEXT, MAX_TEXT, MAX_VALUE
 from ledger.domain.policy_terms import ISO_COUNTRIES
 from ledger.http.params import ACTOR, DATE_TIME, REF, subject_schema, text_schema
@@ -27,8 +32,7 @@ from ledger.trust.canonical import MAX_SAFE_INTEGER
 
 __all__ = ["event_schema", "event_schemas"]
 
-CODE = r"^[a-z][a-z0-9_]{0,63}$"
-LANGUAGE = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4}$"
+CODE, LANGUAGE = CODE_PATTERN, LANGUAGE_PATTERN  # the parser's (domain.event_fields)
 NULL: dict[str, Any] = {"type": "null"}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import Request
 
+from ledger.domain.event_fields import ACTOR_PATTERN, REF_PATTERN
 from ledger.domain.events import MAX_SUBJECT, MAX_TEXT
 from ledger.domain.text_rules import ALLOWED_FORMAT
 from ledger.http.fields import UNKNOWN
@@ -35,9 +36,8 @@ _CLOCK = (r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
 DATE_TIME = f"^{_DATE}{_CLOCK}$"
 # the query times: RFC 3339 with an offset, or a bare date (projections.queries.parse_when)
 TIME = f"^{_DATE}(?:{_CLOCK})?$"
-# ledger.domain.event_fields._ACTOR and _REF
-ACTOR = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
-REF = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
+# the parser's own patterns (ledger.domain.event_fields)
+ACTOR, REF = ACTOR_PATTERN, REF_PATTERN
 
 
 def _escaped(cp: int) -> str:
