@@ -8,13 +8,14 @@ from importlib.metadata import EntryPoint
 from typing import Annotated
 
 import pytest
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
 
 from ledger.app.application import Ledger
 from ledger.app.tokens import Principal
 from ledger.http import RouteContext, create_app
-from ledger.http.app import ROUTE_ENTRY_POINTS, route_plugins
+from ledger.http.app import FACE_ENTRY_POINTS, ROUTE_ENTRY_POINTS, face_plugins, route_plugins
 from ledger.http.roles import Permissions
 from tests.helpers import consent
 from tests.http_kit import Api, api_for
@@ -94,3 +95,55 @@ def test_permission_table_holds_the_issue_rules() -> None:
     assert p.table()["x:read"] == ["dpo"]
     with pytest.raises(ValueError, match="already defined"):
         p.define("x:read", ["service"])
+
+
+def test_faces_mount_their_own_routes_outside_v1(ledger: Ledger, db_url: str,
+                                                 env: dict[str, str]) -> None:
+    """A face (``ledger.http_faces``: the console) adds routes to the app itself."""
+    seen: list[RouteContext] = []
+
+    def mount(app: FastAPI, ctx: RouteContext) -> None:
+        seen.append(ctx)
+
+        @app.get("/face/head", include_in_schema=False)
+        def head() -> dict[str, int]:
+            return {"head": ctx.ledger.head()[0]}
+
+    app = create_app(db_url, env=env, routes=[], faces=[mount])
+    try:
+        with TestClient(app) as client:
+            assert client.get("/face/head").json() == {"head": ledger.head()[0]}
+        assert seen == [app.state.ctx]
+        assert "/face/head" not in app.openapi()["paths"]
+    finally:
+        app.state.ctx.ledger.close()
+
+
+def test_a_face_failing_to_mount_closes_the_ledger(monkeypatch: pytest.MonkeyPatch,
+                                                   ledger: Ledger, db_url: str,
+                                                   env: dict[str, str]) -> None:
+    closed: list[bool] = []
+    real_close = Ledger.close
+
+    def close(self: Ledger) -> None:
+        closed.append(True)
+        real_close(self)
+
+    monkeypatch.setattr(Ledger, "close", close)
+
+    def broken(app: FastAPI, ctx: RouteContext) -> None:
+        raise RuntimeError("no templates")
+
+    with pytest.raises(RuntimeError, match="no templates"):
+        create_app(db_url, env=env, routes=[], faces=[broken])
+    assert closed == [True]
+
+
+def test_face_entry_points_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = [EntryPoint("sizes", f"{__name__}:register", FACE_ENTRY_POINTS)]
+
+    def entry_points(*, group: str) -> list[EntryPoint]:
+        return found if group == FACE_ENTRY_POINTS else []
+
+    monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
+    assert face_plugins() == [register] and route_plugins() == []

@@ -4,6 +4,11 @@ Routes come from route modules, each a ``register(router, ctx)`` function:
 the core ones (:mod:`ledger.http.routes`), then every entry point of the group
 ``ledger.http_routes`` (other packages: projections, proofs), in name order,
 or the ``routes`` given to :func:`create_app`.  All are mounted under ``/v1``.
+
+Faces other than the API (the DPO's console, ``projections.console``) come from
+the entry points of the group ``ledger.http_faces``: each is a function
+``mount(app, ctx)`` called once the API is built, which adds its own routes
+(outside ``/v1``) to the FastAPI app, or the ``faces`` given to :func:`create_app`.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
@@ -27,27 +33,39 @@ from ledger.http.params import refuse_unknown_query
 from ledger.http.problems import install_handlers
 from ledger.http.roles import Permissions
 
-__all__ = ["ROUTE_ENTRY_POINTS", "RouteRegistrar", "create_app", "route_plugins"]
+__all__ = ["FACE_ENTRY_POINTS", "ROUTE_ENTRY_POINTS", "FaceMounter", "RouteRegistrar",
+           "create_app", "face_plugins", "route_plugins"]
 
 ROUTE_ENTRY_POINTS = "ledger.http_routes"
+FACE_ENTRY_POINTS = "ledger.http_faces"
 RouteRegistrar = Callable[[APIRouter, RouteContext], None]
+FaceMounter = Callable[[FastAPI, RouteContext], None]
+
+
+def _plugins(group: str) -> list[Any]:
+    from importlib.metadata import entry_points
+
+    return [ep.load() for ep in sorted(entry_points(group=group), key=lambda e: e.name)]
 
 
 def route_plugins() -> list[RouteRegistrar]:
     """The ``register`` functions of the ``ledger.http_routes`` entry points, by name."""
-    from importlib.metadata import entry_points
+    return _plugins(ROUTE_ENTRY_POINTS)
 
-    return [ep.load() for ep in sorted(entry_points(group=ROUTE_ENTRY_POINTS),
-                                       key=lambda e: e.name)]
+
+def face_plugins() -> list[FaceMounter]:
+    """The ``mount`` functions of the ``ledger.http_faces`` entry points, by name."""
+    return _plugins(FACE_ENTRY_POINTS)
 
 
 def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = None,
                clock: Callable[[], datetime] | None = None, limits: Limits | None = None,
                routes: Sequence[RouteRegistrar] | None = None,
+               faces: Sequence[FaceMounter] | None = None,
                read_urls: Sequence[str] = ()) -> FastAPI:
     """Open the ledger (with its master key) and build the app serving it.
 
-    ``routes=None`` loads the entry points; a list replaces them (tests).  The
+    ``routes=None`` (``faces=None``) loads the entry points; a list replaces them (tests).  The
     ledger is closed when the app shuts down (the end of its lifespan).  ``read_urls``:
     its hot-standby replicas, which serve the reads that can (:mod:`ledger.app.replicas`).
     """
@@ -94,4 +112,10 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
     install_handlers(app)
     app.add_middleware(AccessLog)
     app.state.ctx = ctx
+    try:
+        for mount in face_plugins() if faces is None else faces:
+            mount(app, ctx)
+    except BaseException:
+        ledger.close()
+        raise
     return app
