@@ -28,6 +28,7 @@ Invalid query values are answered 422 naming the parameter, like any
 
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
@@ -48,7 +49,7 @@ from .portability import export_zip
 from .queries import Reader, parse_when
 from .retention import STATUSES
 
-__all__ = ["register"]
+__all__ = ["SharedReader", "register", "shared_reader"]
 
 OBJECT: dict[str, Any] = {"type": "object"}
 AUTH = (401, 403)
@@ -138,10 +139,23 @@ def answers(what: str) -> dict[int | str, dict[str, Any]]:
     return {200: json_response(what, OBJECT), **problems(*AUTH, 422, 503)}
 
 
+_READERS: "weakref.WeakKeyDictionary[Any, _SharedReader]" = weakref.WeakKeyDictionary()
+_READERS_LOCK = threading.Lock()
+
+
+def shared_reader(ctx: Any) -> _SharedReader:
+    """The one Reader of a server (``ctx``), shared by the routes and the console."""
+    with _READERS_LOCK:
+        shared = _READERS.get(ctx)
+        if shared is None:
+            shared = _READERS[ctx] = _SharedReader(ctx)
+            ctx.on_close(shared.close)
+        return shared
+
+
 def register(router: APIRouter, ctx: Any) -> None:
     """Add the read-model routes (``ledger.http_routes`` entry point), in this order."""
-    shared = _SharedReader(ctx)
-    ctx.on_close(shared.close)
+    shared = shared_reader(ctx)
     register_accesses(router, ctx, shared)
     _register_consent(router, ctx, shared)
     _register_export(router, ctx, shared)
@@ -333,3 +347,6 @@ def register_accesses(router: APIRouter, ctx: Any, shared: _SharedReader) -> Non
                    "end": parse_when(end, "to", zone=shared.zone)}
         doc = await ctx.run(lambda: shared.get().accesses(subject=subject, **filters))
         return JSONResponse(doc)
+
+
+SharedReader = _SharedReader  # the name the console types with

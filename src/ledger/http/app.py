@@ -112,10 +112,15 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
     install_handlers(app)
     app.add_middleware(AccessLog)
     app.state.ctx = ctx
+    _mount_faces(app, ctx, face_plugins() if faces is None else faces)
+    return app
+
+
+def _mount_faces(app: FastAPI, ctx: RouteContext, faces: Sequence[FaceMounter]) -> None:
+    """The faces' routes (the console); the ledger is closed if one fails to mount."""
     try:
-        for mount in face_plugins() if faces is None else faces:
+        for mount in faces:
             mount(app, ctx)
     except BaseException:
-        ledger.close()
+        ctx.ledger.close()
         raise
-    return app

@@ -1,0 +1,58 @@
+"""The DPO's console: web pages on ``ledger serve``, under ``/console/`` (issue 12).
+
+Mounted by the ``ledger.http_faces`` entry point (:func:`mount`); server-rendered
+(Jinja2, autoescaping) with progressive enhancement (htmx, shipped in ``static/``);
+French by default, English on demand (``i18n``: gettext catalogues through Babel).
+
+- ``web``: the machinery (templates, the session guard, CSRF-checked forms);
+- ``sessions``: login sessions in memory; ``security``: headers and CSRF checks;
+- ``page_*``: the pages, each ``register(router, console)``, listed in :data:`PAGES`.
+
+The console reads and writes through the same use cases as the API: the projections'
+shared Reader for the registers, the ledger for appends (the group commit), the
+verifier for integrity; its roles are the API's roles (docs/CONSOLE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from . import page_login
+from .security import ConsoleHeaders
+from .web import Console, LoginNeeded, Refused
+
+__all__ = ["PAGES", "mount"]
+
+# the page modules, in the navigation's order (the first a role may see is its home)
+PAGES: list[Callable[[APIRouter, Console], None]] = [
+    page_login.register,
+]
+
+
+def mount(app: FastAPI, ctx: Any) -> None:
+    """Add the console to the app of one ledger (``ledger.http_faces`` entry point)."""
+    console = Console(ctx)
+    router = APIRouter(prefix=console.prefix, include_in_schema=False)
+    for register in PAGES:
+        register(router, console)
+    app.include_router(router)
+    app.mount(console.prefix + "/static", StaticFiles(packages=[(__name__, "static")]),
+              name="console-static")
+    app.add_middleware(ConsoleHeaders, prefix=console.prefix)
+
+    async def login_needed(request: Request, exc: Exception) -> Response:
+        return RedirectResponse(str(request.url_for("console-login").path), status_code=303)
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        why = exc.why if isinstance(exc, Refused) else "role"
+        session = exc.session if isinstance(exc, Refused) else None
+        return console.render(request, "refused.html.j2", session, status=403, why=why)
+
+    app.add_exception_handler(LoginNeeded, login_needed)
+    app.add_exception_handler(Refused, refused)
+    app.state.console = console
