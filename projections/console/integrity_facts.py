@@ -1,0 +1,143 @@
+"""What the overview and the integrity page say about the chain: no personal value here.
+
+- the last verification: ``ctx.verifier`` runs ``ledger verify`` in a child process
+  (slow on a big ledger), so the console keeps the last verdict it obtained in memory,
+  per server (:class:`Verifications`), and runs a new one only when someone presses
+  "Verify now" (a POST); after a restart there is none until the next press;
+- the latest signed checkpoint and its witness cosignatures (the API's reads:
+  ``latest_checkpoint_of``, ``with_cosignatures``), the verifier key (``ledger pubkey``);
+- an inclusion proof of one entry, checked here with the pure verifier of
+  :mod:`ledger.trust` against the signed checkpoint (its signature by the verifier
+  key, then the audit path to its root), as an auditor would check it offline.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.app.proofs import prover_of
+from ledger.app.proving import latest_checkpoint_of
+from ledger.app.witnessing import Witnessing, with_cosignatures
+from ledger.errors import InputError, VerificationError
+from ledger.trust.canonical import format_time
+from ledger.trust.cosignature import utc_text
+from ledger.trust.ed25519 import verify_checkpoint_signature
+from ledger.trust.merkle import verify_inclusion
+from ledger.trust.notes import parse_checkpoint, parse_verifier_key
+
+__all__ = ["Verdict", "Verifications", "checkpoint_facts", "inclusion_facts", "parse_seq",
+           "verifications", "verifier_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One run of ``ledger verify``: its result, when it ended (UTC) and what served it."""
+
+    ok: bool
+    entries: int
+    head: str
+    first_bad_seq: int | None
+    reason: str | None
+    at: str
+    served_by: str
+
+
+class Verifications:
+    """The last verdict a server's console obtained (in memory, per server)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.last: Verdict | None = None
+
+    async def run(self) -> Verdict:
+        """Verify now (``ctx.verifier``: one child at a time, shared with ``GET /v1/verify``)."""
+        result, by = await self.ctx.verifier.run_served()
+        verdict = Verdict(ok=bool(result["ok"]), entries=int(result["entries"]),
+                          head=str(result["head"]), first_bad_seq=result.get("first_bad_seq"),
+                          reason=result.get("reason"), at=format_time(datetime.now(UTC)),
+                          served_by=by)
+        self.last = verdict
+        return verdict
+
+
+_KEPT: weakref.WeakKeyDictionary[Any, Verifications] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def verifications(ctx: Any) -> Verifications:
+    """The verdicts of the server ``ctx`` (one holder, whichever page asks)."""
+    with _LOCK:
+        found = _KEPT.get(ctx)
+        if found is None:
+            found = _KEPT[ctx] = Verifications(ctx)
+        return found
+
+
+def checkpoint_facts(ledger: Any) -> dict[str, Any]:
+    """The ledger's size, its latest signed checkpoint (or None) with its cosignatures."""
+    head, _ = ledger.head()
+    cp = latest_checkpoint_of(ledger)
+    if cp is None:
+        return {"head": head, "checkpoint": None, "cosignatures": []}
+    prover = prover_of(ledger)
+    cosigned = with_cosignatures(prover, [cp])[0]
+    size = int(cp["tree_size"])
+    lines = Witnessing(prover).cosignatures(min_size=size, max_size=size)
+    return {"head": head, "checkpoint": {
+        "tree_size": size, "root": cp["root"], "created_at": cp["created_at"],
+        "note": cosigned["note"], "cosignature_count": cosigned["cosignatures"],
+        "behind": head - size},
+        "cosignatures": [{"witness": c["witness"], "at": utc_text(c["cosigned_at"])}
+                         for c in lines]}
+
+
+def verifier_key(ledger: Any) -> str | None:
+    """The ledger's verifier key (``ledger pubkey``), or None before ``ledger init``
+    pinned one and without the signing key at hand."""
+    try:
+        return str(prover_of(ledger).verifier_key())
+    except Exception:  # noqa: BLE001 - no key: the page says so (ConfigError, OSError)
+        return None
+
+
+def parse_seq(text: str | None, head: int) -> int | None:
+    """The ``seq`` typed in the proof form (None when empty), or InputError naming it."""
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise InputError("seq", "must be a whole number from 1")
+    seq = int(value)
+    if not 1 <= seq <= head:
+        raise InputError("seq", f"must be between 1 and the ledger's size ({head})")
+    return seq
+
+
+def inclusion_facts(ledger: Any, seq: int, key: str | None) -> dict[str, Any]:
+    """The inclusion proof of entry ``seq`` and whether it verifies.
+
+    Against the latest signed checkpoint when it covers ``seq`` (its signature by ``key``
+    checked first); otherwise against the current tree head, which no one signed yet
+    (``signed`` False: the page says so)."""
+    prover = prover_of(ledger)
+    cp = latest_checkpoint_of(ledger)
+    signed = cp is not None and seq <= int(cp["tree_size"])
+    proof = prover.inclusion(seq, int(cp["tree_size"]) if signed and cp else None)
+    problem = None
+    try:
+        root = bytes.fromhex(proof["root"])
+        if signed and cp is not None:
+            note = parse_checkpoint(cp["note"])
+            if key is None:
+                raise VerificationError("no verifier key to check the checkpoint with")
+            verify_checkpoint_signature(note, parse_verifier_key(key))
+            root = note.root
+        verify_inclusion(seq - 1, int(proof["tree_size"]), bytes.fromhex(proof["leaf_hash"]),
+                         [bytes.fromhex(h) for h in proof["path"]], root)
+    except VerificationError as exc:
+        problem = exc.reason
+    return {**proof, "signed": signed, "verified": problem is None, "problem": problem}
