@@ -17,7 +17,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure
 
-__all__ = ["CHARTS", "alt", "draw", "table"]
+__all__ = ["CHARTS", "RIGHTS", "alt", "draw", "table"]
 
 Gettext = Callable[[str], str]
 CHOICES = ("given", "refused", "withdrawn")
@@ -30,6 +30,15 @@ def N_(s: str) -> str:
     return s
 
 
+RIGHTS = {
+    "access": N_("access (Art. 15)"), "rectification": N_("rectification (Art. 16)"),
+    "erasure": N_("erasure (Art. 17)"), "restriction": N_("restriction (Art. 18)"),
+    "portability": N_("portability (Art. 20)"), "objection": N_("objection (Art. 21)"),
+    "recipients_notification": N_("notification of recipients (Art. 19)"),
+    "automated_decision": N_("automated decision (Art. 22)"),
+    "consent_withdrawal": N_("consent withdrawal (Art. 7(3))")}
+REQUEST_STATUSES = {"open": N_("request open"), "extended": N_("request extended"),
+                    "fulfilled": N_("request fulfilled"), "refused": N_("request refused")}
 LABELS = {"given": N_("given"), "refused": N_("refused"), "withdrawn": N_("withdrawn"),
           "purpose": N_("Purpose"), "choices_n": N_("Choices"),
           "request": N_("Request"), "right": N_("Right"), "taken": N_("Days taken"),
@@ -53,7 +62,8 @@ def table(name: str, data: dict[str, Any], _: Gettext) -> dict[str, Any]:
     if name == "requests":
         return {"columns": [_(LABELS[k]) for k in ("request", "right", "taken", "allowed",
                                                   "status")],
-                "rows": [[r["request_id"], r["right"], r["taken"], r["allowed"], r["status"]]
+                "rows": [[r["request_id"], _(RIGHTS.get(r["right"], r["right"])), r["taken"],
+                          r["allowed"], _(REQUEST_STATUSES.get(r["status"], r["status"]))]
                          for r in data["requests"]]}
     return {"columns": [_(LABELS["category"]), _(LABELS["collections_n"])],
             "rows": [[c["category"], c["count"]] for c in data["collections"]]}
@@ -103,7 +113,7 @@ def _choices(data: dict[str, Any], _: Gettext) -> Any:
     ax.set_yticks(range(len(rows)), [r["purpose"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel(_(LABELS["choices_n"]))
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig, ax
 
 
@@ -117,7 +127,7 @@ def _requests(data: dict[str, Any], _: Gettext) -> Any:
     if rows:
         ax.scatter([r["allowed"] for r in rows], ys, marker="|", s=300, color=RED,
                    label=_(LABELS["allowed"]), zorder=3)
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_yticks(ys, [r["request_id"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel(_(LABELS["days"]))

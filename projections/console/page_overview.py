@@ -19,6 +19,7 @@ rows are pseudonymous and the page shows no pseudonym either.
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -28,6 +29,7 @@ from ledger.trust.canonical import format_time
 
 from ..queries import Reader, parse_when
 from . import overview_charts, overview_data
+from .overview_charts import RIGHTS
 from .i18n import LOCALES, translations
 from .integrity_facts import checkpoint_facts, verifications
 from .sessions import Session
@@ -42,13 +44,6 @@ def N_(s: str) -> str:
     return s
 
 
-RIGHTS = {
-    "access": N_("access (Art. 15)"), "rectification": N_("rectification (Art. 16)"),
-    "erasure": N_("erasure (Art. 17)"), "restriction": N_("restriction (Art. 18)"),
-    "portability": N_("portability (Art. 20)"), "objection": N_("objection (Art. 21)"),
-    "recipients_notification": N_("notification of recipients (Art. 19)"),
-    "automated_decision": N_("automated decision (Art. 22)"),
-    "consent_withdrawal": N_("consent withdrawal (Art. 7(3))")}
 REASONS = {"retention_period": N_("end of the retention period"),
            "consent_withdrawn": N_("consent withdrawn"), "objection": N_("objection upheld"),
            "erasure_request": N_("erasure request granted")}
@@ -142,7 +137,10 @@ def register(router: APIRouter, console: Console) -> None:
                                               lambda n: format_decimal(n, locale=locale)),
                    **overview_charts.table(name, data, _)}
                   for name in overview_charts.CHARTS]
+        shown = [format_date(date.fromisoformat(d), "long", locale=locale)
+                 for d in (asked.start, asked.end)]
         return console.render(request, "overview.html.j2", session, errors=[], asked=asked,
+                              period_shown=shown,
                               needs=needs, charts=charts, integrity=integrity,
                               last=verifications(ctx).last,
                               registers=_registers(request, console), rights=RIGHTS,
