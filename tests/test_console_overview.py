@@ -7,8 +7,8 @@ field, and the auditor may not see the page."""
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -276,15 +276,17 @@ def test_the_default_period_ends_at_the_newest_events_day(filled: Ledger, db_url
     assert 'name="to" type="date" value="2026-04-12"' in html
 
 
-@pytest.mark.parametrize(("query", "field", "rule"), [
+@pytest.mark.parametrize("case", [
     ("from=2026-02-30", "from", "is not a valid calendar date"),
     ("from=2026-04-02&to=2026-04-01", "from", "must not be later than to"),
     ("to=yesterday", "to", "must be a day YYYY-MM-DD"),
     ("as_of=not-a-time", "as_of", ""),
 ])
 def test_bad_dates_are_refused_naming_the_field(ledger: Ledger, db_url: str,
-                                                env: dict[str, str], query: str, field: str,
-                                                rule: str) -> None:
+                                                env: dict[str, str],
+                                                case: tuple[str, str, str]) -> None:
+    query, field, rule = case
+    head = ledger.head()
     with console_app(ledger, db_url, env) as web:
         web.login("dpo")
         english(web)
@@ -293,6 +295,17 @@ def test_bad_dates_are_refused_naming_the_field(ledger: Ledger, db_url: str,
         assert f"{field} {rule}".strip() in flat(r.text)
         chart = web.get(f"/console/overview/charts/choices.svg?{query}")
         assert chart.status_code == (422 if field != "as_of" else 200)
+    assert ledger.head() == head  # nothing stored
+
+
+def test_one_day_alone_gives_thirty_days(filled: Ledger, db_url: str,
+                                         env: dict[str, str]) -> None:
+    with console_app(filled, db_url, env) as web:
+        web.login("dpo")
+        after = web.get("/console/overview?from=2026-03-01").text
+        before = web.get("/console/overview?to=2026-03-30").text
+    assert 'name="to" type="date" value="2026-03-30"' in after
+    assert 'name="from" type="date" value="2026-03-01"' in before
 
 
 def test_the_auditor_may_not_see_the_overview(ledger: Ledger, db_url: str,

@@ -131,13 +131,18 @@ def inclusion_facts(ledger: Any, seq: int, key: str | None) -> dict[str, Any]:
     try:
         root = bytes.fromhex(proof["root"])
         if signed and cp is not None:
-            note = parse_checkpoint(cp["note"])
-            if key is None:
-                raise VerificationError("no verifier key to check the checkpoint with")
-            verify_checkpoint_signature(note, parse_verifier_key(key))
-            root = note.root
+            root = _signed_root(cp["note"], key)
         verify_inclusion(seq - 1, int(proof["tree_size"]), bytes.fromhex(proof["leaf_hash"]),
                          [bytes.fromhex(h) for h in proof["path"]], root)
     except VerificationError as exc:
         problem = exc.reason
     return {**proof, "signed": signed, "verified": problem is None, "problem": problem}
+
+
+def _signed_root(note_text: str, key: str | None) -> bytes:
+    """The root of a checkpoint note whose signature by ``key`` verifies."""
+    if key is None:
+        raise VerificationError("no verifier key to check the checkpoint with")
+    note = parse_checkpoint(note_text)
+    verify_checkpoint_signature(note, parse_verifier_key(key))
+    return note.root

@@ -26,7 +26,7 @@ BLUE, RED = "#1565c0", "#c62828"
 CHARTS = ("choices", "requests", "collections")
 
 
-def N_(s: str) -> str:
+def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
     return s
 
 
@@ -89,8 +89,8 @@ def alt(name: str, data: dict[str, Any], _: Gettext, num: Callable[[float], str]
 # -- drawing ------------------------------------------------------------------------------
 # matplotlib's settings are global: one drawing at a time (the pages are served by threads)
 _DRAWING = threading.Lock()
-_STYLE = {"svg.hashsalt": "ledger-console", "svg.fonttype": "none",
-          "font.family": "DejaVu Sans", "font.size": 9}
+_STYLE: dict[Any, Any] = {"svg.hashsalt": "ledger-console", "svg.fonttype": "none",
+                          "font.family": "DejaVu Sans", "font.size": 9}
 
 
 def _figure(n: int) -> tuple[Figure, Any]:

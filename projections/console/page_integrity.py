@@ -24,8 +24,13 @@ from fastapi.responses import PlainTextResponse, Response
 
 from ledger.errors import InputError
 
-from .integrity_facts import checkpoint_facts, inclusion_facts, parse_seq, verifications, \
-    verifier_key
+from .integrity_facts import (
+    checkpoint_facts,
+    inclusion_facts,
+    parse_seq,
+    verifications,
+    verifier_key,
+)
 from .sessions import Session
 from .web import Console, Form
 
@@ -35,7 +40,7 @@ PERMISSION = "verify:read"
 BACK = ("console-overview", "console-integrity")
 
 
-def N_(s: str) -> str:
+def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
     return s
 
 

@@ -29,9 +29,9 @@ from ledger.trust.canonical import format_time
 
 from ..queries import Reader, parse_when
 from . import overview_charts, overview_data
-from .overview_charts import RIGHTS
 from .i18n import LOCALES, translations
 from .integrity_facts import checkpoint_facts, verifications
+from .overview_charts import RIGHTS
 from .sessions import Session
 from .web import Console
 
@@ -40,7 +40,7 @@ __all__ = ["register"]
 Day = Annotated[str | None, Query(max_length=40)]
 
 
-def N_(s: str) -> str:
+def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
     return s
 
 
@@ -52,8 +52,11 @@ CHART_TITLES = {"choices": N_("Consent choices per purpose"),
                 "collections": N_("Collections per data category")}
 
 
-def _day(d: date) -> str:
-    return d.isoformat()
+def _day_bound(name: str, text: str | None, zone: Any) -> str | None:
+    """A ``from``/``to`` day as the first/last microsecond of it in the policy's zone."""
+    if text and len(text) != len("YYYY-MM-DD"):
+        raise InputError(name, "must be a day YYYY-MM-DD")
+    return parse_when(text or None, name, start_of_day=name == "from", zone=zone)
 
 
 class _Asked:
@@ -62,40 +65,39 @@ class _Asked:
     def __init__(self, console: Console, as_of: str | None, start: str | None,
                  end: str | None) -> None:
         self.errors: list[InputError] = []
-        zone = console.zone
+        self.zone = console.zone
         self.as_of, self.start, self.end = as_of or "", start or "", end or ""
         self.at = format_time(datetime.now(UTC))
-        try:
-            self.at = parse_when(as_of or None, "as_of", zone=zone) or self.at
-        except InputError as exc:
-            self.errors.append(exc)
-        self.lo = self.hi = None
-        for name, text in (("from", start), ("to", end)):
+        bounds: dict[str, str | None] = {}
+        for name, text in (("as_of", as_of), ("from", start), ("to", end)):
             try:
-                if text and len(text) != 10:
-                    raise InputError(name, "must be a day YYYY-MM-DD")
-                bound = parse_when(text or None, name, start_of_day=name == "from",
-                                   zone=zone)
-                if name == "from":
-                    self.lo = bound
-                else:
-                    self.hi = bound
+                bounds[name] = parse_when(text or None, name, zone=self.zone) \
+                    if name == "as_of" else _day_bound(name, text, self.zone)
             except InputError as exc:
                 self.errors.append(exc)
-        if self.lo and self.hi and self.lo > self.hi:
+        self.at = bounds.get("as_of") or self.at
+        lo, hi = bounds.get("from"), bounds.get("to")
+        if lo and hi and lo > hi:
             self.errors.append(InputError("from", "must not be later than to"))
 
-    def default_period(self, reader: Reader, zone: str) -> None:
-        """The 30 days ending at the newest event's day (today when there is none)."""
-        if self.start and self.end:
-            return
-        newest = overview_data.newest_day(reader, zone) or datetime.now(UTC).date()
-        last = date.fromisoformat(self.end) if self.end else newest
-        first = date.fromisoformat(self.start) if self.start else \
-            last - timedelta(days=overview_data.PERIOD_DAYS - 1)
-        self.start, self.end = self.start or _day(first), self.end or _day(last)
-        self.lo = parse_when(self.start, "from", start_of_day=True, zone=zone)
-        self.hi = parse_when(self.end, "to", zone=zone)
+    def period(self, reader: Reader) -> tuple[str, str]:
+        """The charts' bounds (UTC texts): the days asked for; one of them alone: the
+        30 days from or to it; neither: the 30 days ending at the newest event's day
+        (today when there is none)."""
+        span = timedelta(days=overview_data.PERIOD_DAYS - 1)
+        if not self.start and not self.end:
+            zone = reader.time_zone()
+            last = overview_data.newest_day(reader, zone) or datetime.now(UTC).date()
+            self.end = last.isoformat()
+        if not self.start:
+            self.start = (date.fromisoformat(self.end) - span).isoformat()
+        if not self.end:
+            self.end = (date.fromisoformat(self.start) + span).isoformat()
+        lo = _day_bound("from", self.start, self.zone)
+        hi = _day_bound("to", self.end, self.zone)
+        if lo is None or hi is None:  # pragma: no cover - both days are set above
+            raise InputError("from", "must be a day YYYY-MM-DD")
+        return lo, hi
 
 
 def _registers(request: Request, console: Console) -> str:
@@ -124,10 +126,9 @@ def register(router: APIRouter, console: Console) -> None:
 
         def read() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
             reader = shared.get()
-            asked.default_period(reader, reader.time_zone())
-            assert asked.lo is not None and asked.hi is not None
+            lo, hi = asked.period(reader)
             return (overview_data.needs(reader, asked.at),
-                    overview_data.period(reader, asked.lo, asked.hi, asked.at),
+                    overview_data.period(reader, lo, hi, asked.at),
                     checkpoint_facts(ctx.ledger))
         needs, data, integrity = await ctx.run(read)
         _ = translations(lang).gettext
@@ -162,9 +163,8 @@ def register(router: APIRouter, console: Console) -> None:
 
         def draw() -> str:
             reader = shared.get()
-            asked.default_period(reader, reader.time_zone())
-            assert asked.lo is not None and asked.hi is not None
-            data = overview_data.period(reader, asked.lo, asked.hi, asked.at)
+            lo, hi = asked.period(reader)
+            data = overview_data.period(reader, lo, hi, asked.at)
             return overview_charts.draw(chart, data, gettext)
         svg = await ctx.run(draw)
         return Response(svg, media_type="image/svg+xml")
