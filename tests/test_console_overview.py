@@ -317,3 +317,14 @@ def test_the_auditor_may_not_see_the_overview(ledger: Ledger, db_url: str,
         home = web.get("/console/")
         assert home.status_code == 200 and home.url.path == "/console/integrity"
         assert 'href="/console/overview"' not in home.text  # not in the navigation
+
+
+def test_the_overview_speaks_french_by_default(filled: Ledger, db_url: str,
+                                               env: dict[str, str]) -> None:
+    with console_app(filled, db_url, env) as web:
+        web.login("dpo")
+        r = web.get(f"/console/overview?as_of={AS_OF}")
+    text = flat(r.text)
+    assert "<title>Vue d'ensemble · " in r.text
+    assert "1 demande en retard" in text and "Violations : le délai de 72 heures" in text
+    assert "Droit de rectification (art. 16)" in text  # the late request's right

@@ -31,14 +31,17 @@ def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
 
 
 RIGHTS = {
-    "access": N_("access (Art. 15)"), "rectification": N_("rectification (Art. 16)"),
-    "erasure": N_("erasure (Art. 17)"), "restriction": N_("restriction (Art. 18)"),
-    "portability": N_("portability (Art. 20)"), "objection": N_("objection (Art. 21)"),
-    "recipients_notification": N_("notification of recipients (Art. 19)"),
-    "automated_decision": N_("automated decision (Art. 22)"),
-    "consent_withdrawal": N_("consent withdrawal (Art. 7(3))")}
-REQUEST_STATUSES = {"open": N_("request open"), "extended": N_("request extended"),
-                    "fulfilled": N_("request fulfilled"), "refused": N_("request refused")}
+    "access": N_("Right of access (Art. 15)"),
+    "rectification": N_("Right to rectification (Art. 16)"),
+    "erasure": N_("Right to erasure (Art. 17)"),
+    "restriction": N_("Right to restriction (Art. 18)"),
+    "portability": N_("Right to data portability (Art. 20)"),
+    "objection": N_("Right to object (Art. 21)"),
+    "recipients_notification": N_("Notification of the recipients (Art. 19)"),
+    "automated_decision": N_("Automated decision-making (Art. 22)"),
+    "consent_withdrawal": N_("Withdrawal of consent (Art. 7(3))")}
+REQUEST_STATUSES = {"open": N_("not answered yet"), "extended": N_("extended, not answered yet"),
+                    "fulfilled": N_("answered: fulfilled"), "refused": N_("answered: refused")}
 LABELS = {"given": N_("given"), "refused": N_("refused"), "withdrawn": N_("withdrawn"),
           "purpose": N_("Purpose"), "choices_n": N_("Choices"),
           "request": N_("Request"), "right": N_("Right"), "taken": N_("Days taken"),

@@ -45,7 +45,7 @@ def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
 
 
 REASONS = {"retention_period": N_("end of the retention period"),
-           "consent_withdrawn": N_("consent withdrawn"), "objection": N_("objection upheld"),
+           "consent_withdrawn": N_("withdrawal of consent"), "objection": N_("objection upheld"),
            "erasure_request": N_("erasure request granted")}
 CHART_TITLES = {"choices": N_("Consent choices per purpose"),
                 "requests": N_("Rights requests and the days they took"),
