@@ -1,0 +1,81 @@
+"""The overview and the integrity page in a real browser (headless Chromium from Debian,
+driven by Playwright), on both databases: the charts load as images, "Verify now" and the
+proof form work without script, no request leaves the server's origin, no console error
+(a CSP violation is one), axe-core finds no serious or critical violation; the auditor
+reaches the integrity page, not the overview.  Screenshots: docs/console/overview.png and
+integrity.png (written with LEDGER_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.app.application import Ledger
+from ledger.app.proofs import prover_of
+from tests.console_kit import Visit, live_console
+from tests.inquiry_kit import fill
+
+
+@pytest.fixture
+def site(ledger: Ledger, db_url: str, env: dict[str, str], tmp_path: Path) \
+        -> Iterator[tuple[str, dict[str, str]]]:
+    fill(ledger, tmp_path / "day")
+    prover_of(ledger).checkpoint()
+    with live_console(ledger, db_url, env) as served:
+        yield served
+
+
+def _clean(visit: Visit) -> None:
+    assert visit.off_origin == []
+    assert visit.console_errors == []
+    assert visit.axe() == []
+
+
+def test_overview_and_integrity_in_the_browser(browser: Any,
+                                               site: tuple[str, dict[str, str]]) -> None:
+    base, tokens = site
+    visit = Visit(browser, base, tokens)
+    try:
+        visit.login("dpo")
+        assert visit.page.url.endswith("/console/overview")  # the DPO's home
+        visit.goto("/console/overview?as_of=2026-08-20")
+        page = visit.page
+        images = page.locator("img.chart-image")
+        assert images.count() == 3
+        for i in range(3):  # each chart drawn (an SVG that loaded), with its alt text
+            img = images.nth(i)
+            assert img.evaluate("e => e.complete && e.naturalWidth > 0")
+            assert len(img.get_attribute("alt") or "") > 20
+        assert page.locator("#ov-expiring").is_visible()
+        _clean(visit)
+        visit.screenshot("overview")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Vérifier maintenant").click()
+        assert page.url.endswith("/console/overview")
+        assert "intactes" in page.locator("#main").inner_text()
+
+        page.get_by_role("link", name="Intégrité", exact=True).click()
+        page.wait_for_url("**/console/integrity")
+        page.fill("#in-seq", "5")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Prouver").click()
+        assert "?seq=5" in page.url
+        assert "la preuve est vérifiée" in page.locator("#main").inner_text()
+        _clean(visit)
+        visit.screenshot("integrity")
+    finally:
+        visit.close()
+    auditor = Visit(browser, base, tokens)
+    try:
+        auditor.login("auditor")
+        assert auditor.page.url.endswith("/console/integrity")
+        assert auditor.page.get_by_role("link", name="Vue d'ensemble").count() == 0
+        response = auditor.goto("/console/overview")
+        assert response.status == 403
+        auditor.console_errors.clear()  # the browser reports the 403 itself
+        assert auditor.off_origin == []
+    finally:
+        auditor.close()
