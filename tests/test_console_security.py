@@ -176,3 +176,14 @@ def test_idle_minutes_are_a_setting(ledger: Ledger, db_url: str, env: dict[str, 
     with pytest.raises(ConfigError, match="LEDGER_CONSOLE_IDLE_MINUTES"), \
             console_app(ledger, db_url, {**env, "LEDGER_CONSOLE_IDLE_MINUTES": "0"}):
         pass
+
+
+def test_the_shipped_htmx_is_the_pinned_release() -> None:
+    """static/htmx.min.js is htmx 2.0.8 as published on npm (DECISIONS 99)."""
+    import hashlib
+    from importlib.resources import files
+
+    data = files("projections.console").joinpath("static", "htmx.min.js").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == \
+        "22283ef68cb7545914f0a88a1bdedc7256a703d1d580c1d255217d0a50d31313"
+    assert b'version:"2.0.8"' in data
