@@ -29,7 +29,7 @@ PERSONAL = (CANDIDATE, "sophie.bernard@example.fr", "Sophie", "Bernard", "Camill
             "Durand", "julien.moreau@example.com")
 
 
-def _more(ledger: Ledger) -> None:
+def more_events(ledger: Ledger) -> None:
     """Two open requests (one late at AS_OF, one due within the week), two breaches not
     notified (one past its 72 hours at AS_OF, one with its clock running)."""
     ledger.clock.now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)  # type: ignore[attr-defined]
@@ -53,7 +53,7 @@ def _more(ledger: Ledger) -> None:
 @pytest.fixture
 def filled(ledger: Ledger, tmp_path: Path) -> Ledger:
     fill(ledger, tmp_path / "day")
-    _more(ledger)
+    more_events(ledger)
     return ledger
 
 
