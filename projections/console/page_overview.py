@@ -131,27 +131,37 @@ def register(router: APIRouter, console: Console) -> None:
                     overview_data.period(reader, lo, hi, asked.at),
                     checkpoint_facts(ctx.ledger))
         needs, data, integrity = await ctx.run(read)
-        _ = translations(lang).gettext
-        locale = LOCALES[lang]
-        charts = [{"name": name, "title": CHART_TITLES[name],
-                   "alt": overview_charts.alt(name, data, _,
-                                              lambda n: format_decimal(n, locale=locale)),
-                   **overview_charts.table(name, data, _)}
-                  for name in overview_charts.CHARTS]
-        shown = [format_date(date.fromisoformat(d), "long", locale=locale)
+        shown = [format_date(date.fromisoformat(d), "long", locale=LOCALES[lang])
                  for d in (asked.start, asked.end)]
         return console.render(request, "overview.html.j2", session, errors=[], asked=asked,
-                              period_shown=shown,
-                              needs=needs, charts=charts, integrity=integrity,
+                              period_shown=shown, needs=needs, charts=_charts(data, lang),
+                              integrity=integrity,
                               last=verifications(ctx).last,
                               registers=_registers(request, console), rights=RIGHTS,
                               reasons=REASONS)
 
+    _register_charts(router, console)
+
+
+def _charts(data: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """Each chart's title, text alternative and data table (no drawing)."""
+    _ = translations(lang).gettext
+    locale = LOCALES[lang]
+    return [{"name": name, "title": CHART_TITLES[name],
+             "alt": overview_charts.alt(name, data, _,
+                                        lambda n: format_decimal(n, locale=locale)),
+             **overview_charts.table(name, data, _)}
+            for name in overview_charts.CHARTS]
+
+
+def _register_charts(router: APIRouter, console: Console) -> None:
+    ctx, shared = console.ctx, console.shared
+
     @router.get("/overview/charts/{chart}.svg", name="console-overview-chart")
     async def chart_image(request: Request, chart: str,
-                    _s: Annotated[Session, Depends(console.page("registers:read"))],
-                    start: Annotated[Day, Query(alias="from")] = None,
-                    end: Annotated[Day, Query(alias="to")] = None) -> Response:
+                          _s: Annotated[Session, Depends(console.page("registers:read"))],
+                          start: Annotated[Day, Query(alias="from")] = None,
+                          end: Annotated[Day, Query(alias="to")] = None) -> Response:
         if chart not in overview_charts.CHARTS:
             return Response(status_code=404)
         asked = _Asked(console, None, start, end)
