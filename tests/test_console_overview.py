@@ -328,3 +328,21 @@ def test_the_overview_speaks_french_by_default(filled: Ledger, db_url: str,
     assert "<title>Vue d'ensemble · " in r.text
     assert "1 demande en retard" in text and "Violations : le délai de 72 heures" in text
     assert "Droit de rectification (art. 16)" in text  # the late request's right
+
+
+def test_past_forty_requests_the_chart_counts_them_per_days_taken() -> None:
+    from projections.console import overview_charts
+
+    requests = [{"request_id": f"R-{i}", "right": "access", "status": "fulfilled",
+                 "taken": float(i % 9) + 0.5, "allowed": 30.0, "open": False}
+                for i in range(overview_charts.MAX_BARS + 1)]
+    data = {"choices": [], "collections": [], "requests": requests}
+    table = overview_charts.table("requests", data, str)
+    assert table["columns"] == ["Days taken (whole days)", "Number of requests"]
+    assert [row[0] for row in table["rows"]] == list(range(9))
+    assert sum(row[1] for row in table["rows"]) == len(requests)
+    assert table["rows"][0][1] == sum(1 for r in requests if int(r["taken"]) == 0)
+    svg = overview_charts.draw("requests", data, str)
+    assert len(re.findall(r'id="mark-requests-\d+"', svg)) == 9
+    fewer = {**data, "requests": requests[:5]}
+    assert len(overview_charts.table("requests", fewer, str)["rows"]) == 5

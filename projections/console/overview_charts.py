@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["CHARTS", "RIGHTS", "alt", "draw", "table"]
+__all__ = ["CHARTS", "MAX_BARS", "RIGHTS", "alt", "draw", "per_days_taken", "table"]
 
 Gettext = Callable[[str], str]
 CHOICES = ("given", "refused", "withdrawn")
 COLOURS = {"given": "#2e7d32", "refused": "#757575", "withdrawn": "#c62828"}
 BLUE, RED = "#1565c0", "#c62828"
 CHARTS = ("choices", "requests", "collections")
+MAX_BARS = 40  # past it, the requests' chart and table count requests per days taken
 
 
 def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
@@ -46,7 +49,8 @@ LABELS = {"given": N_("given"), "refused": N_("refused"), "withdrawn": N_("withd
           "purpose": N_("Purpose"), "choices_n": N_("Choices"),
           "request": N_("Request"), "right": N_("Right"), "taken": N_("Days taken"),
           "allowed": N_("Days allowed"), "status": N_("Status"), "days": N_("Days"),
-          "category": N_("Data category"), "collections_n": N_("Collections")}
+          "category": N_("Data category"), "collections_n": N_("Collections"),
+          "whole_days": N_("Days taken (whole days)"), "requests_n": N_("Number of requests")}
 ALTS = {
     "choices": N_("Consent choices per purpose: %(given)s given, %(refused)s refused, "
                   "%(withdrawn)s withdrawn over %(purposes)s purposes."),
@@ -62,6 +66,9 @@ def table(name: str, data: dict[str, Any], _: Gettext) -> dict[str, Any]:
     if name == "choices":
         return {"columns": [_(LABELS["purpose"]), *(_(LABELS[c]) for c in CHOICES)],
                 "rows": [[c["purpose"], *(c[k] for k in CHOICES)] for c in data["choices"]]}
+    if name == "requests" and len(data["requests"]) > MAX_BARS:
+        return {"columns": [_(LABELS["whole_days"]), _(LABELS["requests_n"])],
+                "rows": [list(x) for x in per_days_taken(data["requests"])]}
     if name == "requests":
         return {"columns": [_(LABELS[k]) for k in ("request", "right", "taken", "allowed",
                                                   "status")],
@@ -87,6 +94,13 @@ def alt(name: str, data: dict[str, Any], _: Gettext, num: Callable[[float], str]
     return _(ALTS["collections"]) % {
         "n": num(sum(c["count"] for c in rows)), "categories": num(len(rows)),
         "top": rows[0]["category"] if rows else "—"}
+
+
+def per_days_taken(requests: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """(whole days taken, how many requests took them), every number of days up to the
+    longest: the requests' chart past :data:`MAX_BARS` requests."""
+    taken = Counter(int(r["taken"]) for r in requests)
+    return [(d, taken.get(d, 0)) for d in range(max(taken, default=-1) + 1)]
 
 
 # -- drawing ------------------------------------------------------------------------------
@@ -122,6 +136,8 @@ def _choices(data: dict[str, Any], _: Gettext) -> Any:
 
 def _requests(data: dict[str, Any], _: Gettext) -> Any:
     rows = data["requests"]
+    if len(rows) > MAX_BARS:
+        return _requests_per_days(rows, _)
     fig, ax = _figure(len(rows))
     ys = list(range(len(rows)))
     bars = ax.barh(ys, [r["taken"] for r in rows], 0.6, color=BLUE, label=_(LABELS["taken"]))
@@ -134,6 +150,22 @@ def _requests(data: dict[str, Any], _: Gettext) -> Any:
     ax.set_yticks(ys, [r["request_id"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel(_(LABELS["days"]))
+    return fig, ax
+
+
+def _requests_per_days(rows: list[dict[str, Any]], _: Gettext) -> Any:
+    counts = per_days_taken(rows)
+    fig = Figure(figsize=(7.5, 3.0))
+    ax = fig.subplots()
+    bars = ax.bar([d for d, _n in counts], [n for _d, n in counts], 0.8, color=BLUE,
+                  label=_(LABELS["requests_n"]))
+    for i, bar in enumerate(bars):
+        bar.set_gid(f"mark-requests-{i}")
+    ax.axvline(min(r["allowed"] for r in rows), color=RED, label=_(LABELS["allowed"]))
+    ax.set_xlabel(_(LABELS["whole_days"]))
+    ax.set_ylabel(_(LABELS["requests_n"]))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return fig, ax
 
 
@@ -157,7 +189,7 @@ def draw(name: str, data: dict[str, Any], _: Gettext) -> str:
         fig, ax = {"choices": _choices, "requests": _requests,
                    "collections": _collections}[name](data, _)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
                     bbox_inches="tight")
     return buf.getvalue()

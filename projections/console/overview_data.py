@@ -137,26 +137,31 @@ def newest_day(reader: Reader, zone: str) -> date | None:
     return datetime.fromisoformat(max(times)).astimezone(time_zone(zone)).date()
 
 
-def period(reader: Reader, start: str, end: str, at: str) -> dict[str, Any]:
+def period(reader: Reader, start: str, end: str, at: str,
+           parts: tuple[str, ...] = ("choices", "requests", "collections")) -> dict[str, Any]:
     """The charts' counts for events that occurred in [start, end] (UTC texts), as the
-    registers stood at the earlier of ``end`` and ``at`` (now)."""
+    registers stood at the earlier of ``end`` and ``at`` (now); only the ``parts`` asked
+    for (a chart's image needs one)."""
     upto = min(end, at)
-    choices = []
-    for purpose in consent_purposes(reader):
-        counts = reader.consent_campaign(purpose, start=start, end=end)["counts"]
-        if any(counts.values()):
-            choices.append({"purpose": purpose, **counts})
-    requests = []
-    for r in reader.requests(as_of=upto)["requests"]:
-        if not start <= r["received_at"] <= end:
-            continue
-        requests.append({"request_id": r["request_id"], "right": r["right"],
-                         "status": r["status"], "received_at": r["received_at"],
-                         "taken": days_between(r["received_at"], r["closed_at"] or upto),
-                         "allowed": days_between(r["received_at"], r["due_at"]),
-                         "open": r["closed_at"] is None})
-    collected = Counter(i["category"] for i in reader.retention(as_of=upto)["items"]
-                        if start <= i["collected_at"] <= end)
-    return {"from": start, "to": end, "choices": choices, "requests": requests,
-            "collections": [{"category": c, "count": n} for c, n in
-                            sorted(collected.items(), key=lambda x: (-x[1], x[0]))]}
+    out: dict[str, Any] = {"from": start, "to": end, "choices": [], "requests": [],
+                           "collections": []}
+    if "choices" in parts:
+        for purpose in consent_purposes(reader):
+            counts = reader.consent_campaign(purpose, start=start, end=end)["counts"]
+            if any(counts.values()):
+                out["choices"].append({"purpose": purpose, **counts})
+    if "requests" in parts:
+        out["requests"] = [
+            {"request_id": r["request_id"], "right": r["right"], "status": r["status"],
+             "received_at": r["received_at"],
+             "taken": days_between(r["received_at"], r["closed_at"] or upto),
+             "allowed": days_between(r["received_at"], r["due_at"]),
+             "open": r["closed_at"] is None}
+            for r in reader.requests(as_of=upto)["requests"]
+            if start <= r["received_at"] <= end]
+    if "collections" in parts:
+        collected = Counter(i["category"] for i in reader.retention(as_of=upto)["items"]
+                            if start <= i["collected_at"] <= end)
+        out["collections"] = [{"category": c, "count": n} for c, n in
+                              sorted(collected.items(), key=lambda x: (-x[1], x[0]))]
+    return out

@@ -174,7 +174,7 @@ def _register_charts(router: APIRouter, console: Console) -> None:
         def draw() -> str:
             reader = shared.get()
             lo, hi = asked.period(reader)
-            data = overview_data.period(reader, lo, hi, asked.at)
+            data = overview_data.period(reader, lo, hi, asked.at, parts=(chart,))
             return overview_charts.draw(chart, data, gettext)
         svg = await ctx.run(draw)
         return Response(svg, media_type="image/svg+xml")
