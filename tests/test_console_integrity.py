@@ -153,3 +153,31 @@ def test_verify_now_runs_the_verification_and_records_nothing(
     logged = " ".join(rec.getMessage() for rec in caplog.records)
     for word in PERSONAL:
         assert word not in logged
+
+
+def test_the_cosignatures_of_the_latest_checkpoint_are_shown(
+        ledger: Ledger, db_url: str, env: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A witness (the project's own, in a folder) cosigns the checkpoint: its answer is
+    given to the push directly instead of over HTTP."""
+    from ledger.app import witnessing
+    from ledger.app.witness import Witness
+
+    fill(ledger, tmp_path / "day")
+    prover = prover_of(ledger)
+    witness = Witness.init(tmp_path / "w1", "witness.example/w1")
+    witness.add_log(str(prover.verifier_key()))
+    witnessing.Witnessing(prover).attach(str(witness.key()), "http://witness.invalid/")
+    monkeypatch.setattr(witnessing, "_post",
+                        lambda url, body: (200, witness.add_checkpoint(body)))
+    cp = prover.checkpoint()
+    assert [w["ok"] for w in cp["witnesses"]] == [True]
+    with console_app(ledger, db_url, env) as web:
+        web.login("auditor")
+        english(web)
+        r = web.get("/console/integrity")
+    text = flat(r.text)
+    assert "Witness cosignatures witness.example/w1 (" in text
+    note = re.search(r'<pre class="note hash"[^>]*>(.*?)</pre>', r.text, re.S)
+    assert note is not None
+    assert len(parse_checkpoint(unescape(note.group(1))).signatures) == 2  # log + witness

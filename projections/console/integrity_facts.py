@@ -24,7 +24,7 @@ from ledger.app.proving import latest_checkpoint_of
 from ledger.app.witnessing import Witnessing, with_cosignatures
 from ledger.errors import InputError, VerificationError
 from ledger.trust.canonical import format_time
-from ledger.trust.cosignature import utc_text
+from ledger.trust.cosignature import parse_witness_key, utc_text
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import verify_inclusion
 from ledger.trust.notes import parse_checkpoint, parse_verifier_key
@@ -91,8 +91,16 @@ def checkpoint_facts(ledger: Any) -> dict[str, Any]:
         "tree_size": size, "root": cp["root"], "created_at": cp["created_at"],
         "note": cosigned["note"], "cosignature_count": cosigned["cosignatures"],
         "behind": head - size},
-        "cosignatures": [{"witness": c["witness"], "at": utc_text(c["cosigned_at"])}
-                         for c in lines]}
+        "cosignatures": [{"witness": _witness_name(c["witness"]),
+                          "at": utc_text(c["cosigned_at"])} for c in lines]}
+
+
+def _witness_name(key_text: str) -> str:
+    """A witness's name, from its stored key (``name+id+key``)."""
+    try:
+        return parse_witness_key(key_text).name
+    except VerificationError:
+        return key_text.split("+", 1)[0]
 
 
 def verifier_key(ledger: Any) -> str | None:
