@@ -9,11 +9,13 @@ import logging
 import re
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ledger.app.application import Ledger
 from ledger.app.proofs import prover_of
+from ledger.errors import StorageError
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import verify_inclusion
 from ledger.trust.notes import parse_checkpoint, parse_verifier_key
@@ -181,3 +183,34 @@ def test_the_cosignatures_of_the_latest_checkpoint_are_shown(
     note = re.search(r'<pre class="note hash"[^>]*>(.*?)</pre>', r.text, re.S)
     assert note is not None
     assert len(parse_checkpoint(unescape(note.group(1))).signatures) == 2  # log + witness
+
+
+def _runner(web: Web) -> Any:
+    """The server's verification runner (the app's console holds the server's context)."""
+    return web.client.app.state.console.ctx.verifier  # type: ignore[attr-defined]
+
+
+def test_a_failed_verification_and_a_run_that_could_not_be_made_are_said(
+        signed: Ledger, db_url: str, env: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def failed() -> tuple[dict[str, Any], str]:
+        return ({"ok": False, "entries": 11, "head": "ab" * 32, "first_bad_seq": 12,
+                 "reason": "hash does not match the entry"}, "replica")
+
+    async def cannot() -> tuple[dict[str, Any], str]:
+        raise StorageError("ledger verify exited with 3: the database is unreachable")
+
+    with console_app(signed, db_url, env) as web:
+        web.login("auditor")
+        english(web)
+        monkeypatch.setattr(_runner(web), "run_served", failed)
+        text = flat(web.post("/console/verify", {"back": "console-integrity"}).text)
+        assert "Verification FAILED at entry 12: hash does not match the entry" in text
+        assert "on the replica database" in text
+        monkeypatch.setattr(_runner(web), "run_served", cannot)
+        r = web.post("/console/verify", {"back": "console-integrity"})
+        assert r.status_code == 200
+        text = flat(r.text)
+        assert "could not run: ledger verify exited with 3: the database is unreachable" \
+            in text
+        assert "Verification FAILED at entry 12" in text  # the last verdict stays shown

@@ -22,14 +22,14 @@ from typing import Any
 from ledger.app.proofs import prover_of
 from ledger.app.proving import latest_checkpoint_of
 from ledger.app.witnessing import Witnessing, with_cosignatures
-from ledger.errors import InputError, VerificationError
+from ledger.errors import InputError, StorageError, VerificationError
 from ledger.trust.canonical import format_time
 from ledger.trust.cosignature import parse_witness_key, utc_text
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import verify_inclusion
 from ledger.trust.notes import parse_checkpoint, parse_verifier_key
 
-__all__ = ["Verdict", "Verifications", "checkpoint_facts", "inclusion_facts", "parse_seq",
+__all__ = ["NotRun", "Verdict", "Verifications", "checkpoint_facts", "inclusion_facts", "parse_seq",
            "verifications", "verifier_key"]
 
 
@@ -46,22 +46,41 @@ class Verdict:
     served_by: str
 
 
+@dataclass(frozen=True, slots=True)
+class NotRun:
+    """A press of "Verify now" whose run could not be made (the database, the settings):
+    when, and the verifier's last line (it names no personal value)."""
+
+    reason: str
+    at: str
+
+
 class Verifications:
-    """The last verdict a server's console obtained (in memory, per server)."""
+    """The last verdict a server's console obtained (in memory, per server), and the last
+    attempt that could not run when it came after it."""
 
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
         self.last: Verdict | None = None
+        self.failed: NotRun | None = None
 
-    async def run(self) -> Verdict:
+    async def run(self) -> Verdict | NotRun:
         """Verify now (``ctx.verifier``: one child at a time, shared with ``GET /v1/verify``)."""
-        result, by = await self.ctx.verifier.run_served()
+        try:
+            result, by = await self.ctx.verifier.run_served()
+        except StorageError as exc:
+            self.failed = NotRun(str(exc), format_time(datetime.now(UTC)))
+            return self.failed
         verdict = Verdict(ok=bool(result["ok"]), entries=int(result["entries"]),
                           head=str(result["head"]), first_bad_seq=result.get("first_bad_seq"),
                           reason=result.get("reason"), at=format_time(datetime.now(UTC)),
                           served_by=by)
-        self.last = verdict
+        self.last, self.failed = verdict, None
         return verdict
+
+    def shown(self) -> dict[str, Any]:
+        """What the pages show: ``last`` (a Verdict or None), ``failed`` (NotRun or None)."""
+        return {"last": self.last, "failed": self.failed}
 
 
 _KEPT: weakref.WeakKeyDictionary[Any, Verifications] = weakref.WeakKeyDictionary()

@@ -68,7 +68,7 @@ def register(router: APIRouter, console: Console) -> None:
         values = await ctx.run(read)
         return console.render(request, "integrity.html.j2", session,
                               status=422 if values["error"] else 200, seq=seq or "",
-                              last=verifications(ctx).last, **values)
+                              **verifications(ctx).shown(), **values)
 
     @router.get("/integrity/ledger.pub", name="console-pubkey")
     async def pubkey(_s: Annotated[Session, Depends(console.page(PERMISSION))]) -> Response:

@@ -120,7 +120,7 @@ def register(router: APIRouter, console: Console) -> None:
         if asked.errors:
             return console.render(request, "overview.html.j2", session, status=422,
                                   errors=asked.errors, asked=asked, needs=None, charts=[],
-                                  integrity=None, last=verifications(ctx).last,
+                                  integrity=None, **verifications(ctx).shown(),
                                   registers=_registers(request, console), rights=RIGHTS,
                                   reasons=REASONS)
 
@@ -136,7 +136,7 @@ def register(router: APIRouter, console: Console) -> None:
         return console.render(request, "overview.html.j2", session, errors=[], asked=asked,
                               period_shown=shown, needs=needs, charts=_charts(data, lang),
                               integrity=integrity,
-                              last=verifications(ctx).last,
+                              **verifications(ctx).shown(),
                               registers=_registers(request, console), rights=RIGHTS,
                               reasons=REASONS)
 
