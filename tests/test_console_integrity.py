@@ -214,3 +214,13 @@ def test_a_failed_verification_and_a_run_that_could_not_be_made_are_said(
         assert "could not run: ledger verify exited with 3: the database is unreachable" \
             in text
         assert "Verification FAILED at entry 12" in text  # the last verdict stays shown
+
+
+def test_a_very_long_seq_gets_the_page_too(signed: Ledger, db_url: str,
+                                           env: dict[str, str]) -> None:
+    with console_app(signed, db_url, env) as web:
+        web.login("auditor")
+        english(web)
+        r = web.get("/console/integrity?seq=" + "9" * 200)
+    assert r.status_code == 422
+    assert "seq must be between 1 and the ledger's size" in flat(r.text)

@@ -281,6 +281,7 @@ def test_the_default_period_ends_at_the_newest_events_day(filled: Ledger, db_url
     ("from=2026-04-02&to=2026-04-01", "from", "must not be later than to"),
     ("to=yesterday", "to", "must be a day YYYY-MM-DD"),
     ("as_of=not-a-time", "as_of", ""),
+    ("from=" + "2" * 300, "from", "must be a day YYYY-MM-DD"),
 ])
 def test_bad_dates_are_refused_naming_the_field(ledger: Ledger, db_url: str,
                                                 env: dict[str, str],

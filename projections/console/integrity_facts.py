@@ -136,9 +136,9 @@ def parse_seq(text: str | None, head: int) -> int | None:
     if text is None or not text.strip():
         return None
     value = text.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
+    if not value.isascii() or not value.isdigit():
         raise InputError("seq", "must be a whole number from 1")
-    seq = int(value)
+    seq = int(value) if len(value) <= 18 else head + 1
     if not 1 <= seq <= head:
         raise InputError("seq", f"must be between 1 and the ledger's size ({head})")
     return seq
