@@ -48,14 +48,15 @@ def days_between(start: str, end: str) -> float:
     return round((parse_time(end) - parse_time(start)).total_seconds() / 86400, 1)
 
 
-def consent_purposes(reader: Reader) -> list[str]:
-    """Every purpose of a published policy that asks for consent, in first-seen order."""
+def consent_purposes(reader: Reader, *, with_validity: bool = False) -> list[str]:
+    """Every purpose of a published policy that asks for consent (``with_validity``: whose
+    consent lapses in some policy), in first-seen order."""
     seen: dict[str, bool] = {}
     for policy in reader.policies().in_order():
         for p in policy.purposes:
             if p.consent_required or p.consent_validity is not None:
-                seen.setdefault(p.id, p.consent_validity is not None)
-    return list(seen)
+                seen[p.id] = seen.get(p.id, False) or p.consent_validity is not None
+    return [p for p, lapses in seen.items() if lapses or not with_validity]
 
 
 def _retention(reader: Reader, at: str) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def _expiring(reader: Reader, at: str) -> dict[str, Any]:
     in (at, at + EXPIRY_DAYS days], and the first to lapse."""
     until = _plus(at, EXPIRY_DAYS)
     rows = []
-    for purpose in consent_purposes(reader):
+    for purpose in consent_purposes(reader, with_validity=True):
         latest: dict[str, dict[str, Any]] = {}
         for c in reader.consent_campaign(purpose, end=at)["choices"]:  # time order
             latest[c["subject"]] = c
