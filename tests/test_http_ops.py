@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -256,6 +257,12 @@ def test_each_ledger_of_a_routing_file_has_its_own_metrics(tmp_path: Path,
         assert got["a"]["ledger_appends_total"] == 2 and got["a"]["ledger_head_seq"] == 3
         assert got["b"]["ledger_appends_total"] == 0 and got["b"]["ledger_head_seq"] == 1
         assert client.get("/metrics").status_code == 404  # only under a ledger's prefix
+        docs = client.get("/ledgers/a/docs")  # the page under its mount point, offline
+        assert docs.status_code == 200 and "url: '/ledgers/a/openapi.json'" in docs.text
+        assert sorted(re.findall(r'(?:href|src)="([^"]+)"', docs.text)) == [
+            f"/ledgers/a/docs/static/{n}" for n in ("favicon.png", "swagger-ui-bundle.js",
+                                                    "swagger-ui.css")]
+        assert client.get("/ledgers/a/docs/static/swagger-ui.css").status_code == 200
 
 
 # -- the label rules (no database) ---------------------------------------------------------

@@ -18,7 +18,7 @@ no CDN (:mod:`ledger.http.docs_assets`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,24 @@ def route_plugins() -> list[RouteRegistrar]:
 def face_plugins() -> list[FaceMounter]:
     """The ``mount`` functions of the ``ledger.http_faces`` entry points, by name."""
     return _plugins(FACE_ENTRY_POINTS)
+
+
+TITLE = "Personal-data ledger"
+
+
+def _fastapi(ctx: RouteContext, router: APIRouter,
+             lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:
+    """The FastAPI app of the API's routes, its error handlers and its access log."""
+    app = FastAPI(
+        title=TITLE, version=__version__, lifespan=lifespan,
+        description="Hash-chained, crypto-shredded ledger of personal-data processing. "
+        "Every route but /v1/health and /v1/ready needs `Authorization: Bearer <token>` "
+        "(`ledger token create`); errors are RFC 9457 problem details. See docs/API.md.",
+        openapi_url="/openapi.json", docs_url=None, redoc_url=None)  # /docs: docs_assets
+    app.include_router(router)
+    install_handlers(app, on_rejection=ctx.metrics.rejected)
+    app.add_middleware(AccessLog, metrics=ctx.metrics)
+    return app
 
 
 def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = None,
@@ -107,20 +125,11 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
             finally:
                 ledger.close()
 
-    title = "Personal-data ledger"
-    app = FastAPI(
-        title=title, version=__version__, lifespan=lifespan,
-        description="Hash-chained, crypto-shredded ledger of personal-data processing. "
-        "Every route but /v1/health and /v1/ready needs `Authorization: Bearer <token>` "
-        "(`ledger token create`); errors are RFC 9457 problem details. See docs/API.md.",
-        openapi_url="/openapi.json", docs_url=None, redoc_url=None)
-    app.include_router(router)
-    install_handlers(app, on_rejection=ctx.metrics.rejected)
-    app.add_middleware(AccessLog, metrics=ctx.metrics)
+    app = _fastapi(ctx, router, lifespan)
     app.state.ctx = ctx
     try:
         ops.mount(app, ctx)
-        docs_assets.mount(app, title)
+        docs_assets.mount(app, TITLE)
         for mount in face_plugins() if faces is None else faces:
             mount(app, ctx)
     except BaseException:
