@@ -177,6 +177,8 @@ def test_routes_are_templates_and_no_identifier_reaches_the_metrics(api: Api) ->
     bad = api.get(f"/v1/subjects/{SUBJECT}/consent", as_="service", params={"as_of": "x"})
     assert bad.status_code == 422 and bad.json()["field"] == "as_of"
     assert api.get(f"/v1/nothing/{SUBJECT}", as_="dpo").status_code == 404
+    odd = api.client.request("JEANNE", "/v1/health")  # any token is a method to HTTP
+    assert odd.status_code == 405
     erased = api.post(f"/v1/subjects/{SUBJECT}/erase", as_="dpo", json={})
     assert erased.status_code == 201, erased.text
     text, s = scrape(api)
@@ -188,10 +190,12 @@ def test_routes_are_templates_and_no_identifier_reaches_the_metrics(api: Api) ->
                  route="/v1/subjects/{ref}/erase", status="201") == 1
     assert value(s, "ledger_http_responses_total", method="GET", route="(no route)",
                  status="404") == 1
+    assert value(s, "ledger_http_responses_total", method="(other)", route="/v1/health",
+                 status="405") == 1
     routes = {dict(labels).get("route") for name, labels in s if "route" in dict(labels)}
     assert routes <= {"/v1/subjects/{ref}/consent", "/v1/subjects/{ref}/erase",
-                      "/v1/events", "/metrics", "(no route)"}, routes
-    for piece in (SUBJECT, "jeanne", "example.fr", "martin"):
+                      "/v1/events", "/v1/health", "/metrics", "(no route)"}, routes
+    for piece in (SUBJECT, "jeanne", "JEANNE", "example.fr", "martin"):
         assert piece not in text
 
 

@@ -21,8 +21,8 @@ What is counted, and where:
 * ``ledger_head_seq``, ``ledger_projection_lag{projection}``,
   ``ledger_database_up``: read at scrape time (:class:`LiveCollector`).
 
-No label value can carry personal data or grow without bound: methods and
-route templates come from the app's routes; a rule and a field name come from
+No label value can carry personal data or grow without bound: route templates
+come from the app's routes, a method outside :data:`METHODS` reads ``(other)``; a rule and a field name come from
 the code (errors never quote a value, ``ledger.errors``), and :func:`rule_label`
 still blanks what a rule may quote (numbers, quoted or bracketed text); past
 :data:`MAX_REJECTION_LABELS` pairs, new ones are counted as ``(other)``.
@@ -48,6 +48,7 @@ OTHER = "(other)"
 # request latencies: from a cached read to a long verification
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 VERDICTS = ("ok", "failed", "error")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BRACKETED = re.compile(r"\([^()]*\)")
@@ -148,6 +149,7 @@ class Metrics:
         self.rejections.labels(*pair).inc()
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else OTHER  # a client may send any token
         self.durations.labels(method, route).observe(seconds)
         self.responses.labels(method, route, str(status)).inc()
 
