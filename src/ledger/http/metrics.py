@@ -22,10 +22,11 @@ What is counted, and where:
   ``ledger_database_up``: read at scrape time (:class:`LiveCollector`).
 
 No label value can carry personal data or grow without bound: route templates
-come from the app's routes, a method outside :data:`METHODS` reads ``(other)``; a rule and a field name come from
-the code (errors never quote a value, ``ledger.errors``), and :func:`rule_label`
-still blanks what a rule may quote (numbers, quoted or bracketed text); past
-:data:`MAX_REJECTION_LABELS` pairs, new ones are counted as ``(other)``.
+come from the app's routes, a method outside :data:`METHODS` reads ``(other)``;
+a rule and a field name come from the code (errors never quote a value,
+``ledger.errors``), and :func:`rule_label` still blanks what a rule may quote
+(numbers, quoted or bracketed text); past :data:`MAX_REJECTION_LABELS` pairs,
+new ones are counted as ``(other)``.
 """
 
 from __future__ import annotations
