@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,7 +22,7 @@ from ledger.app.routing import load_routing
 from ledger.app.tokens import Tokens
 from ledger.domain.policy import bundled_policy
 from ledger.errors import ConfigError, StorageError
-from ledger.http import create_app
+from ledger.http import RouteContext, create_app
 from ledger.http.ledgers import create_routed_app
 from ledger.http.metrics import MAX_REJECTION_LABELS, Metrics, field_label, rule_label
 from tests.helpers import consent
@@ -96,6 +97,38 @@ def test_ready_is_503_while_a_projection_lags_more_than_the_setting(
         again = api.get("/v1/ready", as_=None)
         assert again.status_code == 200, again.text
         assert all(v == {"lag": 0, "seq": head} for v in again.json()["projections"].values())
+
+
+def test_a_plugin_reports_its_read_models_through_add_lag_source(
+        ledger: Ledger, db_url: str, env: dict[str, str]) -> None:
+    """The extension point itself, with a read model of the test's own."""
+    done: dict[str, int] = {"mine": 0}
+    runs: list[int] = []
+
+    def register(router: APIRouter, ctx: RouteContext) -> None:
+        def catch_up() -> None:
+            runs.append(1)
+            done["mine"] = ctx.ledger.head()[0]
+        ctx.add_lag_source(lambda: dict(done), catch_up)
+
+    def broken(router: APIRouter, ctx: RouteContext) -> None:
+        ctx.add_lag_source(lambda: 1 // 0)  # type: ignore[arg-type, return-value]
+
+    with api_for(ledger, db_url, {**env, "LEDGER_READY_MAX_LAG": "0"},
+                 routes=[register]) as api:
+        r = api.get("/v1/ready", as_=None)
+        assert r.status_code == 503 and r.json()["projections"] == {"mine": {"lag": 1, "seq": 0}}
+        assert runs == [1]  # started by the 503
+        r = api.get("/v1/ready", as_=None)
+        assert r.status_code == 200 and r.json()["projections"] == {"mine": {"lag": 0, "seq": 1}}
+        _, s = scrape(api)
+        assert value(s, "ledger_projection_lag", projection="mine") == 0
+    with TestClient(create_app(db_url, env=env, routes=[broken])) as client:
+        r = client.get("/v1/ready")
+        assert r.status_code == 503
+        assert r.json() == {"status": "not_ready", "database": "ok", "head": 1, "max_lag": 10_000,
+                            "projections": {},
+                            "reason": "the projections' progress could not be read"}
 
 
 def test_ready_and_metrics_when_the_database_is_down(api: Api,
