@@ -212,6 +212,10 @@ def test_routes_are_templates_and_no_identifier_reaches_the_metrics(api: Api) ->
     assert api.get(f"/v1/nothing/{SUBJECT}", as_="dpo").status_code == 404
     odd = api.client.request("JEANNE", "/v1/health")  # any token is a method to HTTP
     assert odd.status_code == 405
+    key = api.post("/v1/inquiries", as_="dpo", json={"from": "2024-01-01", "to": "2024-02-01",
+                                                      SUBJECT: 1})  # a client's key
+    assert key.status_code == 422 and key.json()["field"] == "(unknown key)"
+    assert SUBJECT not in key.text
     erased = api.post(f"/v1/subjects/{SUBJECT}/erase", as_="dpo", json={})
     assert erased.status_code == 201, erased.text
     text, s = scrape(api)
@@ -225,9 +229,12 @@ def test_routes_are_templates_and_no_identifier_reaches_the_metrics(api: Api) ->
                  status="404") == 1
     assert value(s, "ledger_http_responses_total", method="(other)", route="/v1/health",
                  status="405") == 1
+    assert value(s, "ledger_rejections_total", rule="Extra inputs are not permitted",
+                 field="(unknown key)") == 1
     routes = {dict(labels).get("route") for name, labels in s if "route" in dict(labels)}
     assert routes <= {"/v1/subjects/{ref}/consent", "/v1/subjects/{ref}/erase",
-                      "/v1/events", "/v1/health", "/metrics", "(no route)"}, routes
+                      "/v1/events", "/v1/health", "/v1/inquiries", "/metrics",
+                      "(no route)"}, routes
     for piece in (SUBJECT, "jeanne", "JEANNE", "example.fr", "martin"):
         assert piece not in text
 
@@ -309,7 +316,8 @@ def test_labels_blank_what_a_rule_may_quote_and_their_number_is_capped() -> None
     assert rule_label("'x@y.fr' is not a purpose of any published policy") == \
         "'…' is not a purpose of any published policy"
     assert rule_label("is required") == "is required"
-    assert field_label("data.values[3].email") == "data.values[].email"
+    assert field_label("data.values[3].email") == "data.values[N].email"
+    assert field_label("subjects.12") == "subjects.N"
     m = Metrics()
     for i in range(MAX_REJECTION_LABELS + 5):  # field names the code never makes
         m.rejected("is required", "f" + "".join(chr(97 + int(d)) for d in str(i)))

@@ -54,7 +54,6 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _BRACKETED = re.compile(r"\([^()]*\)")
 _NUMBER = re.compile(r"\d+")
-_INDEX = re.compile(r"\[\d+\]")
 
 
 def rule_label(rule: str) -> str:
@@ -65,8 +64,9 @@ def rule_label(rule: str) -> str:
 
 
 def field_label(field: str) -> str:
-    """A field path as a label: array indexes dropped (``data.values[3]`` → ``data.values[]``)."""
-    return _INDEX.sub("[]", field)[:MAX_LABEL]
+    """A field path as a label, its positions blanked (``data.values[3]`` →
+    ``data.values[N]``, ``subjects.0`` → ``subjects.N``)."""
+    return _NUMBER.sub("N", field)[:MAX_LABEL]
 
 
 class LiveCollector(Collector):

@@ -43,7 +43,7 @@ from ledger.errors import (
     StorageError,
     VerificationError,
 )
-from ledger.http.fields import safe_field
+from ledger.http.fields import UNKNOWN, safe_field
 
 __all__ = ["PROBLEM_JSON", "PROBLEM_SCHEMA", "Problem", "input_problem", "install_handlers",
            "problem_response"]
@@ -166,7 +166,10 @@ def install_handlers(app: FastAPI, on_rejection: Rejected | None = None) -> None
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # noqa: S101
         first = exc.errors()[0] if exc.errors() else {}
-        field = _location(tuple(first.get("loc", ())))
+        loc = tuple(first.get("loc", ()))
+        if first.get("type") == "extra_forbidden" and loc:  # the key is the client's: any
+            loc = (*loc[:-1], UNKNOWN)                      # text, even an e-mail address
+        field = _location(loc)
         rule = str(first.get("msg", "is not valid"))  # pydantic's message has no input value
         return answer(Problem(422, f"{field}: {rule}", type_=URN + "invalid-input",
                               title="Invalid request", field=field, rule=rule))
