@@ -60,26 +60,44 @@ RULES = frozenset({UNKNOWN, AGAIN, NOT_THIS, TICK, BAD_TIME})
 ANSWERS = {"fulfilled": "RightsRequestFulfilled", "refused": "RightsRequestRefused",
            "extended": "RightsRequestExtended"}
 
-# the codes of the catalogue, for people (a code with no label here is shown as is)
+# the codes of the catalogue and the registers, for people, by kind (a code with no label
+# is shown as is)
 LABELS = {
-    "access": N_("access (Art. 15)"), "rectification": N_("rectification (Art. 16)"),
-    "erasure": N_("erasure (Art. 17)"), "restriction": N_("restriction (Art. 18)"),
-    "portability": N_("portability (Art. 20)"), "objection": N_("objection (Art. 21)"),
-    "recipients_notification": N_("notification of recipients (Art. 19)"),
-    "automated_decision": N_("automated decision (Art. 22)"),
-    "consent_withdrawal": N_("withdrawal of consent (Art. 7(3))"),
-    "email": N_("email"), "post": N_("post"), "form": N_("web form"), "phone": N_("phone"),
-    "in_person": N_("in person"), "api": N_("API"),
-    "no_longer_necessary": N_("no longer necessary (Art. 17(1)(a))"),
-    "consent_withdrawn": N_("consent withdrawn (Art. 17(1)(b))"),
-    "unlawful": N_("unlawfully processed (Art. 17(1)(d))"),
-    "legal_obligation": N_("legal obligation (Art. 17(1)(e))"),
-    "child_data": N_("data of a child (Art. 17(1)(f))"),
-    "retention_expired": N_("retention period expired"),
-    "fulfilled": N_("answered"), "refused": N_("refused (with reasons)"),
-    "extended": N_("deadline extended by two months"),
-    "granted": N_("given"), "withdrawn": N_("withdrawn"), "expired": N_("expired"),
-    "none": N_("no choice"), "open": N_("open"),
+    "right": {
+        "access": N_("access (Art. 15)"), "rectification": N_("rectification (Art. 16)"),
+        "erasure": N_("erasure (Art. 17)"), "restriction": N_("restriction (Art. 18)"),
+        "portability": N_("portability (Art. 20)"), "objection": N_("objection (Art. 21)"),
+        "recipients_notification": N_("notification of recipients (Art. 19)"),
+        "automated_decision": N_("automated decision (Art. 22)"),
+        "consent_withdrawal": N_("withdrawal of consent (Art. 7(3))")},
+    "channel": {
+        "email": N_("by email"), "post": N_("by post"), "form": N_("by a web form"),
+        "phone": N_("by phone"), "in_person": N_("in person, on site"),
+        "api": N_("through the API")},
+    "ground": {
+        "no_longer_necessary": N_("no longer necessary (Art. 17(1)(a))"),
+        "consent_withdrawn": N_("consent withdrawn (Art. 17(1)(b))"),
+        "objection": N_("objection to the processing (Art. 17(1)(c))"),
+        "unlawful": N_("unlawfully processed (Art. 17(1)(d))"),
+        "legal_obligation": N_("a legal obligation to erase (Art. 17(1)(e))"),
+        "child_data": N_("data of a child (Art. 17(1)(f))"),
+        "retention_expired": N_("retention period expired")},
+    "consent": {
+        "granted": N_("consent given"), "refused": N_("consent refused"),
+        "withdrawn": N_("consent withdrawn"), "expired": N_("consent expired"),
+        "none": N_("no consent choice")},
+    "request": {
+        "open": N_("request open"), "extended": N_("request open, deadline extended"),
+        "fulfilled": N_("request answered"), "refused": N_("request refused")},
+    "answer": {
+        "fulfilled": N_("answer the request (done)"),
+        "refused": N_("refuse it, with reasons"),
+        "extended": N_("extend the deadline by two months, with reasons")},
+    "kept": {
+        "active": N_("retention running"), "due": N_("retention ends soon"),
+        "overdue": N_("retention over: to delete"), "held": N_("kept under a legal hold"),
+        "erased": N_("deleted (key destroyed)"),
+        "anonymised": N_("anonymised (key destroyed)")},
 }
 
 
