@@ -73,32 +73,58 @@ async def identifier_of(pages: "PersonPages", form: Form, pseudonym: str) -> str
 
 def register(router: APIRouter, pages: "PersonPages") -> None:
     _register_requests(router, pages)
+    _register_answer(router, pages)
     _register_erase(router, pages)
+
+
+async def _requests_page(pages: "PersonPages", request: Request, session: Session,
+                         pseudonym: str, *, error: InputError | None = None,
+                         status: int = 200, which: str = "new",
+                         values: dict[str, Any] | None = None) -> Response:
+    """The person's open requests, each with its answer form, and the new-request form
+    (``which``: the form an error belongs to)."""
+    reader = pages.console.shared.get()
+    ref = f"pseudonym:{pseudonym}"
+    doc = await pages.ctx.run(lambda: reader.requests(subject=ref, open_only=True))
+    known, _ = pages.recall.get(session.id, pseudonym)
+    return pages.console.render(
+        request, "person_requests.html.j2", session, status=status, error=error,
+        which=which, values=values or {}, pseudonym=pseudonym,
+        open_requests=doc["requests"], rights=RIGHTS, channels=CHANNELS,
+        answers=list(ANSWERS), labels=LABELS, rules=RULES, ask_identifier=known is None)
+
+
+def _received(values: dict[str, str], identifier: str, zone: str, now: Any) \
+        -> dict[str, Any]:
+    """The raw RightsRequestReceived of the new-request form."""
+    data: dict[str, Any] = {k: values[k].strip() for k in ("request_id", "right", "channel")}
+    if values["details"].strip():
+        data["details"] = values["details"].strip()
+    return {"type": "RightsRequestReceived", "subject": identifier, "data": data,
+            "occurred_at": local_time(values["received_at"], "received_at", zone, now)}
+
+
+def _answered(values: dict[str, str], identifier: str, zone: str, now: Any) \
+        -> dict[str, Any]:
+    """The raw answer (fulfilled, refused, extended) of an open request's form."""
+    outcome = one_of(values["outcome"], "outcome", ANSWERS)
+    text = values["text"].strip()
+    data: dict[str, Any] = {"request_id": values["request_id"]}
+    if text or outcome != "fulfilled":
+        data["summary" if outcome == "fulfilled" else "reason"] = text
+    return {"type": ANSWERS[outcome], "subject": identifier, "data": data,
+            "occurred_at": local_time(None, "answered_at", zone, now)}
 
 
 def _register_requests(router: APIRouter, pages: "PersonPages") -> None:
     console, ctx = pages.console, pages.ctx
-
-    async def requests_page(request: Request, session: Session, pseudonym: str, *,
-                            error: InputError | None = None, status: int = 200,
-                            which: str = "new", values: dict[str, Any] | None = None,
-                            ) -> Response:
-        reader = console.shared.get()
-        ref = f"pseudonym:{pseudonym}"
-        doc = await ctx.run(lambda: reader.requests(subject=ref, open_only=True))
-        known, _ = pages.recall.get(session.id, pseudonym)
-        return console.render(
-            request, "person_requests.html.j2", session, status=status, error=error,
-            which=which, values=values or {}, pseudonym=pseudonym,
-            open_requests=doc["requests"], rights=RIGHTS, channels=CHANNELS,
-            answers=list(ANSWERS), labels=LABELS, rules=RULES, ask_identifier=known is None)
 
     @router.get("/person/{pseudonym}/requests", name="console-person-requests")
     async def requests_form(request: Request, pseudonym: str, session: Annotated[
             Session, Depends(console.page("events:append"))]) -> Response:
         if await pages.known(pseudonym) is None:
             return pages.missing(request, session)
-        return await requests_page(request, session, pseudonym)
+        return await _requests_page(pages, request, session, pseudonym)
 
     @router.post("/person/{pseudonym}/requests", name="console-person-request")
     async def record(request: Request, pseudonym: str, form: Annotated[
@@ -109,18 +135,16 @@ def _register_requests(router: APIRouter, pages: "PersonPages") -> None:
                                                  "received_at", "details")}
         try:
             identifier = await identifier_of(pages, form, pseudonym)
-            data: dict[str, Any] = {k: values[k].strip() for k in ("request_id", "right",
-                                                                   "channel")}
-            if values["details"].strip():
-                data["details"] = values["details"].strip()
-            raw = {"type": "RightsRequestReceived", "subject": identifier, "data": data,
-                   "occurred_at": local_time(values["received_at"], "received_at",
-                                             console.zone(), ctx.ledger.clock())}
+            raw = _received(values, identifier, console.zone(), ctx.ledger.clock())
             await _append(pages, form, raw, _REQUEST_FIELDS)
         except InputError as exc:
-            return await requests_page(request, form.session, pseudonym, error=exc,
-                                       status=422, values=values)
+            return await _requests_page(pages, request, form.session, pseudonym,
+                                        error=exc, status=422, values=values)
         return console.redirect(request, "console-person-requests", pseudonym=pseudonym)
+
+
+def _register_answer(router: APIRouter, pages: "PersonPages") -> None:
+    console, ctx = pages.console, pages.ctx
 
     @router.post("/person/{pseudonym}/answer", name="console-person-answer")
     async def answer(request: Request, pseudonym: str, form: Annotated[
@@ -130,18 +154,12 @@ def _register_requests(router: APIRouter, pages: "PersonPages") -> None:
         values = {k: form.get(k) or "" for k in ("request_id", "outcome", "text")}
         try:
             identifier = await identifier_of(pages, form, pseudonym)
-            one_of(values["outcome"], "outcome", ANSWERS)
-            text = values["text"].strip()
-            data: dict[str, Any] = {"request_id": values["request_id"]}
-            if text or values["outcome"] != "fulfilled":
-                data["summary" if values["outcome"] == "fulfilled" else "reason"] = text
-            raw = {"type": ANSWERS[values["outcome"]], "subject": identifier, "data": data,
-                   "occurred_at": local_time(None, "answered_at", console.zone(),
-                                             ctx.ledger.clock())}
+            raw = _answered(values, identifier, console.zone(), ctx.ledger.clock())
             await _append(pages, form, raw, _ANSWER_FIELDS)
         except InputError as exc:
-            return await requests_page(request, form.session, pseudonym, error=exc,
-                                       status=422, which=values["request_id"], values=values)
+            return await _requests_page(pages, request, form.session, pseudonym,
+                                        error=exc, status=422, which=values["request_id"],
+                                        values=values)
         return console.redirect(request, "console-person-requests", pseudonym=pseudonym)
 
 
