@@ -196,7 +196,8 @@ def test_bad_input_names_the_field_and_stores_nothing(web: Web, ledger: Ledger,
     assert ledger.head() == head
 
 
-def test_refusing_a_request_needs_a_reason(web: Web, ledger: Ledger) -> None:
+def test_extending_and_refusing_a_request_need_a_reason(
+        web: Web, ledger: Ledger, db_url: str, env: dict[str, str]) -> None:
     base = path_of(open_person(web, JULIEN))
     web.post(f"{base}/requests", {"request_id": "R-1", "right": "erasure", "channel": "email"})
     head = ledger.head()
@@ -205,6 +206,17 @@ def test_refusing_a_request_needs_a_reason(web: Web, ledger: Ledger) -> None:
     bad = web.post(f"{base}/answer", {"request_id": "R-1", "outcome": "ignored"})
     assert bad.status_code == 422 and "Le champ « outcome »" in plain(bad)
     assert ledger.head() == head
+    extended = web.post(f"{base}/answer", {"request_id": "R-1", "outcome": "extended",
+                                           "text": "Many archives to search."})
+    assert extended.status_code == 200 and "R-1" in plain(extended)  # still open
+    assert "demande en cours, délai prolongé" in plain(web.get(base))
+    refused = web.post(f"{base}/answer", {"request_id": "R-1", "outcome": "refused",
+                                          "text": "Legal obligation to keep the data."})
+    assert refused.status_code == 200
+    with Reader(db_url, "main", env=env) as reader:
+        [row] = reader.requests(subject=JULIEN)["requests"]
+    assert row["status"] == "refused" and row["extension_reason"] == "Many archives to search."
+    assert "demande refusée" in plain(web.get(base))
 
 
 def test_another_session_types_the_identifier_again_and_it_is_checked(
