@@ -27,6 +27,7 @@ from tests.inquiry_kit import fill
 
 SOPHIE = "sophie.bernard@example.fr"   # a legal hold is active on her
 JULIEN = "julien.moreau@example.com"   # contact data, a disclosure; erasable
+VISITOR = "visitor:7f3a9c2e-5b1d-4e8a-9f06-2c4d8b1a3e57"  # consents, cookie data
 MARKUP = "visitor:markup"              # a consent that cites notice banner/v9 (HTML in it)
 DPO = TOKEN_NAMES["dpo"]
 
@@ -102,6 +103,9 @@ def test_the_page_shows_items_deadlines_requests_disclosures(web: Web) -> None:
     sophie = open_person(web, SOPHIE).text
     assert "DPO-2026-0030" in sophie and "demande satisfaite" in sophie
     assert "LegalHoldPlaced" in sophie
+    visitor = plain(open_person(web, VISITOR))  # nested values as JSON, accents kept
+    assert '["cloud souverain", "infogérance"]' in visitor
+    assert "conservation échue : à supprimer" in visitor  # its advertising data, overdue
 
 
 def test_each_view_and_download_is_recorded_as_a_read_by_the_session(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -155,7 +156,8 @@ def person_view(doc: dict[str, Any], consent: dict[str, Any], retention: dict[st
                 requests: dict[str, Any], accesses: dict[str, Any]) -> dict[str, Any]:
     """The values of the person's page, from the reads (no value of an erased person)."""
     deadlines = {i["collection_id"]: i for i in retention["items"]}
-    collections = [{**c, "retention": deadlines.get(c["collection_id"])}
+    collections = [{**c, "retention": deadlines.get(c["collection_id"]),
+                    "shown": {k: _shown(v) for k, v in (c["values"] or {}).items()}}
                    for c in doc["collections"]]
     timeline = [{**p, "history": list(reversed(p["history"]))}
                 for p in consent["purposes"] if p["history"]]
@@ -164,6 +166,13 @@ def person_view(doc: dict[str, Any], consent: dict[str, Any], retention: dict[st
             "requests": requests["requests"], "disclosures": doc["disclosures"],
             "accesses": accesses["accesses"], "erasures": doc["erasures"],
             "other": doc["other_events"]}
+
+
+def _shown(value: Any) -> str:
+    """A collected value as text: a string as is, anything else as JSON (accents kept)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def export_xlsx(doc: dict[str, Any]) -> bytes:
