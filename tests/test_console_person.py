@@ -335,3 +335,15 @@ def test_the_json_export_is_an_attachment_named_by_pseudonym(web: Web, ledger: L
     disposition = r.headers["content-disposition"]
     assert disposition.startswith("attachment;") and "julien" not in disposition.lower()
     assert json.loads(r.content)["subject"] == ledger.pseudonym(JULIEN)
+
+
+def test_the_pages_in_english(web: Web, ledger: Ledger) -> None:
+    base = path_of(open_person(web, MARKUP))
+    r = web.post("/console/language", {"lang": "en", "next": base})
+    assert r.status_code == 200 and '<html lang="en">' in r.text
+    assert "<title>A person ·" in r.text and "consent given" in r.text
+    assert "Text of the notice banner/v9 (fr)" in r.text
+    erase = web.get(f"{base}/erase")
+    assert "What will be destroyed" in erase.text and "No active legal hold." in erase.text
+    requests = web.get(f"{base}/requests")
+    assert "Record a new request" in requests.text and "by a web form" in requests.text
