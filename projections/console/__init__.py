@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from . import page_integrity, page_login, page_overview
+from . import page_integrity, page_login, page_overview, page_person
 from .security import ConsoleHeaders
 from .web import Console, LoginNeeded, Refused
 
@@ -32,6 +32,7 @@ __all__ = ["PAGES", "mount"]
 PAGES: list[Callable[[APIRouter, Console], None]] = [
     page_login.register,
     page_overview.register,
+    page_person.register,
     page_integrity.register,
 ]
 
