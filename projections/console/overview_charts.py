@@ -19,6 +19,8 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .page_person_view import LABELS as PERSON_WORDS
+
 __all__ = ["CHARTS", "MAX_BARS", "RIGHTS", "alt", "draw", "per_days_taken", "table"]
 
 Gettext = Callable[[str], str]
@@ -33,18 +35,9 @@ def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
     return s
 
 
-RIGHTS = {
-    "access": N_("Right of access (Art. 15)"),
-    "rectification": N_("Right to rectification (Art. 16)"),
-    "erasure": N_("Right to erasure (Art. 17)"),
-    "restriction": N_("Right to restriction (Art. 18)"),
-    "portability": N_("Right to data portability (Art. 20)"),
-    "objection": N_("Right to object (Art. 21)"),
-    "recipients_notification": N_("Notification of the recipients (Art. 19)"),
-    "automated_decision": N_("Automated decision-making (Art. 22)"),
-    "consent_withdrawal": N_("Withdrawal of consent (Art. 7(3))")}
-REQUEST_STATUSES = {"open": N_("not answered yet"), "extended": N_("extended, not answered yet"),
-                    "fulfilled": N_("answered: fulfilled"), "refused": N_("answered: refused")}
+# the codes' words are the person page's (one wording, one translation, for the console)
+RIGHTS = PERSON_WORDS["right"]
+REQUEST_STATUSES = PERSON_WORDS["request"]
 LABELS = {"given": N_("given"), "refused": N_("refused"), "withdrawn": N_("withdrawn"),
           "purpose": N_("Purpose"), "choices_n": N_("Choices"),
           "request": N_("Request"), "right": N_("Right"), "taken": N_("Days taken"),
