@@ -347,3 +347,16 @@ def test_past_forty_requests_the_chart_counts_them_per_days_taken() -> None:
     assert len(re.findall(r'id="mark-requests-\d+"', svg)) == 9
     fewer = {**data, "requests": requests[:5]}
     assert len(overview_charts.table("requests", fewer, str)["rows"]) == 5
+
+
+def test_the_lists_link_to_their_registers_at_the_same_moment(ledger: Ledger, db_url: str,
+                                                              env: dict[str, str]) -> None:
+    with console_app(ledger, db_url, env) as web:
+        web.login("dpo")
+        now = web.get("/console/overview").text
+        then = web.get(f"/console/overview?as_of={AS_OF}").text
+    assert 'href="/console/registers/retention"' in now
+    assert 'href="/console/registers/requests?open=true"' in now
+    assert f'href="/console/registers/retention?as_of={AS_OF}"' in then
+    assert f'href="/console/registers/requests?open=true&amp;as_of={AS_OF}"' in then
+    assert f'href="/console/registers/breaches?as_of={AS_OF}"' in then
