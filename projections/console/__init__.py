@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from . import page_login, page_registers
+from . import page_inquiry, page_login, page_registers
 from .security import ConsoleHeaders
 from .web import Console, LoginNeeded, Refused
 
@@ -32,6 +32,7 @@ __all__ = ["PAGES", "mount"]
 PAGES: list[Callable[[APIRouter, Console], None]] = [
     page_login.register,
     page_registers.register,
+    page_inquiry.register,
 ]
 
 
