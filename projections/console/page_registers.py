@@ -66,7 +66,7 @@ RULES = (N_("is not a valid calendar date"),
 
 
 # the fields' labels, as the forms show them (an error names the field by its label)
-LABELS = {"as_of": N_("As of"), "known_at": N_("Known at"), "status": N_("Status"),
+LABELS = {"as_of": N_("As of"), "known_at": N_("Known at"), "status": N_("Retention status"),
           "due_before": N_("Deadline before"), "pseudonym": N_("Subject's pseudonym"),
           "actor": N_("Read by (token or user)"), "from": N_("Read from"),
           "to": N_("Read until"), "format": N_("Download format"),
@@ -159,7 +159,8 @@ def register(router: APIRouter, console: Console) -> None:
             check_text(subject, "subject", MAX_SUBJECT)
             parse("accesses", values, console.zone)
         except InputError as exc:
-            return _page(console, request, form.session, "accesses", values, error=exc)
+            return _page(console, request, form.session, "accesses",
+                         {**values, "pseudonym": ""}, error=exc)
         hexa = await console.ctx.run(lambda: console.shared.get().pseudonym(subject))
         target = str(request.url_for("console-registers", kind="accesses").path)
         return RedirectResponse(target + "?" + _query(values, pseudonym=hexa), status_code=303)

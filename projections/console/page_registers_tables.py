@@ -43,9 +43,9 @@ class Column:
 
 # the registers, in the tabs' order, and their headings
 REGISTERS: dict[str, str] = {
-    "retention": N_("Retention"),
-    "requests": N_("Rights requests"),
-    "breaches": N_("Breaches"),
+    "retention": N_("Data retention"),
+    "requests": N_("Rights requests received"),
+    "breaches": N_("Personal data breaches"),
     "disclosures": N_("Disclosures"),
     "accesses": N_("Reads of personal data"),
     "ropa": N_("Record of processing (Art. 30)"),
@@ -59,28 +59,28 @@ SEQ = Column("seq", N_("Entry"), "num")
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "retention": (
         SEQ, Column("subject", N_("Subject (pseudonym)"), "pseudonym"),
-        Column("category", N_("Data category")), Column("purpose", N_("Purpose")),
+        Column("category", N_("Category of data")), Column("purpose", N_("Processing purpose")),
         Column("legal_basis", N_("Legal basis"), "value"),
         Column("collected_at", N_("Collected"), "time"),
-        Column("deadline", N_("Deadline"), "time"),
+        Column("deadline", N_("Retention deadline"), "time"),
         Column("reason", N_("Deadline from"), "value"),
-        Column("status", N_("Status"), "value"),
+        Column("status", N_("Retention status"), "value"),
         Column("ended_at", N_("Ended"), "time")),
     "requests": (
-        SEQ, Column("request_id", N_("Request")),
+        SEQ, Column("request_id", N_("Request id")),
         Column("subject", N_("Subject (pseudonym)"), "pseudonym"),
-        Column("right", N_("Right"), "value"), Column("channel", N_("Channel")),
+        Column("right", N_("Right (GDPR article)"), "value"), Column("channel", N_("Channel")),
         Column("received_at", N_("Received"), "time"),
-        Column("due_at", N_("Due"), "time"), Column("closed_at", N_("Closed"), "time"),
-        Column("status", N_("Status"), "value"),
+        Column("due_at", N_("Answer due by"), "time"), Column("closed_at", N_("Closed"), "time"),
+        Column("status", N_("State of the request"), "value"),
         Column("overdue", N_("Overdue"), "bool"),
         Column("answered_late", N_("Answered late"), "bool")),
     "breaches": (
-        SEQ, Column("breach_id", N_("Breach")),
-        Column("discovered_at", N_("Discovered"), "time"),
-        Column("deadline", N_("Notify by"), "time"),
+        SEQ, Column("breach_id", N_("Breach id")),
+        Column("discovered_at", N_("Discovered at"), "time"),
+        Column("deadline", N_("Notify the authority by"), "time"),
         Column("notified_at", N_("Notified"), "time"),
-        Column("status", N_("Status"), "value"), Column("risk", N_("Risk"), "value"),
+        Column("status", N_("Notification status"), "value"), Column("risk", N_("Risk"), "value"),
         Column("nature", N_("Nature"), "list"), Column("authority", N_("Authority")),
         Column("reference", N_("Reference")),
         Column("missing", N_("Art. 33(3) items missing"), "list")),
@@ -90,7 +90,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("recipient", N_("Recipient")),
         Column("recipient_kind", N_("Kind of recipient"), "value"),
         Column("country", N_("Country")), Column("categories", N_("Categories"), "list"),
-        Column("purpose", N_("Purpose")),
+        Column("purpose", N_("Processing purpose")),
         Column("outside_eea", N_("Outside the EEA"), "bool"),
         Column("safeguard", N_("Safeguard"))),
     "accesses": (
@@ -119,8 +119,8 @@ VALUES: dict[str, str] = {
     "vital_interests": N_("Vital interests"), "public_task": N_("Public task"),
     "legitimate_interests": N_("Legitimate interests"), "internal": N_("Internal"),
     "processor": N_("Processor"), "third_party": N_("Third party"),
-    "authority": N_("Authority (recipient)"), "confidentiality": N_("Confidentiality"),
-    "integrity": N_("Integrity"), "availability": N_("Availability"),
+    "authority": N_("Authority (recipient)"), "confidentiality": N_("Loss of confidentiality"),
+    "integrity": N_("Loss of integrity"), "availability": N_("Loss of availability"),
 }
 
 _TIME_KEYS = ("_at", "deadline")
