@@ -29,8 +29,7 @@ from ledger.http.params import ACTOR
 from ..inquiry.render import show_time
 from ..queries import Reader, parse_when
 from ..retention import STATUSES
-from .page_registers_tables import COLUMNS, REGISTERS, ROWS, VALUES, csv_file, ropa_rows, \
-    xlsx_file
+from .page_registers_tables import COLUMNS, REGISTERS, ROWS, VALUES, csv_file, ropa_rows, xlsx_file
 from .sessions import Session
 from .web import Console, Form
 
@@ -60,7 +59,7 @@ RULES = (N_("is not a valid calendar date"),
          N_("must be a pseudonym: 64 lowercase hexadecimal characters"),
          N_("must be 1-128 characters [A-Za-z0-9._:@/-]"),
          N_("must be one of csv, xlsx, json"),
-         N_("must not be later than to"), N_("is required"),
+         N_("must not be later than to"), N_("must not be empty"),
          N_("must be an RFC 3339 date-time with an offset, e.g. 2024-03-01T09:30:00+01:00"),
          N_("must lie within the years 0001-9999 once converted to UTC"))
 
@@ -154,8 +153,6 @@ def register(router: APIRouter, console: Console) -> None:
         values = {k: form.get(k) or "" for k in FIELDS["accesses"] if k != "pseudonym"}
         subject = (form.get("subject") or "").strip()
         try:
-            if not subject:
-                raise InputError("subject", "is required")
             check_text(subject, "subject", MAX_SUBJECT)
             parse("accesses", values, console.zone)
         except InputError as exc:
@@ -166,13 +163,17 @@ def register(router: APIRouter, console: Console) -> None:
         return RedirectResponse(target + "?" + _query(values, pseudonym=hexa), status_code=303)
 
 
+def _check_format(fmt: str | None) -> None:
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError("format", "must be one of csv, xlsx, json")
+
+
 async def show(console: Console, request: Request, session: Session, name: str) -> Response:
     params = request.query_params
     values = {k: params.get(k, "").strip() for k in FIELDS[name]}
     fmt = params.get("format") or None
     try:
-        if fmt is not None and fmt not in FORMATS:
-            raise InputError("format", "must be one of csv, xlsx, json")
+        _check_format(fmt)
         filters = parse(name, values, console.zone)
         doc = await console.ctx.run(lambda: read(console.shared.get(), name, filters))
     except InputError as exc:
