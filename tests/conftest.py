@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from ledger.app.application import Ledger
+from tests.console_kit import browser  # noqa: F401 - the console tests' chromium fixture
 
 PG_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, Any] = {}

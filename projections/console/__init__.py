@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from . import page_inquiry, page_login, page_registers
@@ -48,7 +48,7 @@ def mount(app: FastAPI, ctx: Any) -> None:
     app.add_middleware(ConsoleHeaders, prefix=console.prefix)
 
     async def login_needed(request: Request, exc: Exception) -> Response:
-        return RedirectResponse(str(request.url_for("console-login").path), status_code=303)
+        return console.redirect(request, "console-login")
 
     async def refused(request: Request, exc: Exception) -> Response:
         why = exc.why if isinstance(exc, Refused) else "role"

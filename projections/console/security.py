@@ -7,7 +7,9 @@ Headers (every path under ``/console``, pages and static files alike):
   the server, no ``<base>``; htmx is served by the console (``static/htmx.min.js``)
   and configured not to inject its inline style;
 - ``Cache-Control: no-store`` (pages may show personal values: no copy on disk),
-  ``Referrer-Policy: no-referrer``, ``X-Content-Type-Options: nosniff``,
+  ``Referrer-Policy: same-origin`` (no URL of the console ever reaches another site;
+  ``no-referrer`` would make browsers send ``Origin: null``), ``X-Content-Type-Options:
+  nosniff``,
   ``X-Frame-Options: DENY``, ``Cross-Origin-Opener-Policy: same-origin`` and a
   ``Permissions-Policy`` that turns off the camera, microphone and location.
 
@@ -31,7 +33,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 HEADERS = {
     "Content-Security-Policy": CSP,
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make the browser send "Origin: null"
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",

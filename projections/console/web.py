@@ -131,7 +131,7 @@ class Console:
         locale = LOCALES[lang]
 
         def url(name: str, **params: Any) -> str:
-            return str(request.url_for(name, **params).path)
+            return self.path(request, name, **params)
 
         env = _environment(lang)
         page = env.get_template(template).render(
@@ -145,9 +145,16 @@ class Console:
             csrf=session.csrf if session is not None else "", **values)
         return HTMLResponse(page, status_code=status)
 
+    def path(self, request: Request, name: str, **params: Any) -> str:
+        """The path of a console route, under the ledger's prefix when there is one
+        (``/ledgers/NAME``: a routing file).  Not ``request.url_for``: it searches the
+        top app's routes, where every ledger's console has the same route names."""
+        root = str(request.scope.get("root_path", ""))
+        return root + str(request.app.url_path_for(name, **params))
+
     def redirect(self, request: Request, name: str, **params: Any) -> Response:
         """303 See Other to a console route (after a POST: the browser GETs it)."""
-        return RedirectResponse(str(request.url_for(name, **params).path), status_code=303)
+        return RedirectResponse(self.path(request, name, **params), status_code=303)
 
     # -- guards -----------------------------------------------------------------------
     async def _session(self, request: Request, permission: str) -> Session:

@@ -126,8 +126,9 @@ def _role(text: str) -> str:
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
     sp = add("serve", cmd_serve, "serve the HTTP API (docs at /docs, OpenAPI at "
-             "/openapi.json; docs/API.md); with a routing file (--ledgers), each of its "
-             "ledgers under /ledgers/NAME/v1",
+             "/openapi.json; docs/API.md) and the DPO's console at /console/ "
+             "(docs/CONSOLE.md); with a routing file (--ledgers), each of its "
+             "ledgers under /ledgers/NAME/v1 and /ledgers/NAME/console/",
              examples=["ledger serve", "ledger serve --host 0.0.0.0 --port 8443 --max-events 500"])
     sp.add_argument("--host", default="127.0.0.1", metavar="ADDRESS", help="address to listen on "
                     "(default 127.0.0.1)")

@@ -1,0 +1,83 @@
+"""The console in a real browser (headless Chromium from Debian, driven by Playwright),
+on both databases: logging in as each role, the language, a form without its CSRF token,
+and on every page visited: no request leaves the server's origin, no console error (a
+CSP violation is one), and axe-core finds no serious or critical accessibility violation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.app.application import Ledger
+from tests.console_kit import Visit, live_console
+from tests.inquiry_kit import fill
+
+
+@pytest.fixture
+def site(ledger: Ledger, db_url: str, env: dict[str, str], tmp_path: Path) \
+        -> Any:
+    fill(ledger, tmp_path / "day")
+    with live_console(ledger, db_url, env) as served:
+        yield served
+
+
+def _clean(visit: Visit) -> None:
+    assert visit.off_origin == []
+    assert visit.console_errors == []
+    assert visit.axe() == []
+
+
+def test_login_each_role_and_the_language(browser: Any, site: Any) -> None:
+    base, tokens = site
+    visit = Visit(browser, base, tokens)
+    try:
+        visit.goto("/console/")
+        assert visit.page.url.endswith("/console/login")
+        assert visit.page.locator("html").get_attribute("lang") == "fr"
+        _clean(visit)
+        visit.screenshot("login")
+        visit.page.fill("#token", "ldg_" + "x" * 43)
+        visit.page.click("button[type=submit].primary")
+        assert "révoqué" in visit.page.locator("[role=alert]").inner_text()
+        assert visit.console_errors == [  # the browser reports the refusal itself
+            "Failed to load resource: the server responded with a status of 401 "
+            "(Unauthorized)"]
+        visit.console_errors.clear()
+        visit.login("dpo")
+        assert "/console/login" not in visit.page.url
+        assert "dpo-desk" in visit.page.locator(".who").inner_text()
+        _clean(visit)
+        with visit.page.expect_navigation():
+            visit.page.click("button[name=lang][value=en]")
+        assert visit.page.locator("html").get_attribute("lang") == "en"
+        assert visit.page.get_by_role("button", name="Log out").is_visible()
+        visit.page.get_by_role("button", name="Log out").click()
+        visit.page.wait_for_url("**/console/login")
+    finally:
+        visit.close()
+    auditor = Visit(browser, base, tokens)
+    try:
+        auditor.login("auditor")
+        assert "audit-firm" in auditor.page.locator(".who").inner_text()
+        _clean(auditor)
+    finally:
+        auditor.close()
+
+
+def test_a_form_stripped_of_its_csrf_token_is_refused(browser: Any, site: Any) -> None:
+    base, tokens = site
+    visit = Visit(browser, base, tokens)
+    try:
+        visit.login("dpo")
+        visit.page.evaluate(  # what a forged form would send: the same fields, no token
+            "document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
+        with visit.page.expect_navigation():
+            visit.page.click("button[name=lang]")
+        assert "jeton de sécurité" in visit.page.locator("[role=alert]").inner_text()
+        visit.goto("/console/")
+        assert visit.page.locator("html").get_attribute("lang") == "fr"  # nothing was done
+        assert visit.off_origin == []
+    finally:
+        visit.close()
