@@ -201,3 +201,35 @@ def test_the_auditor_is_refused_every_register(web: Web) -> None:
 
 def test_an_unknown_register_is_404(web: Web) -> None:
     assert web.get("/console/registers/everything").status_code == 404
+
+
+def test_under_a_routing_file_every_link_stays_in_its_ledger(tmp_path: Path,
+                                                            db_url: str) -> None:
+    """Ledger b's registers link, download and redirect only under /ledgers/b/."""
+    from fastapi.testclient import TestClient
+
+    from ledger.app.routing import load_routing
+    from ledger.http.ledgers import create_routed_app
+    from tests.console_kit import csrf_of
+    from tests.test_routing import _init_all, _routing
+
+    path = _routing(tmp_path, db_url)
+    tokens = _init_all(path)
+    app = create_routed_app(load_routing(str(path)), plugins=())
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        page = client.get("/ledgers/b/console/login")
+        r = client.post("/ledgers/b/console/login", data={"csrf": csrf_of(page.text),
+                                                          "token": tokens["b"]})
+        assert r.status_code == 303
+        for kind in [*CASES, "ropa"]:
+            r = client.get(f"/ledgers/b/console/registers/{kind}?as_of=2026-03-03")
+            assert r.status_code == 200, (kind, r.text[-500:])
+            targets = re.findall(r'(?:href|action|src)="(/[^"]*)"', r.text)
+            assert any("format=csv" in t for t in targets)
+            assert all(t.startswith("/ledgers/b/") for t in targets), kind
+        r = client.post("/ledgers/b/console/registers/accesses/subject",
+                        data={"csrf": csrf_of(r.text), "subject": SUBJECT},
+                        headers={"Origin": "http://testserver"})
+        assert r.status_code == 303
+        assert r.headers["location"].startswith(
+            "/ledgers/b/console/registers/accesses?pseudonym=")

@@ -159,7 +159,7 @@ def register(router: APIRouter, console: Console) -> None:
             return _page(console, request, form.session, "accesses",
                          {**values, "pseudonym": ""}, error=exc)
         hexa = await console.ctx.run(lambda: console.shared.get().pseudonym(subject))
-        target = str(request.url_for("console-registers", kind="accesses").path)
+        target = console.path(request, "console-registers", kind="accesses")
         return RedirectResponse(target + "?" + _query(values, pseudonym=hexa), status_code=303)
 
 
@@ -200,7 +200,7 @@ def _download(console: Console, request: Request, name: str, doc: dict[str, Any]
 def _page(console: Console, request: Request, session: Session, name: str,
           values: dict[str, str], *, doc: dict[str, Any] | None = None,
           error: InputError | None = None) -> Response:
-    path = str(request.url_for("console-registers", kind=name).path)
+    path = console.path(request, "console-registers", kind=name)
     downloads = {fmt: f"{path}?{_query(values, format=fmt)}" for fmt in FORMATS}
     return console.render(
         request, "registers.html.j2", session, status=200 if error is None else 422,
