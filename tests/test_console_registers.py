@@ -233,3 +233,14 @@ def test_under_a_routing_file_every_link_stays_in_its_ledger(tmp_path: Path,
         assert r.status_code == 303
         assert r.headers["location"].startswith(
             "/ledgers/b/console/registers/accesses?pseudonym=")
+
+
+def test_english_on_demand_times_in_the_policys_zone(web: Web) -> None:
+    fr = web.get("/console/registers/requests")
+    assert "Demandes d’exercice des droits" in fr.text and "03/03/2026 09:05 (+01:00)" in fr.text
+    r = web.post("/console/language", {"lang": "en", "next": "/console/registers/requests"})
+    assert r.status_code == 200 and str(r.url).endswith("/console/registers/requests")
+    assert '<html lang="en">' in r.text and "Rights requests received" in r.text
+    assert "2026-03-03 09:05 +01:00" in r.text  # received 08:05 UTC, Paris in winter
+    rows = _csv(web.get("/console/registers/requests?format=csv").content)
+    assert rows[0]["received_at"] == "2026-03-03 09:05 +01:00" and rows[0]["overdue"] == "no"
