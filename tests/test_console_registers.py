@@ -104,6 +104,10 @@ def test_the_record_of_processing_is_a_readable_document(web: Web) -> None:
         assert f'data-purpose="{p["id"]}"' in page.text
     assert doc["controller"]["email"] in page.text
     assert "Intérêt légitime" in page.text and "Consentement" in page.text  # French first
+    periods = {c["retention"] for p in doc["purposes"] for c in p["data_categories"]}
+    for months in (int(m[1:-1]) for m in periods if m and re.fullmatch(r"P\d+M", m)):
+        assert f'title="P{months}M">{months} mois<' in page.text  # a period in words
+    assert any(re.fullmatch(r"P\d+M", m or "") for m in periods)
     early = web.get("/console/registers/ropa?as_of=2000-01-01")
     assert early.status_code == 422 and "(as_of)" in early.text
 

@@ -29,7 +29,16 @@ from ledger.http.params import ACTOR
 from ..inquiry.render import show_time
 from ..queries import Reader, parse_when
 from ..retention import STATUSES
-from .page_registers_tables import COLUMNS, REGISTERS, ROWS, VALUES, csv_file, ropa_rows, xlsx_file
+from .page_registers_tables import (
+    COLUMNS,
+    REGISTERS,
+    ROWS,
+    VALUES,
+    csv_file,
+    duration,
+    ropa_rows,
+    xlsx_file,
+)
 from .sessions import Session
 from .web import Console, Form
 
@@ -206,4 +215,5 @@ def _page(console: Console, request: Request, session: Session, name: str,
         request, "registers.html.j2", session, status=200 if error is None else 422,
         name=name, registers=REGISTERS, columns=COLUMNS.get(name, ()), values=values,
         doc=doc, rows=[] if doc is None else rows_of(name, doc), error=error,
-        downloads=downloads, codes=VALUES, statuses=STATUSES, labels=LABELS)
+        downloads=downloads, codes=VALUES, statuses=STATUSES, labels=LABELS,
+        duration=duration)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-__all__ = ["COLUMNS", "REGISTERS", "ROWS", "VALUES", "Column", "csv_file", "ropa_rows",
-           "xlsx_file"]
+__all__ = ["COLUMNS", "REGISTERS", "ROWS", "VALUES", "Column", "csv_file", "duration",
+           "ropa_rows", "xlsx_file"]
 
 
 def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
@@ -126,6 +127,18 @@ VALUES: dict[str, str] = {
 _TIME_KEYS = ("_at", "deadline")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _YES = {"fr": ("oui", "non"), "en": ("yes", "no")}
+
+
+_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?\Z")
+
+
+def duration(text: str) -> list[tuple[int, str]]:
+    """An ISO 8601 period of years, months, days (``P13M``) as [(13, "M")] for the page
+    to say in words; [] when it is another form (the page then shows it as it is)."""
+    m = _DURATION.match(text)
+    if m is None or not any(m.groups()):
+        return []
+    return [(int(n), unit) for n, unit in zip(m.groups(), "YMD", strict=True) if n]
 
 
 def ropa_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
