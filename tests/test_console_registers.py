@@ -30,7 +30,8 @@ CASES: dict[str, list[dict[str, str]]] = {
     "retention": [{}, {"status": "overdue"}, {"status": "erased"},
                   {"due_before": "2026-05-01"}, {"as_of": "2026-03-03"},
                   {"as_of": "2026-03-02"}, {"known_at": "2026-03-31"}],
-    "requests": [{}, {"open": "true"}, {"overdue": "true"}, {"as_of": "2026-03-03"},
+    "requests": [{}, {"open": "true"}, {"open": "false"}, {"overdue": "true"},
+                 {"as_of": "2026-03-03"},
                  {"as_of": "2026-03-02"}, {"known_at": "2026-03-31"}],
     "breaches": [{}, {"as_of": "2026-03-03"}, {"as_of": "2026-03-02"},
                  {"known_at": "2026-03-31"}, {"as_of": "2026-03-03", "known_at": "2026-04-02"}],
@@ -168,6 +169,7 @@ def test_the_record_of_processing_downloads_one_row_a_purpose(web: Web) -> None:
     ("accesses", {"from": "2026-04-02", "to": "2026-04-01"}, "from", "postérieur"),
     ("accesses", {"pseudonym": SUBJECT}, "pseudonym", "hexadécimaux"),
     ("accesses", {"actor": "a b"}, "actor", "1 à 128"),
+    ("requests", {"open": "maybe"}, "open", "vrai ou faux"),
     ("disclosures", {"format": "pdf"}, "format", "csv, xlsx, json"),
 ])
 def test_a_bad_value_is_422_naming_the_field(web: Web, kind: str, params: dict[str, str],

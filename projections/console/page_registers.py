@@ -69,6 +69,7 @@ RULES = (N_("is not a valid calendar date"),
          N_("must be 1-128 characters [A-Za-z0-9._:@/-]"),
          N_("must be one of csv, xlsx, json"),
          N_("must not be later than to"), N_("must not be empty"),
+         N_("must be true or false"),
          N_("must be an RFC 3339 date-time with an offset, e.g. 2024-03-01T09:30:00+01:00"),
          N_("must lie within the years 0001-9999 once converted to UTC"))
 
@@ -78,6 +79,7 @@ LABELS = {"as_of": N_("As of"), "known_at": N_("Known at"), "status": N_("Retent
           "due_before": N_("Deadline before"), "pseudonym": N_("Subject's pseudonym"),
           "actor": N_("Read by (token or user)"), "from": N_("Read from"),
           "to": N_("Read until"), "format": N_("Download format"),
+          "open": N_("Open requests only"), "overdue": N_("Overdue requests only"),
           "subject": N_("Identifier (e-mail address, customer number…)")}
 
 
@@ -95,11 +97,19 @@ def parse(name: str, values: dict[str, str], zone: Callable[[], str]) -> dict[st
             raise InputError("status", f"must be one of {', '.join(STATUSES)}")
         return {**frame, "status": status, "due_before": _when(values, "due_before", zone)}
     if name == "requests":
-        return {**frame, "open_only": bool(values.get("open")),
-                "overdue_only": bool(values.get("overdue"))}
+        return {**frame, "open_only": _flag(values, "open"),
+                "overdue_only": _flag(values, "overdue")}
     if name == "accesses":
         return {**frame, **_access_filters(values, zone)}
     return frame
+
+
+def _flag(values: dict[str, str], name: str) -> bool:
+    """A checkbox (``true``), or the API's booleans typed in the URL."""
+    value = (values.get(name) or "").lower()
+    if value not in {"", "true", "false", "1", "0", "on", "off", "yes", "no"}:
+        raise InputError(name, "must be true or false")
+    return value in {"true", "1", "on", "yes"}
 
 
 def _access_filters(values: dict[str, str], zone: Callable[[], str]) -> dict[str, Any]:
