@@ -121,6 +121,16 @@ class _SharedReader:
         """The policy's time zone: a bare date over HTTP is a day there."""
         return self.get().time_zone()
 
+    def progress(self) -> dict[str, int]:
+        """The last seq each projection has processed (0 for one whose code changed: the
+        next catch-up rebuilds it); for /v1/ready and the metrics (``ctx.add_lag_source``)."""
+        return {row["projection"]: 0 if row["stale"] else int(row["position"])
+                for row in self.get().status()}
+
+    def catch_up(self) -> None:
+        """Bring every projection up to the head (what /v1/ready starts when behind)."""
+        self.get().fresh()
+
 
 REASON_HEADER = "Ledger-Access-Reason"
 Reason = Annotated[str | None, Header(alias=REASON_HEADER, json_schema_extra=text_schema(
@@ -156,6 +166,7 @@ def shared_reader(ctx: Any) -> _SharedReader:
 def register(router: APIRouter, ctx: Any) -> None:
     """Add the read-model routes (``ledger.http_routes`` entry point), in this order."""
     shared = shared_reader(ctx)
+    ctx.add_lag_source(shared.progress, shared.catch_up)  # /v1/ready, the metrics: their lag
     register_accesses(router, ctx, shared)
     _register_consent(router, ctx, shared)
     _register_export(router, ctx, shared)

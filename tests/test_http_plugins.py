@@ -86,7 +86,8 @@ def test_permission_table_holds_the_issue_rules() -> None:
         for role in holders:
             roles.setdefault(role, set()).add(permission)
     assert roles["service"] == {"events:append", "consent:read"}
-    assert roles["auditor"] == {"verify:read", "checkpoints:read", "proofs:read"}
+    assert roles["auditor"] == {"verify:read", "checkpoints:read", "proofs:read",
+                                "metrics:read"}
     assert roles["dpo"] == set(table)
     p = Permissions()
     with pytest.raises(ValueError, match="unknown roles"):

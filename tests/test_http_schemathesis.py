@@ -55,11 +55,11 @@ ROUTES = {
     "GET /v1/proofs/consistency", "GET /v1/subjects/{ref}/consent",
     "GET /v1/subjects/{ref}/export", "GET /v1/retention", "GET /v1/requests",
     "GET /v1/breaches", "GET /v1/disclosures", "GET /v1/ropa", "GET /v1/consents",
-    "GET /v1/accesses", "POST /v1/inquiries"}
+    "GET /v1/accesses", "POST /v1/inquiries", "GET /v1/ready", "GET /metrics"}
 # nothing to make invalid: no negative case exists (with a token given, not even that)
-NO_INPUT = {"GET /v1/health"}
+NO_INPUT = {"GET /v1/health", "GET /v1/ready"}
 NO_INPUT_BUT_TOKEN = NO_INPUT | {"GET /v1/verify", "GET /v1/checkpoints/latest",
-                                 "GET /v1/checkpoints/cosigned"}
+                                 "GET /v1/checkpoints/cosigned", "GET /metrics"}
 WRITES = {"POST /v1/events", "POST /v1/subjects/{ref}/erase"}
 # (field, rule) of the 422s a schema cannot prevent; see the module's docstring
 UNSTATABLE = [

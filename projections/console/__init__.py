@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from . import page_inquiry, page_login, page_registers
+from . import page_inquiry, page_login, page_person, page_registers
 from .security import ConsoleHeaders
 from .web import Console, LoginNeeded, Refused
 
@@ -31,6 +31,7 @@ __all__ = ["PAGES", "mount"]
 # the page modules, in the navigation's order (the first a role may see is its home)
 PAGES: list[Callable[[APIRouter, Console], None]] = [
     page_login.register,
+    page_person.register,
     page_registers.register,
     page_inquiry.register,
 ]

@@ -4,7 +4,10 @@
     context.py       RouteContext given to route modules: ledger, role check, threads
     roles.py         the permission → roles table
     routes.py        the core routes: POST /events, POST /subjects/{ref}/erase,
-                     GET /verify, GET /health
+                     GET /verify
+    ops.py           operations: GET /v1/health, GET /v1/ready, GET /metrics
+    metrics.py       the app's Prometheus registry and what it counts
+    docs_assets.py   /docs (Swagger UI) with its files served by the app, no CDN
     verification.py  GET /verify's runner (a child `ledger verify`, one at a time)
     body.py          JSON bodies: media type, size limit before parsing, syntax
     problems.py      RFC 9457 problem details for every error

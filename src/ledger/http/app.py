@@ -9,12 +9,16 @@ Faces other than the API (the DPO's console, ``projections.console``) come from
 the entry points of the group ``ledger.http_faces``: each is a function
 ``mount(app, ctx)`` called once the API is built, which adds its own routes
 (outside ``/v1``) to the FastAPI app, or the ``faces`` given to :func:`create_app`.
+
+Operations (:mod:`ledger.http.ops`): ``/v1/health``, ``/v1/ready`` and ``/metrics``
+(the app's own Prometheus registry); ``/docs`` is Swagger UI served by the app itself,
+no CDN (:mod:`ledger.http.docs_assets`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +29,7 @@ from ledger.app.application import Ledger
 from ledger.app.auto_checkpoints import start_timer
 from ledger.app.replicas import Replicas
 from ledger.app.token_admin import tokens_of
-from ledger.http import proof_routes
+from ledger.http import docs_assets, ops, proof_routes
 from ledger.http import routes as core_routes
 from ledger.http.context import Limits, RouteContext
 from ledger.http.logs import AccessLog
@@ -58,6 +62,24 @@ def face_plugins() -> list[FaceMounter]:
     return _plugins(FACE_ENTRY_POINTS)
 
 
+TITLE = "Personal-data ledger"
+
+
+def _fastapi(ctx: RouteContext, router: APIRouter,
+             lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:
+    """The FastAPI app of the API's routes, its error handlers and its access log."""
+    app = FastAPI(
+        title=TITLE, version=__version__, lifespan=lifespan,
+        description="Hash-chained, crypto-shredded ledger of personal-data processing. "
+        "Every route but /v1/health and /v1/ready needs `Authorization: Bearer <token>` "
+        "(`ledger token create`); errors are RFC 9457 problem details. See docs/API.md.",
+        openapi_url="/openapi.json", docs_url=None, redoc_url=None)  # /docs: docs_assets
+    app.include_router(router)
+    install_handlers(app, on_rejection=ctx.metrics.rejected)
+    app.add_middleware(AccessLog, metrics=ctx.metrics)
+    return app
+
+
 def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = None,
                clock: Callable[[], datetime] | None = None, limits: Limits | None = None,
                routes: Sequence[RouteRegistrar] | None = None,
@@ -82,6 +104,7 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
             ctx.on_close(ctx.replicas.close)
         router = APIRouter(prefix="/v1", dependencies=[Depends(refuse_unknown_query)])
         core_routes.register(router, ctx)
+        ops.register(router, ctx)
         proof_routes.register(router, ctx)
         for register in route_plugins() if routes is None else routes:
             register(router, ctx)
@@ -102,23 +125,18 @@ def create_app(url: str, name: str = "main", *, env: Mapping[str, str] | None = 
             finally:
                 ledger.close()
 
-    app = FastAPI(
-        title="Personal-data ledger", version=__version__, lifespan=lifespan,
-        description="Hash-chained, crypto-shredded ledger of personal-data processing. "
-        "Every route but /v1/health needs `Authorization: Bearer <token>` (`ledger token "
-        "create`); errors are RFC 9457 problem details. See docs/API.md.",
-        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
-    app.include_router(router)
-    install_handlers(app)
-    app.add_middleware(AccessLog)
+    app = _fastapi(ctx, router, lifespan)
     app.state.ctx = ctx
     _mount_faces(app, ctx, face_plugins() if faces is None else faces)
     return app
 
 
 def _mount_faces(app: FastAPI, ctx: RouteContext, faces: Sequence[FaceMounter]) -> None:
-    """The faces' routes (the console); the ledger is closed if one fails to mount."""
+    """The routes outside /v1: /metrics, the offline /docs, the plug-in faces (the
+    console); the ledger is closed if one fails to mount."""
     try:
+        ops.mount(app, ctx)
+        docs_assets.mount(app, TITLE)
         for mount in faces:
             mount(app, ctx)
     except BaseException:

@@ -14,12 +14,18 @@ is as large as the database connection pool allows (``Limits.db_threads``).
 Appends go through ``await ctx.append(drafts)``: they serialise on the
 ledger's lock anyway, so concurrent ones share one transaction (group commit,
 :mod:`ledger.http.commit`) instead of each holding a connection while waiting.
+
+Operations (:mod:`ledger.http.ops`): ``ctx.metrics`` is the app's own Prometheus
+registry and counters (:mod:`ledger.http.metrics`; a plug-in may add its own metrics
+to ``ctx.metrics.registry``); a plug-in that keeps read models tells how far they
+are with ``ctx.add_lag_source(progress, catch_up)``, which ``/v1/ready`` and the
+``ledger_projection_lag`` gauge read.
 """
 
 # No `from __future__ import annotations` here: FastAPI evaluates the annotations of
 # the nested route functions at run time, and they name local variables (ctx).
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -29,6 +35,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.app.tokens import Principal, Tokens
 from ledger.http.commit import GroupCommitter
+from ledger.http.metrics import Metrics
 from ledger.http.problems import Problem
 from ledger.http.roles import Permissions
 from ledger.http.verification import VerifyRunner
@@ -38,7 +45,7 @@ if TYPE_CHECKING:
     from ledger.app.replicas import Replicas
     from ledger.domain.events import Draft
 
-__all__ = ["SERVED_BY", "Limits", "RouteContext"]
+__all__ = ["SERVED_BY", "LagSource", "Limits", "RouteContext"]
 
 T = TypeVar("T")
 #: the response header naming the database that served a read (ledger.app.replicas)
@@ -58,6 +65,16 @@ class Limits:
     group_events: int = 500              # most events in one shared append transaction
 
 
+@dataclass(frozen=True, slots=True)
+class LagSource:
+    """A plug-in's read models: ``progress()`` maps each one's name to the last ``seq``
+    of the ledger it has processed (blocking: runs in a worker thread); ``catch_up()``,
+    if given, brings them all up to the head (blocking, may be long)."""
+
+    progress: Callable[[], Mapping[str, int]]
+    catch_up: Callable[[], None] | None = None
+
+
 class RouteContext:
     def __init__(self, ledger: "Ledger", url: str, name: str, *, tokens: Tokens,
                  permissions: Permissions, limits: Limits) -> None:
@@ -67,10 +84,24 @@ class RouteContext:
         self.tokens = tokens
         self.permissions = permissions
         self.limits = limits
-        self.verifier = VerifyRunner(url, name, workers=limits.verify_workers)
+        self.metrics = Metrics()
+        self.verifier = VerifyRunner(url, name, workers=limits.verify_workers,
+                                     on_result=self.metrics.verified)
         self.committer = GroupCommitter(ledger, max_events=limits.group_events)
         self._closers: list[Callable[[], None]] = []
+        self._lag_sources: list[LagSource] = []
         self.replicas: Replicas | None = None  # read URLs (set by create_app)
+
+    def add_lag_source(self, progress: Callable[[], Mapping[str, int]],
+                       catch_up: Callable[[], None] | None = None) -> None:
+        """Have ``/v1/ready`` and the metrics report how far a plug-in's read models are:
+        ``progress()`` → ``{name: last seq processed}``; their lag is the ledger's head
+        minus that.  ``catch_up()``: what ``/v1/ready`` starts when one is too far behind."""
+        self._lag_sources.append(LagSource(progress, catch_up))
+
+    @property
+    def lag_sources(self) -> tuple[LagSource, ...]:
+        return tuple(self._lag_sources)
 
     def on_close(self, close: Callable[[], None]) -> None:
         """Have ``close`` called when the app shuts down, before the ledger is closed
@@ -116,7 +147,7 @@ class RouteContext:
         anyio.to_thread.current_default_thread_limiter().total_tokens = self.limits.db_threads
         self.committer.started()
         self.verifier = VerifyRunner(self.url, self.name, workers=self.limits.verify_workers,
-                                     replicas=self.replicas)
+                                     replicas=self.replicas, on_result=self.metrics.verified)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking (database) work in the shared worker threads."""
@@ -144,4 +175,6 @@ class RouteContext:
     async def append(self, drafts: "Sequence[Draft]") -> "list[Receipt]":
         """Append parsed events, all or nothing, sharing a transaction with concurrent
         requests (:mod:`ledger.http.commit`); raises the ledger's errors."""
-        return await self.committer.append(drafts)
+        receipts = await self.committer.append(drafts)
+        self.metrics.appended(sum(1 for r in receipts if r.new))
+        return receipts

@@ -5,6 +5,9 @@ never logs one: uvicorn's access log is off, and this middleware logs the
 *route template* instead — ``POST /v1/subjects/{ref}/erase 201 3.1ms
 actor=dpo-desk`` — never the path as sent, nor the query string, nor a body.
 
+Each answer is also observed by the app's metrics (``ledger.http.metrics``), by
+method, the same route template and status, with its duration.
+
 It also catches what no handler answered: the client gets a 500 problem
 without detail, the log gets the exception's type and the route only (an
 exception's message could quote a value), and nothing is re-raised to the
@@ -15,11 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.http.problems import Problem, problem_response
+
+if TYPE_CHECKING:
+    from ledger.http.metrics import Metrics
 
 __all__ = ["AccessLog"]
 
@@ -40,8 +46,9 @@ def _template(scope: Scope) -> str:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +73,11 @@ class AccessLog:
                 response = problem_response(Problem(500, "the server could not complete "
                                                          "the request"))
                 await response(scope, receive, send)
+        seconds = time.perf_counter() - start
         state: dict[str, Any] = scope.get("state") or {}
         actor = state.get("actor")
-        log.info("%s %s %d %.1fms%s", scope.get("method"), _template(scope), status,
-                 (time.perf_counter() - start) * 1000, f" actor={actor}" if actor else "")
+        method, route = str(scope.get("method")), _template(scope)
+        log.info("%s %s %d %.1fms%s", method, route, status, seconds * 1000,
+                 f" actor={actor}" if actor else "")
+        if self.metrics is not None:
+            self.metrics.request(method, route, status, seconds)

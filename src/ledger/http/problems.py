@@ -22,6 +22,7 @@ sequence numbers and ids — as everywhere in the ledger (errors.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -42,7 +43,7 @@ from ledger.errors import (
     StorageError,
     VerificationError,
 )
-from ledger.http.fields import safe_field
+from ledger.http.fields import UNKNOWN, safe_field
 
 __all__ = ["PROBLEM_JSON", "PROBLEM_SCHEMA", "Problem", "input_problem", "install_handlers",
            "problem_response"]
@@ -134,28 +135,44 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-def install_handlers(app: FastAPI) -> None:
+Rejected = Callable[[str, str | None], None]
+
+
+def install_handlers(app: FastAPI, on_rejection: Rejected | None = None) -> None:
+    """Answer every error as problem details; ``on_rejection(rule, field)`` is told of
+    each 4xx answer that names a rule (the metrics: ledger.http.metrics)."""
+
+    def answer(p: Problem) -> JSONResponse:
+        rule = p.extra.get("rule")
+        if on_rejection is not None and 400 <= p.status < 500 and isinstance(rule, str):
+            field = p.extra.get("field")
+            on_rejection(rule, field if isinstance(field, str) else None)
+        return problem_response(p)
+
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
-        return problem_response(exc)
+        return answer(exc)
 
     async def on_ledger_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LedgerError)  # noqa: S101
-        return problem_response(_from_ledger_error(exc))
+        return answer(_from_ledger_error(exc))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem_response(Problem(exc.status_code, detail,
-                                        headers=dict(exc.headers or {}) or None))
+        return answer(Problem(exc.status_code, detail,
+                              headers=dict(exc.headers or {}) or None))
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # noqa: S101
         first = exc.errors()[0] if exc.errors() else {}
-        field = _location(tuple(first.get("loc", ())))
+        loc = tuple(first.get("loc", ()))
+        if first.get("type") == "extra_forbidden" and loc:  # the key is the client's: any
+            loc = (*loc[:-1], UNKNOWN)                      # text, even an e-mail address
+        field = _location(loc)
         rule = str(first.get("msg", "is not valid"))  # pydantic's message has no input value
-        return problem_response(Problem(422, f"{field}: {rule}", type_=URN + "invalid-input",
-                                        title="Invalid request", field=field, rule=rule))
+        return answer(Problem(422, f"{field}: {rule}", type_=URN + "invalid-input",
+                              title="Invalid request", field=field, rule=rule))
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(LedgerError, on_ledger_error)

@@ -3,7 +3,8 @@
 Every route names one permission (``ctx.require("proofs:read")``); the table
 below says which roles hold it.  The issue's rules: ``service`` may append
 and read consent; ``auditor`` may read verification, checkpoints and proofs,
-never decrypted personal data; ``dpo`` may do everything.  A route whose
+never decrypted personal data; ``dpo`` may do everything.  The server's metrics
+(``metrics:read``) go to the auditor and the DPO: monitoring is oversight.  A route whose
 permission is not in the table cannot be registered (a typo must not open or
 close a route silently); a plugin with a new kind of route adds its row with
 :meth:`Permissions.define` — the DPO always holds every permission.
@@ -29,6 +30,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "consent:read": frozenset({"service", "dpo"}),
     "subjects:export": frozenset({"dpo"}),      # decrypted personal data
     "registers:read": frozenset({"dpo"}),       # retention, requests, breaches
+    # operations: GET /metrics (counts, route templates, rules; no personal data)
+    "metrics:read": frozenset({"auditor", "dpo"}),
 }
 
 

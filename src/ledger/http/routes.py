@@ -1,4 +1,5 @@
-"""The core routes under /v1: append, verify, erase, health.
+"""The core routes under /v1: append, verify, erase (health and readiness:
+:mod:`ledger.http.ops`).
 
 Registered like any plugin's routes (``register(router, ctx)``); see
 :mod:`ledger.http.context`.
@@ -47,7 +48,7 @@ def _receipts_response(receipts: list[Any], *, batch: bool) -> JSONResponse:
 def register(router: APIRouter, ctx: RouteContext) -> None:
     _register_events(router, ctx)
     _register_erase(router, ctx)
-    _register_verify_and_health(router, ctx)
+    _register_verify(router, ctx)
 
 
 def _events_in(raw: Any, ctx: RouteContext) -> list[Any]:
@@ -142,9 +143,7 @@ def _register_erase(router: APIRouter, ctx: RouteContext) -> None:
         return _receipts_response(receipts, batch=False)
 
 
-def _register_verify_and_health(router: APIRouter, ctx: RouteContext) -> None:
-    ledger = ctx.ledger
-
+def _register_verify(router: APIRouter, ctx: RouteContext) -> None:
     @router.get(
         "/verify", summary="Verify the whole chain (ledger verify --json)",
         description="Runs `ledger verify` in a child process, one run at a time; a request "
@@ -156,12 +155,3 @@ def _register_verify_and_health(router: APIRouter, ctx: RouteContext) -> None:
             -> JSONResponse:
         result, by = await ctx.verifier.run_served()
         return JSONResponse(result, headers={SERVED_BY: by})
-
-    @router.get(
-        "/health", summary="Liveness and database reachability (no token needed)",
-        responses={200: json_response("up", {"type": "object", "properties": {
-                       "status": {"const": "ok"}}}),
-                   **problems(503)})
-    async def health() -> JSONResponse:
-        await ctx.run(ledger.head)
-        return JSONResponse({"status": "ok"})

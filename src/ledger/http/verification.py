@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -36,8 +37,12 @@ __all__ = ["VerifyRunner"]
 
 class VerifyRunner:
     def __init__(self, url: str, name: str, *, workers: int = 1,
-                 replicas: Replicas | None = None) -> None:
+                 replicas: Replicas | None = None,
+                 on_result: Callable[[dict[str, Any] | None], None] | None = None) -> None:
+        """``on_result``: called as each run ends with its verdict (``None``: none, the
+        child could not verify)."""
         self.url = url
+        self.on_result = on_result
         self.name = name
         self.workers = workers
         self.replicas = replicas
@@ -66,9 +71,18 @@ class VerifyRunner:
                 return self._last[1], self._last[2]  # a run started after this request
             self._started += 1
             number = self._started
-            result, by = await self._first_served()
+            try:
+                result, by = await self._first_served()
+            except Exception:  # a cancelled request (client gone) is no run's end
+                self._ended(None)
+                raise
+            self._ended(result)
             self._last = (number, result, by)
             return result, by
+
+    def _ended(self, result: dict[str, Any] | None) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
 
     async def _first_served(self) -> tuple[dict[str, Any], str]:
         if self.replicas is not None:

@@ -1,0 +1,90 @@
+"""The Person pages in a real browser (headless Chromium from Debian, driven by Playwright),
+on both databases: search -> the person's page -> a download -> a rights request recorded
+-> the erasure confirmed; on each page no request leaves the origin, no console error,
+no serious or critical axe-core violation, and the identifier never in the address bar
+or the title."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.app.application import Ledger
+from tests.console_kit import Visit, live_console
+from tests.inquiry_kit import fill
+
+JULIEN = "julien.moreau@example.com"
+
+
+@pytest.fixture
+def site(ledger: Ledger, db_url: str, env: dict[str, str], tmp_path: Path) -> Any:
+    fill(ledger, tmp_path / "day")
+    with live_console(ledger, db_url, env) as served:
+        yield served
+
+
+def _clean(visit: Visit) -> None:
+    assert visit.off_origin == []
+    assert visit.console_errors == []
+    assert visit.axe() == []
+    assert "julien" not in visit.page.url.lower()
+    assert "julien" not in visit.page.title().lower()
+
+
+def test_search_person_export_request_erase(browser: Any, site: Any, ledger: Ledger) -> None:
+    base, tokens = site
+    pseudonym = ledger.pseudonym(JULIEN)
+    visit = Visit(browser, base, tokens)
+    page = visit.page
+    try:
+        visit.login("dpo")
+        page.get_by_role("link", name="Une personne").click()
+        page.wait_for_url("**/console/person")
+        _clean(visit)
+        page.fill("#identifier", JULIEN)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Ouvrir la page de la personne").click()
+        assert page.url.endswith(f"/console/person/{pseudonym}")
+        assert page.get_by_text("Moreau").first.is_visible()
+        _clean(visit)
+        visit.screenshot("person")
+
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Export (JSON)").click()
+        doc = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+        assert doc["subject"] == pseudonym and doc["collections"][0]["values"]["last_name"] \
+            == "Moreau"
+
+        page.get_by_role("link", name="Enregistrer une demande d'exercice de droits").click()
+        page.wait_for_url(f"**/console/person/{pseudonym}/requests")
+        _clean(visit)
+        page.fill("#request_id", "DPO-2026-0200")
+        page.select_option("#right", "erasure")
+        page.select_option("#channel", "form")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Enregistrer la demande").click()
+        assert page.get_by_text("DPO-2026-0200").first.is_visible()
+        _clean(visit)
+        assert [e["data"]["right"] for e in ledger.log(JULIEN)
+                if e["type"] == "RightsRequestReceived"] == ["erasure"]
+
+        page.get_by_role("link", name="Retour à la page de la personne").click()
+        page.wait_for_url(f"**/console/person/{pseudonym}")
+        page.get_by_role("link", name="Effacer cette personne…").click()
+        page.wait_for_url(f"**/console/person/{pseudonym}/erase")
+        _clean(visit)
+        visit.screenshot("erase")
+        page.select_option("#ground", "objection")
+        page.check("input[name=confirm]")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Effacer définitivement").click()
+        assert page.url.endswith(f"/console/person/{pseudonym}")
+        assert "Cette personne a été effacée" in page.locator("main").inner_text()
+        assert "Moreau" not in page.locator("main").inner_text()
+        _clean(visit)
+    finally:
+        visit.close()
+    assert ledger.erasure_preview(JULIEN).keys == 0 and ledger.verify().ok
