@@ -93,6 +93,10 @@ def test_the_reads_register_takes_a_pseudonym_in_the_url_and_an_identifier_by_po
     doc = api(web, "/v1/accesses", {"subject": SUBJECT, "from": "2026-04-01"})
     assert doc["count"] == 1 and doc["accesses"][0]["subject"] == pseudonym.group(1)
     assert shown(r.text) == [doc["accesses"][0]["seq"]]
+    # a pseudonym links to the person's page (the DPO holds subjects:export)
+    link = f'href="/console/person/{pseudonym.group(1)}"'
+    assert link in r.text
+    assert web.get(f"/console/person/{pseudonym.group(1)}").status_code == 200
     other = web.post("/console/registers/accesses/subject", {"subject": "nobody@example.org"})
     assert other.status_code == 200 and shown(other.text) == []
 

@@ -226,4 +226,5 @@ def _page(console: Console, request: Request, session: Session, name: str,
         name=name, registers=REGISTERS, columns=COLUMNS.get(name, ()), values=values,
         doc=doc, rows=[] if doc is None else rows_of(name, doc), error=error,
         downloads=downloads, codes=VALUES, statuses=STATUSES, labels=LABELS,
-        duration=duration)
+        duration=duration,
+        person=console.ctx.permissions.allows(session.role, "subjects:export"))
