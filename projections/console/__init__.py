@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from . import page_integrity, page_login, page_overview, page_person
+from . import page_inquiry, page_integrity, page_login, page_overview, page_person, page_registers
 from .security import ConsoleHeaders
 from .web import Console, LoginNeeded, Refused
 
@@ -33,6 +33,8 @@ PAGES: list[Callable[[APIRouter, Console], None]] = [
     page_login.register,
     page_overview.register,
     page_person.register,
+    page_registers.register,
+    page_inquiry.register,
     page_integrity.register,
 ]
 

@@ -26,7 +26,7 @@ from ledger.http.schemas import problems
 from .build import build_pack
 from .scope import Scope
 
-__all__ = ["register_inquiry"]
+__all__ = ["field_name", "pack_zip", "register_inquiry"]
 
 WHEN: dict[str, Any] = {"pattern": TIME}
 PURPOSE = r"^[a-z][a-z0-9_]{0,63}$"
@@ -42,6 +42,11 @@ def _enum(*values: str) -> dict[str, Any]:
 
 NAMES = {"purpose": "purposes", "subject": "subjects", "breach": "breaches",
          "request": "requests"}
+
+
+def field_name(option: str) -> str:
+    """An option of ``ledger inquiry`` as the HTTP faces name its field (errors)."""
+    return NAMES.get(option, option.replace("-", "_"))
 
 
 class InquiryBody(BaseModel):
@@ -82,6 +87,15 @@ def _zip(folder: Path) -> bytes:
     return buf.getvalue()
 
 
+def pack_zip(reader: Any, scope: Scope, *, pdf: bool) -> bytes:
+    """The pack of ``scope`` as a zip (built in a temporary folder, then removed): the
+    API's answer and the console's download (blocking: run it in a worker thread)."""
+    with tempfile.TemporaryDirectory(prefix="ledger-inquiry-") as tmp:
+        out = Path(tmp) / "pack"
+        build_pack(reader, scope, out, pdf=pdf)
+        return _zip(out)
+
+
 def register_inquiry(router: APIRouter, ctx: Any, shared: Any) -> None:
     """Add ``POST /v1/inquiries``."""
 
@@ -101,13 +115,8 @@ def register_inquiry(router: APIRouter, ctx: Any, shared: Any) -> None:
                             breaches=body.breaches, requests=body.requests, lang=body.lang,
                             as_of=body.as_of, known_at=body.known_at, title=body.title,
                             reference=body.reference,
-                            flag=lambda n: NAMES.get(n, n.replace("-", "_")))
+                            flag=field_name)
 
-        def build() -> bytes:
-            with tempfile.TemporaryDirectory(prefix="ledger-inquiry-") as tmp:
-                out = Path(tmp) / "pack"
-                build_pack(shared.get(), scope, out, pdf=body.pdf)
-                return _zip(out)
-        data = await ctx.run(build)
+        data = await ctx.run(lambda: pack_zip(shared.get(), scope, pdf=body.pdf))
         return Response(data, media_type="application/zip", headers={
             "Content-Disposition": 'attachment; filename="inquiry.zip"'})
