@@ -74,7 +74,7 @@ def test_overview_and_integrity_in_the_browser(browser: Any,
     try:
         auditor.login("auditor")
         assert auditor.page.url.endswith("/console/integrity")
-        assert auditor.page.get_by_role("link", name="Vue d'ensemble").count() == 0
+        assert auditor.page.get_by_role("link", name="Vue d’ensemble").count() == 0
         response = auditor.goto("/console/overview")
         assert response.status == 403
         auditor.console_errors.clear()  # the browser reports the 403 itself

@@ -326,7 +326,7 @@ def test_the_overview_speaks_french_by_default(filled: Ledger, db_url: str,
         web.login("dpo")
         r = web.get(f"/console/overview?as_of={AS_OF}")
     text = flat(r.text)
-    assert "<title>Vue d'ensemble · " in r.text
+    assert "<title>Vue d’ensemble · " in r.text
     assert "1 demande en retard" in text and "Violations : le délai de 72 heures" in text
     assert "rectification (art. 16)" in text  # the late request's right
 

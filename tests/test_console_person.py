@@ -77,7 +77,7 @@ def test_an_unknown_identifier_is_404_naming_the_field_and_shows_no_pseudonym(
         web: Web, ledger: Ledger) -> None:
     r = open_person(web, "nobody@example.org")
     assert r.status_code == 404 and path_of(r) == "/console/person"
-    assert "« identifier » n'est pas connu de ce registre" in plain(r)
+    assert "« identifier » n’est pas connu de ce registre" in plain(r)
     assert ledger.pseudonym("nobody@example.org") not in r.text
     assert "nobody@example.org" not in r.text.split("<main")[0]  # not in the title/head
     empty = open_person(web, "  ")
@@ -99,7 +99,7 @@ def test_the_page_shows_the_consent_timeline_with_the_notice_text(web: Web) -> N
 def test_the_page_shows_items_deadlines_requests_disclosures(web: Web) -> None:
     main = open_person(web, JULIEN).text.split("<main", 1)[1]
     assert "Julien" in main and "identification_contact" in main
-    assert "Conservées jusqu'au" in html.unescape(main) and "sales_team" in main
+    assert "Conservées jusqu’au" in html.unescape(main) and "sales_team" in main
     sophie = open_person(web, SOPHIE).text
     assert "DPO-2026-0030" in sophie and "demande satisfaite" in sophie
     assert "LegalHoldPlaced" in sophie
@@ -195,7 +195,7 @@ def test_bad_input_names_the_field_and_stores_nothing(web: Web, ledger: Ledger,
             "received_at": "", "details": ""}
     r = web.post(f"{base}/requests", {**good, **fields})
     assert r.status_code == 422
-    assert f"Le champ « {field} »" in plain(r) and "Rien n'a été enregistré." in plain(r)
+    assert f"Le champ « {field} »" in plain(r) and "Rien n’a été enregistré." in plain(r)
     assert 'aria-invalid="true"' in r.text
     assert ledger.head() == head
 
@@ -235,7 +235,7 @@ def test_another_session_types_the_identifier_again_and_it_is_checked(
     assert missing.status_code == 422 and "Le champ « identifier » est obligatoire" \
         in missing.text
     wrong = web.post(f"{base}/requests", {**fields, "identifier": SOPHIE})
-    assert wrong.status_code == 422 and "n'est pas l'identifiant" in plain(wrong)
+    assert wrong.status_code == 422 and "n’est pas l’identifiant" in plain(wrong)
     assert ledger.head() == head
     ok = web.post(f"{base}/requests", {**fields, "identifier": JULIEN})
     assert ok.status_code == 200 and len(of_type(ledger, JULIEN, "RightsRequestReceived")) == 1
@@ -274,7 +274,7 @@ def test_a_legal_hold_blocks_the_erasure(web: Web, ledger: Ledger) -> None:
     head = ledger.head()
     r = web.post(f"{base}/erase", {"ground": "objection", "confirm": "yes"})
     assert r.status_code == 422
-    assert "Le registre l'a refusé : a legal hold is active (HOLD-2026-004)" in plain(r)
+    assert "Le registre l’a refusé : a legal hold is active (HOLD-2026-004)" in plain(r)
     assert ledger.head() == head and of_type(ledger, SOPHIE, "SubjectErased") == []
 
 

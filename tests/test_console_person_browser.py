@@ -58,7 +58,7 @@ def test_search_person_export_request_erase(browser: Any, site: Any, ledger: Led
         assert doc["subject"] == pseudonym and doc["collections"][0]["values"]["last_name"] \
             == "Moreau"
 
-        page.get_by_role("link", name="Enregistrer une demande d'exercice de droits").click()
+        page.get_by_role("link", name="Enregistrer une demande d’exercice de droits").click()
         page.wait_for_url(f"**/console/person/{pseudonym}/requests")
         _clean(visit)
         page.fill("#request_id", "DPO-2026-0200")
