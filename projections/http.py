@@ -30,7 +30,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
@@ -49,7 +49,7 @@ from .portability import export_zip
 from .queries import Reader, parse_when
 from .retention import STATUSES
 
-__all__ = ["SharedReader", "register", "shared_reader"]
+__all__ = ["SharedReader", "per_server", "register", "shared_reader"]
 
 OBJECT: dict[str, Any] = {"type": "object"}
 AUTH = (401, 403)
@@ -149,18 +149,30 @@ def answers(what: str) -> dict[int | str, dict[str, Any]]:
     return {200: json_response(what, OBJECT), **problems(*AUTH, 422, 503)}
 
 
-_READERS: "weakref.WeakKeyDictionary[Any, _SharedReader]" = weakref.WeakKeyDictionary()
-_READERS_LOCK = threading.Lock()
+_PER_SERVER: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+_PER_SERVER_LOCK = threading.Lock()
+T = TypeVar("T")
+
+
+def per_server(ctx: Any, key: str, make: Callable[[], T]) -> T:
+    """The one ``key`` object of a server (``ctx``), made on first use: what its routes
+    and its console share (a reader, the last verdicts); gone with the server."""
+    with _PER_SERVER_LOCK:
+        kept = _PER_SERVER.setdefault(ctx, {})
+        if key not in kept:
+            kept[key] = make()
+        found: T = kept[key]
+        return found
 
 
 def shared_reader(ctx: Any) -> _SharedReader:
     """The one Reader of a server (``ctx``), shared by the routes and the console."""
-    with _READERS_LOCK:
-        shared = _READERS.get(ctx)
-        if shared is None:
-            shared = _READERS[ctx] = _SharedReader(ctx)
-            ctx.on_close(shared.close)
+    def make() -> _SharedReader:
+        shared = _SharedReader(ctx)
+        ctx.on_close(shared.close)
         return shared
+
+    return per_server(ctx, "reader", make)
 
 
 def register(router: APIRouter, ctx: Any) -> None:

@@ -116,6 +116,17 @@ def live_console(ledger: Ledger, db_url: str, env: dict[str, str]) \
         yield base, tokens
 
 
+@contextmanager
+def demo_site(ledger: Ledger, db_url: str, env: dict[str, str], folder: Path) \
+        -> Iterator[tuple[str, dict[str, str]]]:
+    """The demo's day in ``ledger``, served by a real ``ledger serve``: (base URL, tokens)."""
+    from tests.inquiry_kit import fill
+
+    fill(ledger, folder)
+    with live_console(ledger, db_url, env) as served_site:
+        yield served_site
+
+
 class Visit:
     """One browser context on the console: what it requested off the origin, what the
     page's console said, and axe-core's verdict."""
@@ -149,6 +160,13 @@ class Visit:
         self.page.fill("#token", self.tokens[role])
         self.page.click("button[type=submit].primary")
         self.page.wait_for_url(lambda url: "/console/login" not in url)
+
+    def assert_clean(self) -> None:
+        """The page left nothing to say: no request off the origin, no console error
+        (a CSP violation is one), no serious or critical accessibility violation."""
+        assert self.off_origin == []
+        assert self.console_errors == []
+        assert self.axe() == []
 
     def axe(self) -> list[dict[str, Any]]:
         """axe-core's serious and critical violations on the page as it is now."""

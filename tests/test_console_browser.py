@@ -11,22 +11,14 @@ from typing import Any
 import pytest
 
 from ledger.app.application import Ledger
-from tests.console_kit import Visit, live_console
-from tests.inquiry_kit import fill
+from tests.console_kit import Visit, demo_site
 
 
 @pytest.fixture
 def site(ledger: Ledger, db_url: str, env: dict[str, str], tmp_path: Path) \
         -> Any:
-    fill(ledger, tmp_path / "day")
-    with live_console(ledger, db_url, env) as served:
+    with demo_site(ledger, db_url, env, tmp_path / "day") as served:
         yield served
-
-
-def _clean(visit: Visit) -> None:
-    assert visit.off_origin == []
-    assert visit.console_errors == []
-    assert visit.axe() == []
 
 
 def test_login_each_role_and_the_language(browser: Any, site: Any) -> None:
@@ -36,7 +28,7 @@ def test_login_each_role_and_the_language(browser: Any, site: Any) -> None:
         visit.goto("/console/")
         assert visit.page.url.endswith("/console/login")
         assert visit.page.locator("html").get_attribute("lang") == "fr"
-        _clean(visit)
+        visit.assert_clean()
         visit.screenshot("login")
         visit.page.fill("#token", "ldg_" + "x" * 43)
         visit.page.click("button[type=submit].primary")
@@ -48,7 +40,7 @@ def test_login_each_role_and_the_language(browser: Any, site: Any) -> None:
         visit.login("dpo")
         assert "/console/login" not in visit.page.url
         assert "dpo-desk" in visit.page.locator(".who").inner_text()
-        _clean(visit)
+        visit.assert_clean()
         with visit.page.expect_navigation():
             visit.page.click("button[name=lang][value=en]")
         assert visit.page.locator("html").get_attribute("lang") == "en"
@@ -61,7 +53,7 @@ def test_login_each_role_and_the_language(browser: Any, site: Any) -> None:
     try:
         auditor.login("auditor")
         assert "audit-firm" in auditor.page.locator(".who").inner_text()
-        _clean(auditor)
+        auditor.assert_clean()
     finally:
         auditor.close()
 

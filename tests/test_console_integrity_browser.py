@@ -30,12 +30,6 @@ def site(ledger: Ledger, db_url: str, env: dict[str, str], tmp_path: Path) \
         yield served
 
 
-def _clean(visit: Visit) -> None:
-    assert visit.off_origin == []
-    assert visit.console_errors == []
-    assert visit.axe() == []
-
-
 def test_overview_and_integrity_in_the_browser(browser: Any,
                                                site: tuple[str, dict[str, str]]) -> None:
     base, tokens = site
@@ -52,7 +46,7 @@ def test_overview_and_integrity_in_the_browser(browser: Any,
             assert img.evaluate("e => e.complete && e.naturalWidth > 0")
             assert len(img.get_attribute("alt") or "") > 20
         assert "BRK-2026-0412-01" in page.locator("#main").inner_text()  # its clock runs
-        _clean(visit)
+        visit.assert_clean()
         visit.screenshot("overview")
         with page.expect_navigation():
             page.get_by_role("button", name="Vérifier maintenant").click()
@@ -66,7 +60,7 @@ def test_overview_and_integrity_in_the_browser(browser: Any,
             page.get_by_role("button", name="Prouver").click()
         assert "?seq=5" in page.url
         assert "la preuve est vérifiée" in page.locator("#main").inner_text()
-        _clean(visit)
+        visit.assert_clean()
         visit.screenshot("integrity")
     finally:
         visit.close()

@@ -13,23 +13,19 @@ from typing import Any
 import pytest
 
 from ledger.app.application import Ledger
-from tests.console_kit import Visit, live_console
-from tests.inquiry_kit import fill
+from tests.console_kit import Visit, demo_site
 
 JULIEN = "julien.moreau@example.com"
 
 
 @pytest.fixture
 def site(ledger: Ledger, db_url: str, env: dict[str, str], tmp_path: Path) -> Any:
-    fill(ledger, tmp_path / "day")
-    with live_console(ledger, db_url, env) as served:
+    with demo_site(ledger, db_url, env, tmp_path / "day") as served:
         yield served
 
 
 def _clean(visit: Visit) -> None:
-    assert visit.off_origin == []
-    assert visit.console_errors == []
-    assert visit.axe() == []
+    visit.assert_clean()
     assert "julien" not in visit.page.url.lower()
     assert "julien" not in visit.page.title().lower()
 

@@ -8,10 +8,8 @@ tests/test_inquiry_browser.py).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,9 +19,6 @@ from ledger.app.application import Ledger
 from ledger.http.docs_assets import ASSETS
 from tests.http_kit import Api, api_for, served
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 ABSOLUTE = re.compile(r"https?://|//[A-Za-z0-9]", re.IGNORECASE)
 
 
@@ -66,27 +61,7 @@ def test_only_the_listed_assets_are_served(api: Api) -> None:
     assert "/docs/static/{name}" not in api.get("/openapi.json", as_=None).json()["paths"]
 
 
-# -- in a real browser ---------------------------------------------------------------------
-def _need_chromium() -> None:
-    if Path(CHROMIUM).is_file():
-        return
-    why = "chromium is not installed (scripts/setup-browser installs it)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(why + " (CI=true: the browser tests must run)")
-    pytest.skip(why)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
+# -- in a real browser (the `browser` fixture: tests/console_kit.py, through conftest) ---
 def test_docs_render_in_a_browser_without_leaving_the_origin(
         browser: Any, ledger: Ledger, db_url: str, env: dict[str, str]) -> None:
     with served(db_url, env) as base:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,9 @@ import pytest
 from pypdf import PdfReader
 
 from ledger.app.application import Ledger
+from tests.console_kit import CHROMIUM
 from tests.inquiry_kit import fill, run
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 SECTIONS_FR = ["Périmètre, méthode et intégrité", "Consentement (art. 7)",
                "Violations de données (art. 33 et 34)", "Index des preuves"]
 
@@ -37,17 +34,6 @@ def _need(what: str, ok: bool) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(why + " (CI=true: the browser tests must run)")
     pytest.skip(why)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    _need("chromium", Path(CHROMIUM).is_file())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

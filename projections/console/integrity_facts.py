@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +26,8 @@ from ledger.trust.cosignature import parse_witness_key, utc_text
 from ledger.trust.ed25519 import verify_checkpoint_signature
 from ledger.trust.merkle import verify_inclusion
 from ledger.trust.notes import parse_checkpoint, parse_verifier_key
+
+from ..http import per_server
 
 __all__ = ["NotRun", "Verdict", "Verifications", "checkpoint_facts", "inclusion_facts", "parse_seq",
            "verifications", "verifier_key"]
@@ -83,17 +83,9 @@ class Verifications:
         return {"last": self.last, "failed": self.failed}
 
 
-_KEPT: weakref.WeakKeyDictionary[Any, Verifications] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
 def verifications(ctx: Any) -> Verifications:
     """The verdicts of the server ``ctx`` (one holder, whichever page asks)."""
-    with _LOCK:
-        found = _KEPT.get(ctx)
-        if found is None:
-            found = _KEPT[ctx] = Verifications(ctx)
-        return found
+    return per_server(ctx, "verifications", lambda: Verifications(ctx))
 
 
 def checkpoint_facts(ledger: Any) -> dict[str, Any]:

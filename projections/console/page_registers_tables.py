@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+
+from ..inquiry.spreadsheets import add_sheet
 
 __all__ = ["COLUMNS", "REGISTERS", "ROWS", "VALUES", "Column", "csv_file", "duration",
            "ropa_rows", "xlsx_file"]
@@ -193,16 +193,7 @@ def xlsx_file(name: str, rows: list[dict[str, Any]], show_time: Callable[[str], 
     """The rows as a workbook of one sheet named after the register (openpyxl)."""
     cols, table = _table(rows, show_time, lang)
     book = Workbook(write_only=True)
-    ws = book.create_sheet(name)
-    ws.freeze_panes = "A2"
-    header = []
-    for c in cols:
-        cell = WriteOnlyCell(ws, value=c)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    ws.append(header)
-    for line in table:
-        ws.append(line)
+    add_sheet(book, name, cols, table)
     book.properties.creator = "ledger console"
     buf = io.BytesIO()
     book.save(buf)

@@ -20,11 +20,25 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-__all__ = ["SHEETS", "write_spreadsheets"]
+__all__ = ["SHEETS", "add_sheet", "write_spreadsheets"]
 
 SHEETS = ("consent", "retention", "requests", "breaches", "disclosures", "accesses")
 _TIME_KEYS = ("_at", "deadline")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def add_sheet(book: Workbook, name: str, cols: list[str], table: list[list[Any]]) -> None:
+    """One sheet of a write-only workbook: a bold, frozen header row, then the rows."""
+    ws = book.create_sheet(name)
+    ws.freeze_panes = "A2"
+    header = []
+    for c in cols:
+        cell = WriteOnlyCell(ws, value=c)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    for line in table:
+        ws.append(line)
 
 
 def _cell(key: str, value: Any, show_time: Callable[[str | None], str]) -> Any:
@@ -59,16 +73,7 @@ def write_spreadsheets(folder: Path, sheets: dict[str, list[dict[str, Any]]],
         rows = sheets.get(name, [])
         cols = _columns(rows) or ["seq"]
         table = [[_cell(c, r.get(c), show_time) for c in cols] for r in rows]
-        ws = book.create_sheet(name)
-        ws.freeze_panes = "A2"
-        header = []
-        for c in cols:
-            cell = WriteOnlyCell(ws, value=c)
-            cell.font = Font(bold=True)
-            header.append(cell)
-        ws.append(header)
-        for line in table:
-            ws.append(line)
+        add_sheet(book, name, cols, table)
         buf = io.StringIO()
         writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
         writer.writerow(cols)
