@@ -84,3 +84,41 @@ def test_search_person_export_request_erase(browser: Any, site: Any, ledger: Led
     finally:
         visit.close()
     assert ledger.erasure_preview(JULIEN).keys == 0 and ledger.verify().ok
+
+
+SOPHIE = "sophie.bernard@example.fr"  # under a legal hold on the demo's day (HOLD-2026-004)
+
+
+def test_a_legal_hold_refuses_the_erasure_and_the_auditor_sees_no_person(
+        browser: Any, site: Any, ledger: Ledger) -> None:
+    base, tokens = site
+    pseudonym = ledger.pseudonym(SOPHIE)
+    visit = Visit(browser, base, tokens)
+    page = visit.page
+    try:
+        visit.login("dpo")
+        visit.goto("/console/person")
+        page.fill("#identifier", SOPHIE)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Ouvrir la page de la personne").click()
+        page.get_by_role("link", name="Effacer cette personne…").click()
+        page.wait_for_url(f"**/console/person/{pseudonym}/erase")
+        assert "Un gel juridique est actif (HOLD-2026-004)" in page.locator("main").inner_text()
+        assert page.get_by_role("button", name="Effacer définitivement").count() == 0
+        visit.assert_clean()
+    finally:
+        visit.close()
+    assert ledger.erasure_preview(SOPHIE).keys > 0  # nothing destroyed
+    auditor = Visit(browser, base, tokens)
+    try:
+        auditor.login("auditor")
+        assert auditor.page.get_by_role("link", name="Une personne").count() == 0
+        for path in ("/console/person", f"/console/person/{pseudonym}",
+                     f"/console/person/{pseudonym}/export/json",
+                     f"/console/person/{pseudonym}/erase", "/console/registers/retention"):
+            response = auditor.goto(path)
+            assert response.status == 403, path
+            assert "Bernard" not in auditor.page.content()
+        assert auditor.off_origin == []
+    finally:
+        auditor.close()
