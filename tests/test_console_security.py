@@ -187,3 +187,12 @@ def test_the_shipped_htmx_is_the_pinned_release() -> None:
     assert hashlib.sha256(data).hexdigest() == \
         "22283ef68cb7545914f0a88a1bdedc7256a703d1d580c1d255217d0a50d31313"
     assert b'version:"2.0.8"' in data
+
+
+def test_the_navigation_marks_the_page_and_its_section(web: Web, ledger: Ledger) -> None:
+    web.login("dpo")
+    page = web.get("/console/overview").text
+    assert 'href="/console/overview" aria-current="page"' in page
+    sub = web.get(f"/console/person/{ledger.pseudonym('nobody@example.org')}").text
+    assert 'href="/console/person" aria-current="true"' in sub  # a page of that section
+    assert sub.count("aria-current") == 1
