@@ -131,11 +131,12 @@ class Visit:
     """One browser context on the console: what it requested off the origin, what the
     page's console said, and axe-core's verdict."""
 
-    def __init__(self, browser: Any, base: str, tokens: dict[str, str]) -> None:
+    def __init__(self, browser: Any, base: str, tokens: dict[str, str], *,
+                 javascript: bool = True) -> None:
         self.base = base
         self.tokens = tokens
         self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           locale="fr-FR")
+                                           locale="fr-FR", java_script_enabled=javascript)
         self.page = self.context.new_page()
         self.off_origin: list[str] = []
         self.console_errors: list[str] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from ledger.app.application import Ledger
 from ledger.app.proofs import prover_of
@@ -48,10 +49,13 @@ def test_overview_and_integrity_in_the_browser(browser: Any,
         assert "BRK-2026-0412-01" in page.locator("#main").inner_text()  # its clock runs
         visit.assert_clean()
         visit.screenshot("overview")
-        with page.expect_navigation():
-            page.get_by_role("button", name="Vérifier maintenant").click()
-        assert page.url.endswith("/console/overview")
-        assert "intactes" in page.locator("#main").inner_text()
+        # htmx: the verdict replaces its block in place, the page is not reloaded
+        page.evaluate("window.kept = 'this page'")
+        page.get_by_role("button", name="Vérifier maintenant").click()
+        expect(page.locator("#verification")).to_contain_text("intactes")
+        assert page.evaluate("window.kept") == "this page"
+        assert page.url.endswith("/console/overview?as_of=2026-04-12")
+        assert page.locator("#verification").count() == 1
 
         page.get_by_role("link", name="Intégrité", exact=True).click()
         page.wait_for_url("**/console/integrity")
@@ -75,3 +79,22 @@ def test_overview_and_integrity_in_the_browser(browser: Any,
         assert auditor.off_origin == []
     finally:
         auditor.close()
+
+
+def test_verify_now_works_without_javascript(browser: Any,
+                                             site: tuple[str, dict[str, str]]) -> None:
+    """Progressive enhancement: with scripts off the same button posts the form and the
+    browser comes back to the page, the verdict shown."""
+    base, tokens = site
+    visit = Visit(browser, base, tokens, javascript=False)
+    try:
+        visit.login("auditor")
+        page = visit.page
+        assert "intactes" not in page.locator("#verification").inner_text()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Vérifier maintenant").click()
+        page.wait_for_url("**/console/integrity")
+        assert "intactes" in page.locator("#verification").inner_text()
+        assert visit.off_origin == [] and visit.console_errors == []
+    finally:
+        visit.close()
