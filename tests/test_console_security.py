@@ -196,3 +196,18 @@ def test_the_navigation_marks_the_page_and_its_section(web: Web, ledger: Ledger)
     sub = web.get(f"/console/person/{ledger.pseudonym('nobody@example.org')}").text
     assert 'href="/console/person" aria-current="true"' in sub  # a page of that section
     assert sub.count("aria-current") == 1
+
+
+def test_a_console_path_that_is_no_page_is_a_page_saying_so(web: Web) -> None:
+    r = web.get("/console/nope")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Page introuvable" in r.text and r.headers["content-security-policy"] == CSP
+    web.login("dpo")
+    for path in ("/console/nope", "/console/registers/nope"):
+        r = web.get(path)
+        assert r.status_code == 404 and "Page introuvable" in r.text
+        assert "Se déconnecter" in r.text  # in the console's frame
+    r = web.client.put("/console/login")
+    assert r.status_code == 405 and "Page introuvable" in r.text
+    api = web.client.get("/v1/nope")  # the API keeps its problem details
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"

@@ -15,16 +15,18 @@ verifier for integrity; its roles are the API's roles (docs/CONSOLE.md).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import page_inquiry, page_integrity, page_login, page_overview, page_person, page_registers
 from .security import ConsoleHeaders
-from .web import Console, LoginNeeded, Refused
+from .web import SESSION_COOKIE, Console, LoginNeeded, Refused
 
 __all__ = ["PAGES", "mount"]
 
@@ -60,4 +62,23 @@ def mount(app: FastAPI, ctx: Any) -> None:
 
     app.add_exception_handler(LoginNeeded, login_needed)
     app.add_exception_handler(Refused, refused)
+    _answer_missing_pages(app, console)
     app.state.console = console
+
+
+def _answer_missing_pages(app: FastAPI, console: Console) -> None:
+    """A console path that is no page (404, 405) gets a page of the console saying so;
+    every other path keeps the API's problem details (the handler already installed)."""
+    api_answer = app.exception_handlers.get(StarletteHTTPException)
+
+    async def missing(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        if status in (404, 405) and console.owns(request):
+            session = console.sessions.get(request.cookies.get(SESSION_COOKIE))
+            return console.render(request, "missing.html.j2", session, status=status)
+        if api_answer is None:
+            raise exc
+        answer = api_answer(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, missing)

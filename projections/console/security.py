@@ -25,7 +25,7 @@ import hmac
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CSP", "HEADERS", "ConsoleHeaders", "same_origin", "tokens_match"]
+__all__ = ["CSP", "HEADERS", "ConsoleHeaders", "local_path", "same_origin", "tokens_match"]
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -41,7 +41,8 @@ HEADERS = {
 }
 
 
-def _local_path(scope: Scope) -> str:
+def local_path(scope: Scope) -> str:
+    """The path within the app (without the ``/ledgers/NAME`` prefix of a routing file)."""
     path: str = scope.get("path", "")
     root: str = scope.get("root_path", "")
     return path[len(root):] if root and path.startswith(root) else path
@@ -55,7 +56,7 @@ class ConsoleHeaders:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = _local_path(scope) if scope["type"] == "http" else ""
+        path = local_path(scope) if scope["type"] == "http" else ""
         if path != self.prefix and not path.startswith(self.prefix + "/"):
             await self.app(scope, receive, send)
             return

@@ -35,7 +35,7 @@ from ledger import __version__
 from ..http import SharedReader, shared_reader
 from ..inquiry.render import show_time
 from .i18n import LANGUAGES, LOCALES, choose, translations
-from .security import same_origin, tokens_match
+from .security import local_path, same_origin, tokens_match
 from .sessions import Session, SessionStore
 
 __all__ = ["LANG_COOKIE", "SESSION_COOKIE", "Console", "Form", "LoginNeeded", "NavItem",
@@ -120,6 +120,11 @@ class Console:
 
     def lang(self, request: Request) -> str:
         return choose(request.cookies.get(LANG_COOKIE))
+
+    def owns(self, request: Request) -> bool:
+        """The request is for a path of the console."""
+        path = local_path(request.scope)
+        return path == self.prefix or path.startswith(self.prefix + "/")
 
     def zone(self) -> str:
         return self.shared.zone()
