@@ -19,6 +19,7 @@ client, one request at a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -60,10 +61,8 @@ def tokens(url: str, env: dict[str, str]) -> dict[str, str]:
         issued = Tokens(ledger.store)
         out = {}
         for role, name in (("dpo", "bench-dpo"), ("auditor", "bench-auditor")):
-            try:
+            with contextlib.suppress(InputError):  # a new ledger: nothing to revoke
                 issued.revoke(name)
-            except InputError:
-                pass  # a new ledger: nothing to revoke
             out[role] = issued.create(name, role)
         return out
     finally:
@@ -112,12 +111,19 @@ class Console:
         self.client.close()
 
 
+def landed(r: httpx.Response, prefix: str) -> httpx.Response:
+    """``r``, after checking that its redirect ended on a path under ``prefix``."""
+    if not r.url.path.startswith(prefix):
+        raise SystemExit(f"expected a page under {prefix}, got {r.url.path}")
+    return r
+
+
 def pages(head: int) -> list[tuple[str, str, Callable[[Console], httpx.Response]]]:
     """(name, who, request) of every page timed, in the order a DPO might open them."""
     out: list[tuple[str, str, Callable[[Console], httpx.Response]]] = [
         ("overview", "dpo", lambda c: c.get("/console/overview")),
-        ("person (search -> page)", "dpo", lambda c: c.post(
-            "/console/person", {"identifier": SUBJECT, "reason": "bench"}))]
+        ("person (search -> page)", "dpo", lambda c: landed(c.post(
+            "/console/person", {"identifier": SUBJECT, "reason": "bench"}), "/console/person/"))]
     for name in REGISTERS:
         out.append((f"registers/{name}", "dpo",
                     lambda c, name=name: c.get(f"/console/registers/{name}")))
@@ -127,7 +133,8 @@ def pages(head: int) -> list[tuple[str, str, Callable[[Console], httpx.Response]
             (f"integrity?seq={seq}", "dpo", lambda c: c.get(f"/console/integrity?seq={seq}")),
             (f"integrity?seq={seq} (auditor)", "auditor",
              lambda c: c.get(f"/console/integrity?seq={seq}")),
-            ("verify (POST -> integrity)", "dpo", lambda c: c.post("/console/verify", {}))]
+            ("verify (POST -> integrity)", "dpo", lambda c: landed(
+                c.post("/console/verify", {}), "/console/integrity"))]
     return out
 
 
@@ -157,7 +164,7 @@ def measure(base: str, issued: dict[str, str], head: int, rounds: int,
     return out
 
 
-def run(url: str, key_dir: str, entries: int, months: int, rounds: int,
+def run(url: str, key_dir: str, *, entries: int, months: int, rounds: int,
         verify_rounds: int) -> dict[str, Any]:
     env = {"LEDGER_KEY_DIR": key_dir}
     log(f"ledger: {entries:,} entries (built once, kept)")
@@ -200,24 +207,24 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    for name in ("entries", "rounds", "verify_rounds"):
-        if getattr(args, name) < (1 if name == "entries" else 0):
-            raise SystemExit(f"--{name.replace('_', '-')}: must be a positive number")
+    for name, least in (("entries", 1), ("rounds", 1), ("verify_rounds", 0)):
+        if getattr(args, name) < least:
+            raise SystemExit(f"--{name.replace('_', '-')}: must be {least} or more")
     day = datetime.now(UTC).date().isoformat()
     results: dict[str, dict[str, Any]] = {}
+    sizes = {"entries": args.entries, "months": args.months, "rounds": args.rounds,
+             "verify_rounds": args.verify_rounds}
     if not args.no_sqlite:
         db = Path(args.path or f"bench-data/console-{args.entries}.db")
         db.parent.mkdir(parents=True, exist_ok=True)
-        results["sqlite"] = run(f"sqlite:///{db}", str(db.with_suffix(".keys")), args.entries,
-                                args.months, args.rounds, args.verify_rounds)
+        results["sqlite"] = run(f"sqlite:///{db}", str(db.with_suffix(".keys")), **sizes)
     if args.pg:
         schema = f"bench_console_{uuid.uuid4().hex[:8]}"
         keys = tempfile.mkdtemp(prefix="bench-console-keys-")
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         try:
-            results["postgres"] = run(f"{PG_URL}?schema={schema}", keys, args.entries,
-                                      args.months, args.rounds, args.verify_rounds)
+            results["postgres"] = run(f"{PG_URL}?schema={schema}", keys, **sizes)
         finally:
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
