@@ -254,3 +254,37 @@ def test_english_on_demand_times_in_the_policys_zone(web: Web) -> None:
     assert "2026-03-03 09:05 +01:00" in r.text  # received 08:05 UTC, Paris in winter
     rows = _csv(web.get("/console/registers/requests?format=csv").content)
     assert rows[0]["received_at"] == "2026-03-03 09:05 +01:00" and rows[0]["overdue"] == "no"
+
+
+def test_a_long_register_is_shown_in_pages_and_downloaded_whole(
+        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table holds PAGE_ROWS rows a page (a register of 36,480 rows was a 24.7 MB page);
+    the pages together are the API's rows, in order; the downloads hold every row."""
+    from projections.console import page_registers
+
+    monkeypatch.setattr(page_registers, "PAGE_ROWS", 3)
+    expected = [row["seq"] for row in api(web, "/v1/retention", {})["items"]]
+    assert len(expected) > 6
+    pages = -(-len(expected) // 3)
+    seen: list[int] = []
+    for n in range(1, pages + 1):
+        page = web.get(f"/console/registers/retention?page={n}")
+        assert page.status_code == 200
+        rows = shown(page.text)
+        assert 1 <= len(rows) <= 3
+        assert f"Page {n} sur {pages}" in page.text
+        assert ('rel="next"' in page.text) == (n < pages)
+        assert ('rel="prev"' in page.text) == (n > 1)
+        seen += rows
+    assert seen == expected
+    active = [row["seq"] for row in api(web, "/v1/retention", {"status": "active"})["items"]]
+    assert len(active) > 6
+    with_filter = web.get("/console/registers/retention?status=active&page=2")
+    assert shown(with_filter.text) == active[3:6]
+    nxt = re.search(r'<a href="([^"]+)" rel="next"', with_filter.text)
+    assert nxt and "status=active" in nxt.group(1) and "page=3" in nxt.group(1)
+    csv_rows = web.get("/console/registers/retention?format=csv").text.count("\r\n") - 1
+    assert csv_rows == len(expected)
+    for bad in ("0", str(pages + 1), "x", "-1"):
+        r = web.get(f"/console/registers/retention?page={bad}")
+        assert r.status_code == 422 and "page" in r.text, bad
