@@ -271,9 +271,17 @@ def test_the_default_period_ends_at_the_newest_events_day(filled: Ledger, db_url
     with console_app(filled, db_url, env) as web:
         web.login("dpo")
         html = web.get("/console/overview").text
-    # the newest event the charts count: the breach detected on 12 April (Paris)
-    assert 'name="from" type="date" value="2026-03-14"' in html
-    assert 'name="to" type="date" value="2026-04-12"' in html
+        # the newest event the charts count: the breach detected on 12 April (Paris)
+        assert 'name="from" type="date" value="2026-03-14"' in html
+        assert 'name="to" type="date" value="2026-04-12"' in html
+        # kept per head of the ledger (NewestDay): a newer event moves the period at once
+        filled.clock.now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+        filled.append([{"type": "BreachDetected", "occurred_at": "2026-05-20T10:00:00+02:00",
+                        "data": {"breach_id": "BRK-2026-0520", "nature": ["availability"],
+                                 "risk": "unlikely", "description": "Panne."}}],
+                      default_actor="test")
+        html = web.get("/console/overview").text
+        assert 'name="to" type="date" value="2026-05-20"' in html
 
 
 @pytest.mark.parametrize("case", [

@@ -80,14 +80,15 @@ class _Asked:
         if lo and hi and lo > hi:
             self.errors.append(InputError("from", "must not be later than to"))
 
-    def period(self, reader: Reader) -> tuple[str, str]:
+    def period(self, reader: Reader, newest: overview_data.NewestDay, head: int) \
+            -> tuple[str, str]:
         """The charts' bounds (UTC texts): the days asked for; one of them alone: the
         30 days from or to it; neither: the 30 days ending at the newest event's day
         (today when there is none)."""
         span = timedelta(days=overview_data.PERIOD_DAYS - 1)
         if not self.start and not self.end:
             zone = reader.time_zone()
-            last = overview_data.newest_day(reader, zone) or datetime.now(UTC).date()
+            last = newest.get(reader, zone, head) or datetime.now(UTC).date()
             self.end = last.isoformat()
         if not self.start:
             self.start = (date.fromisoformat(self.end) - span).isoformat()
@@ -109,6 +110,7 @@ def register(router: APIRouter, console: Console) -> None:
     console.add_nav("console-overview", N_("Overview"), "registers:read")
     ctx = console.ctx
     shared = console.shared
+    newest = overview_data.NewestDay()
 
     @router.get("/overview", name="console-overview")
     async def overview(request: Request,
@@ -126,7 +128,7 @@ def register(router: APIRouter, console: Console) -> None:
 
         def read() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
             reader = shared.get()
-            lo, hi = asked.period(reader)
+            lo, hi = asked.period(reader, newest, ctx.ledger.head()[0])
             return (overview_data.needs(reader, asked.at),
                     overview_data.period(reader, lo, hi, asked.at),
                     checkpoint_facts(ctx.ledger))
@@ -140,7 +142,7 @@ def register(router: APIRouter, console: Console) -> None:
                               registers=_registers(request, console), rights=RIGHTS,
                               reasons=REASONS)
 
-    _register_charts(router, console)
+    _register_charts(router, console, newest)
 
 
 def _charts(data: dict[str, Any], lang: str) -> list[dict[str, Any]]:
@@ -154,7 +156,8 @@ def _charts(data: dict[str, Any], lang: str) -> list[dict[str, Any]]:
             for name in overview_charts.CHARTS]
 
 
-def _register_charts(router: APIRouter, console: Console) -> None:
+def _register_charts(router: APIRouter, console: Console,
+                     newest: overview_data.NewestDay) -> None:
     ctx, shared = console.ctx, console.shared
 
     @router.get("/overview/charts/{chart}.svg", name="console-overview-chart")
@@ -173,7 +176,7 @@ def _register_charts(router: APIRouter, console: Console) -> None:
 
         def draw() -> str:
             reader = shared.get()
-            lo, hi = asked.period(reader)
+            lo, hi = asked.period(reader, newest, ctx.ledger.head()[0])
             data = overview_data.period(reader, lo, hi, asked.at, parts=(chart,))
             return overview_charts.draw(chart, data, gettext)
         svg = await ctx.run(draw)
