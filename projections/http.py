@@ -49,7 +49,7 @@ from .portability import export_zip
 from .queries import Reader, parse_when
 from .retention import STATUSES
 
-__all__ = ["SharedReader", "per_server", "register", "shared_reader"]
+__all__ = ["SharedReader", "per_server", "recorded_export", "register", "shared_reader"]
 
 OBJECT: dict[str, Any] = {"type": "object"}
 AUTH = (401, 403)
@@ -261,21 +261,29 @@ def _register_export(router: APIRouter, ctx: Any, shared: _SharedReader) -> None
         check_subject(ref)
         when = _frame(as_of, known_at, at, shared.zone)
         by = token_reader(who.name, reason, REASON_HEADER, ctx.ledger.env)
-        doc = await ctx.run(lambda: shared.get().export(ref, **when))
-        # recorded before it is shown, through the group commit (not from a worker thread:
-        # a read holding a thread must not wait for an append that needs one)
-        drafts = shared.get().export_reads(doc, by)
-        if drafts:
-            try:
-                await ctx.append(drafts)
-            except InputError as exc:  # the policy requires a reason: the header is named
-                if exc.field == "data.reason" and reason is None:
-                    raise InputError(REASON_HEADER, exc.rule) from None
-                raise
+        try:
+            doc = await recorded_export(ctx, shared, ref, by, **when)
+        except InputError as exc:  # the policy requires a reason: the header is named
+            if exc.field == "data.reason" and reason is None:
+                raise InputError(REASON_HEADER, exc.rule) from None
+            raise
         if format == "csv":
             return Response(export_zip(doc), media_type="application/zip", headers={
                 "Content-Disposition": 'attachment; filename="export.zip"'})
         return JSONResponse(doc)
+
+
+async def recorded_export(ctx: Any, shared: _SharedReader, ref: str, by: Any,
+                          **when: Any) -> dict[str, Any]:
+    """A subject's export (decrypted), its reads recorded before it is shown: through the
+    group commit, not from a worker thread (a read holding a thread must not wait for an
+    append that needs one).  The API's export route and the console's person page."""
+    reader = shared.get()
+    doc: dict[str, Any] = await ctx.run(lambda: reader.export(ref, **when))
+    drafts = reader.export_reads(doc, by)
+    if drafts:
+        await ctx.append(drafts)
+    return doc
 
 
 def _register_deadlines(router: APIRouter, ctx: Any, shared: _SharedReader) -> None:

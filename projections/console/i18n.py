@@ -20,11 +20,17 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-__all__ = ["DEFAULT", "LANGUAGES", "LOCALES", "choose", "translations"]
+__all__ = ["DEFAULT", "LANGUAGES", "LOCALES", "N_", "choose", "translations"]
 
 LANGUAGES = ("fr", "en")
 DEFAULT = "fr"
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}  # Babel's formats (dates, numbers)
+
+
+def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
+    """Marks a text for translation where it is defined (a label in a table); the
+    template translates it when it shows it (``_(label)``)."""
+    return s
 
 
 def choose(wanted: str | None) -> str:

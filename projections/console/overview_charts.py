@@ -19,6 +19,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .i18n import N_
 from .page_person_view import LABELS as PERSON_WORDS
 
 __all__ = ["CHARTS", "MAX_BARS", "RIGHTS", "alt", "draw", "per_days_taken", "table"]
@@ -31,8 +32,6 @@ CHARTS = ("choices", "requests", "collections")
 MAX_BARS = 40  # past it, the requests' chart and table count requests per days taken
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 # the codes' words are the person page's (one wording, one translation, for the console)

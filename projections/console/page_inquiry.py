@@ -22,14 +22,13 @@ from ledger.errors import InputError
 
 from ..inquiry.http import field_name, pack_zip
 from ..inquiry.scope import Scope
+from .i18n import N_
 from .sessions import Session
 from .web import Console, Form
 
 __all__ = ["register"]
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 TEXTS = ("from", "to", "breaches", "requests", "subjects", "lang", "as_of", "known_at",

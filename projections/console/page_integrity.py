@@ -24,6 +24,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from ledger.errors import InputError
 
+from .i18n import N_
 from .integrity_facts import (
     checkpoint_facts,
     inclusion_facts,
@@ -40,8 +41,6 @@ PERMISSION = "verify:read"
 BACK = ("console-overview", "console-integrity")
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 def register(router: APIRouter, console: Console) -> None:

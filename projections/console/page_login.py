@@ -27,13 +27,9 @@ __all__ = ["register"]
 CONSOLE_ROLES = ("dpo", "auditor")
 
 
-def _cookie_path(request: Request, console: Console) -> str:
-    return str(request.scope.get("root_path", "")) + console.prefix
-
-
 def _set_cookie(response: Response, request: Request, console: Console, name: str,
                 value: str, *, max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=_cookie_path(request, console),
+    response.set_cookie(name, value, max_age=max_age, path=console.base(request),
                         httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
 
@@ -75,7 +71,7 @@ def _register_login(router: APIRouter, console: Console) -> None:
         session = console.sessions.open(token.strip(), who.name, who.role)  # type: ignore[union-attr]
         response = console.redirect(request, "console-home")
         _set_cookie(response, request, console, SESSION_COOKIE, session.id)
-        response.delete_cookie(LOGIN_COOKIE, path=_cookie_path(request, console))
+        response.delete_cookie(LOGIN_COOKIE, path=console.base(request))
         return response
 
     @router.post("/logout", name="console-logout")
@@ -83,7 +79,7 @@ def _register_login(router: APIRouter, console: Console) -> None:
             "verify:read"))]) -> Response:
         console.sessions.close(form.session.id)
         response = console.redirect(request, "console-login")
-        response.delete_cookie(SESSION_COOKIE, path=_cookie_path(request, console))
+        response.delete_cookie(SESSION_COOKIE, path=console.base(request))
         return response
 
 
@@ -103,7 +99,7 @@ def _register_language_and_home(router: APIRouter, console: Console) -> None:
         wanted = fields.get("lang")
         lang = choose(wanted if isinstance(wanted, str) else None)
         back = fields.get("next")
-        prefix = _cookie_path(request, console)
+        prefix = console.base(request)
         target = back if isinstance(back, str) and back.startswith(prefix + "/") \
             and "//" not in back and "\\" not in back else prefix + "/"
         response = Response(status_code=303, headers={"Location": target})

@@ -29,7 +29,7 @@ from ledger.trust.canonical import format_time
 
 from ..queries import Reader, parse_when
 from . import overview_charts, overview_data
-from .i18n import LOCALES, translations
+from .i18n import LOCALES, N_, translations
 from .integrity_facts import checkpoint_facts, verifications
 from .overview_charts import RIGHTS
 from .sessions import Session
@@ -40,8 +40,6 @@ __all__ = ["register"]
 Day = Annotated[str | None, Query()]  # checked here: a bad value gets the page, 422
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 REASONS = {"retention_period": N_("end of the retention period"),
@@ -103,7 +101,7 @@ class _Asked:
 
 def _registers(request: Request, console: Console) -> str:
     """The registers' pages (another module): linked by path."""
-    return str(request.scope.get("root_path", "")) + console.prefix + "/registers"
+    return console.base(request) + "/registers"
 
 
 def register(router: APIRouter, console: Console) -> None:

@@ -24,8 +24,10 @@ from ledger.app.actors import token_reader
 from ledger.domain.events import MAX_SUBJECT
 from ledger.errors import InputError
 
+from ..http import recorded_export
 from ..portability import export_zip
 from . import page_person_acts
+from .i18n import N_
 from .page_person_view import (
     LABELS,
     PSEUDONYM,
@@ -46,8 +48,6 @@ FILES = {"json": ("application/json", "json"), "csv": ("application/zip", "zip")
                   "xlsx")}
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 class PersonPages:
@@ -87,12 +87,7 @@ class PersonPages:
         """The person's export, its read recorded first (InputError: a reason lacks)."""
         _, reason = self.recall.get(session.id, pseudonym)
         by = token_reader(session.name, reason, REASON_FIELD, self.env)
-        reader = self.console.shared.get()
-        doc: dict[str, Any] = await self.ctx.run(lambda: reader.export(ref))
-        drafts = reader.export_reads(doc, by)
-        if drafts:  # through the group commit, not from a worker thread (as the API)
-            await self.ctx.append(drafts)
-        return doc
+        return await recorded_export(self.ctx, self.console.shared, ref, by)
 
 
 def register(router: APIRouter, console: Console) -> None:

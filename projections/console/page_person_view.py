@@ -30,6 +30,7 @@ from ledger.errors import InputError
 from ledger.trust.canonical import format_time
 
 from ..portability import export_tables
+from .i18n import N_
 
 __all__ = ["AGAIN", "ANSWERS", "CHANNELS", "GROUNDS", "LABELS", "NOT_THIS", "PSEUDONYM",
            "RIGHTS", "RULES", "TICK", "UNKNOWN", "Recall", "export_xlsx",
@@ -39,8 +40,6 @@ PSEUDONYM = re.compile(r"[0-9a-f]{64}\Z")
 _LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?\Z")
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 def _choices(event_type: str, name: str) -> tuple[str, ...]:

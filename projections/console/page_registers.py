@@ -29,6 +29,7 @@ from ledger.http.params import ACTOR
 from ..inquiry.render import show_time
 from ..queries import Reader, parse_when
 from ..retention import STATUSES
+from .i18n import N_
 from .page_registers_tables import (
     COLUMNS,
     REGISTERS,
@@ -45,8 +46,6 @@ from .web import Console, Form
 __all__ = ["FIELDS", "LABELS", "RULES", "register"]
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 FRAME = ("as_of", "known_at")

@@ -22,13 +22,12 @@ from typing import Any
 from openpyxl import Workbook
 
 from ..inquiry.spreadsheets import add_sheet
+from .i18n import N_
 
 __all__ = ["COLUMNS", "REGISTERS", "ROWS", "VALUES", "Column", "csv_file", "duration",
            "ropa_rows", "xlsx_file"]
 
 
-def N_(s: str) -> str:  # noqa: N802 - the name Babel extracts
-    return s
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,12 +150,19 @@ class Console:
             csrf=session.csrf if session is not None else "", **values)
         return HTMLResponse(page, status_code=status)
 
+    def root(self, request: Request) -> str:
+        """The app's prefix: ``/ledgers/NAME`` under a routing file, else empty."""
+        return str(request.scope.get("root_path", ""))
+
+    def base(self, request: Request) -> str:
+        """The console's own path (the cookies' path, the registers' links)."""
+        return self.root(request) + self.prefix
+
     def path(self, request: Request, name: str, **params: Any) -> str:
         """The path of a console route, under the ledger's prefix when there is one
         (``/ledgers/NAME``: a routing file).  Not ``request.url_for``: it searches the
         top app's routes, where every ledger's console has the same route names."""
-        root = str(request.scope.get("root_path", ""))
-        return root + str(request.app.url_path_for(name, **params))
+        return self.root(request) + str(request.app.url_path_for(name, **params))
 
     def redirect(self, request: Request, name: str, **params: Any) -> Response:
         """303 See Other to a console route (after a POST: the browser GETs it)."""
